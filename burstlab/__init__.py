@@ -1,0 +1,1 @@
+"""burstlab: the command line that starts services, stacks and experiments."""

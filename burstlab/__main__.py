@@ -1,0 +1,3 @@
+from burstlab.cli import main
+
+main()

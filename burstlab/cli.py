@@ -1,0 +1,71 @@
+"""The ``burstlab`` command: thin wrappers around library functions that tests call too."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+import click
+
+from burstlab.stack_cli import demo, stack
+
+
+def _log_setup() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.group()
+@click.version_option(package_name="burstlab")
+def main() -> None:
+    """burstlab: sync vs async under burst load, measured."""
+
+
+@main.command()
+@click.option("--host", help="Listen address (env PRODUCER_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (env PRODUCER_PORT, default 8080).")
+def producer(host: str | None, port: int | None) -> None:
+    """Run the aiohttp producer (settings from the environment)."""
+    from producer.app import run_producer
+    from producer.config import ProducerConfig
+
+    _log_setup()
+    config = ProducerConfig.from_env()
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    run_producer(dataclasses.replace(config, **overrides))
+
+
+@main.command()
+@click.option("--host", help="Listen address (env BASELINE_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (env BASELINE_PORT, default 8081).")
+@click.option("--workers", type=int, help="gunicorn sync worker processes (env BASELINE_WORKERS).")
+def baseline(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the blocking sync baseline under gunicorn sync workers."""
+    from sync_baseline.config import BaselineConfig
+    from sync_baseline.server import run_baseline
+
+    config = BaselineConfig.from_env()
+    overrides = {
+        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+    }
+    run_baseline(dataclasses.replace(config, **overrides))
+
+
+@main.command()
+@click.option("--concurrency", type=int, help="Worker processes (env WORKER_CONCURRENCY).")
+def worker(concurrency: int | None) -> None:
+    """Run a Celery worker consuming burstlab jobs (settings from the environment)."""
+    from workers.app import run_worker
+    from workers.config import WorkerConfig
+
+    config = WorkerConfig.from_env()
+    if concurrency is not None:
+        config = dataclasses.replace(config, concurrency=concurrency)
+    run_worker(config)
+
+
+main.add_command(stack)
+main.add_command(demo)

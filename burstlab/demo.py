@@ -1,0 +1,78 @@
+"""A short tour: a few sync and async jobs through a fresh local stack."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from rich.console import Console
+from rich.table import Table
+
+from stack.local import LocalStack, StackConfig
+
+
+async def _submit_all(base_url: str, duration_ms: float) -> list[dict[str, Any]]:
+    jobs = [
+        {"mode": mode, "kind": kind, "duration_ms": duration_ms}
+        for mode in ("sync", "async")
+        for kind in ("io", "cpu")
+    ]
+    async with aiohttp.ClientSession() as session:
+
+        async def one(job: dict[str, Any]) -> dict[str, Any]:
+            async with session.post(f"{base_url}/jobs", json=job) as response:
+                reply: dict[str, Any] = await response.json()
+            if response.status == 202:
+                async with session.get(f"{base_url}{reply['status_url']}?wait=30") as response:
+                    reply = await response.json()
+            return reply
+
+        return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+
+def _ms(later: float | None, earlier: float | None) -> str:
+    if later is None or earlier is None:
+        return "-"
+    return f"{(later - earlier) * 1000:.1f}"
+
+
+def run_demo(workers: int = 2, duration_ms: float = 200) -> int:
+    """Run the demo; return 0 if every job succeeded."""
+    console = Console()
+    with console.status("starting the local stack (Redis, baseline, Celery worker, producer)"):
+        local = LocalStack(StackConfig(workers=workers, baseline_workers=workers)).start()
+    try:
+        console.print(f"stack up: producer {local.producer_url}")
+        replies = asyncio.run(_submit_all(local.producer_url, duration_ms))
+    finally:
+        local.stop()
+    table = Table(title=f"burstlab demo: {duration_ms:g} ms jobs, {workers} workers each side")
+    for column in (
+        "mode",
+        "kind",
+        "status",
+        "job_id",
+        "accept→enqueue ms",
+        "queue wait ms",
+        "service ms",
+        "end-to-end ms",
+    ):
+        table.add_column(column)
+    ok = True
+    for reply in replies:
+        t = reply.get("timings", {})
+        ok = ok and reply.get("status") == "succeeded"
+        table.add_row(
+            reply.get("mode", "?"),
+            reply.get("kind") or reply.get("result", {}).get("kind", "?"),
+            reply.get("status", reply.get("error", "?")),
+            reply.get("job_id", "-")[:8],
+            _ms(t.get("enqueued_at"), t.get("submitted_at")),
+            _ms(t.get("started_at"), t.get("enqueued_at")),
+            _ms(t.get("finished_at"), t.get("started_at")),
+            _ms(t.get("finished_at"), t.get("submitted_at")),
+        )
+    console.print(table)
+    console.print("[green]all jobs succeeded[/green]" if ok else "[red]some jobs failed[/red]")
+    return 0 if ok else 1

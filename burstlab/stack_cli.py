@@ -1,0 +1,80 @@
+"""``burstlab stack up`` and ``burstlab demo``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+
+def _stop_on_sigterm(stop: threading.Event) -> None:
+    def handler(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+@click.group()
+def stack() -> None:
+    """Run the whole stack on this machine as plain processes (no Docker)."""
+
+
+@stack.command("up")
+@click.option("--workers", type=int, default=2, show_default=True, help="Celery worker processes.")
+@click.option(
+    "--baseline-workers", type=int, default=2, show_default=True, help="gunicorn sync workers."
+)
+@click.option("--port", type=int, default=8080, show_default=True, help="Producer port (0: free).")
+@click.option("--redis-url", envvar="REDIS_URL", help="Use this Redis instead of a private one.")
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path),
+    help="Keep logs and Redis data here (default: a temporary folder, removed on stop).",
+)
+def stack_up(
+    workers: int, baseline_workers: int, port: int, redis_url: str | None, run_dir: Path | None
+) -> None:
+    """Start Redis, the baseline, a Celery worker and the producer; stop all on Ctrl-C."""
+    from stack.local import LocalStack, StackConfig
+
+    config = StackConfig(
+        workers=workers,
+        baseline_workers=baseline_workers,
+        port=port,
+        redis_url=redis_url,
+        run_dir=run_dir,
+    )
+    stop = threading.Event()
+    _stop_on_sigterm(stop)
+    local = LocalStack(config)
+    click.echo("starting the burstlab stack ...")
+    local.start()
+    try:
+        click.echo(f"producer  {local.producer_url}   (POST /jobs, GET /jobs/ID)")
+        click.echo(f"baseline  {local.baseline_url}   ({baseline_workers} gunicorn sync workers)")
+        click.echo(f"workers   {workers} Celery worker processes")
+        click.echo(f"redis     {local.redis_url}")
+        click.echo(f"logs      {local.run_dir}")
+        click.echo("ready; press Ctrl-C to stop")
+        while not stop.wait(0.5):
+            dead = [p.name for p in local.processes if not p.is_running()]
+            if dead:
+                click.echo(f"service(s) exited: {', '.join(dead)}; stopping", err=True)
+                break
+    finally:
+        click.echo("stopping ...")
+        local.stop()
+        click.echo("stopped")
+
+
+@click.command()
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--duration-ms", type=float, default=200, show_default=True)
+def demo(workers: int, duration_ms: float) -> None:
+    """Start a stack, run a few sync and async jobs, print their status and timings, stop."""
+    from burstlab.demo import run_demo
+
+    raise SystemExit(run_demo(workers=workers, duration_ms=duration_ms))

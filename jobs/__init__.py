@@ -1,0 +1,1 @@
+"""The job model shared by every burstlab service: spec, validation, work function, records."""

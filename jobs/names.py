@@ -1,0 +1,34 @@
+"""Names shared across services: queue, task, Redis keys and channels."""
+
+from __future__ import annotations
+
+QUEUE_NAME = "burstlab"
+"""The Celery queue (a Redis list of that name) that async jobs are published to."""
+
+TASK_NAME = "burstlab.run_job"
+"""The Celery task name of the one work function."""
+
+PRIORITY_SEPARATOR = "\x06\x16"
+"""kombu's separator between a queue name and its priority step."""
+
+PRIORITY_STEPS = (0, 3, 6, 9)
+"""kombu's default Redis priority steps; step 0 is the bare queue name."""
+
+UNACKED_KEY = "unacked"
+"""kombu's hash of delivered but not yet acknowledged messages."""
+
+JOB_KEY_PREFIX = "burstlab:job:"
+"""Prefix of the Redis hash holding one job's record."""
+
+JOB_EVENTS_CHANNEL = "burstlab:job-events"
+"""Pub/sub channel on which a job id is published whenever its status changes."""
+
+
+def job_key(job_id: str) -> str:
+    """Return the Redis key of a job's record."""
+    return JOB_KEY_PREFIX + job_id
+
+
+def priority_queue_names(queue: str = QUEUE_NAME) -> list[str]:
+    """Return the Redis list names kombu uses for ``queue`` across its priority steps."""
+    return [queue if step == 0 else f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS]

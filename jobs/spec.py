@@ -1,0 +1,155 @@
+"""The job spec and its validation.
+
+A job is ``kind`` ("io" sleeps, "cpu" burns CPU), ``duration_ms`` and an optional
+``payload_bytes`` whose size is carried with the job and echoed in the result.
+Validation errors name the field, say what was wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["io", "cpu"]
+Mode = Literal["sync", "async"]
+
+KINDS: tuple[Kind, ...] = ("io", "cpu")
+MODES: tuple[Mode, ...] = ("sync", "async")
+MAX_DURATION_MS = 60_000
+MAX_PAYLOAD_BYTES = 1_048_576
+
+
+class ValidationError(ValueError):
+    """A client-supplied value is not acceptable; ``code`` is the API error code."""
+
+    def __init__(self, code: str, field: str | None, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.field = field
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """What to run: the same spec runs in the sync baseline and in a Celery worker."""
+
+    kind: Kind
+    duration_ms: float
+    payload_bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form."""
+        return {
+            "kind": self.kind,
+            "duration_ms": self.duration_ms,
+            "payload_bytes": self.payload_bytes,
+        }
+
+
+SPEC_FIELDS = ("kind", "duration_ms", "payload_bytes")
+SUBMIT_FIELDS = ("mode", *SPEC_FIELDS)
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _require_object(body: object) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationError(
+            "invalid_body", None, f"the request body must be a JSON object, got {_describe(body)}"
+        )
+    return body
+
+
+def _check_fields(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(key for key in body if key not in allowed)
+    if unknown:
+        raise ValidationError(
+            "unknown_field",
+            unknown[0],
+            f"unknown field {unknown[0]!r}; allowed fields are {', '.join(allowed)}",
+        )
+
+
+def _choice(body: dict[str, Any], field: str, allowed: tuple[str, ...]) -> str:
+    if field not in body:
+        raise ValidationError(
+            "missing_field", field, f"field {field!r} is required; one of {', '.join(allowed)}"
+        )
+    value = body[field]
+    if not isinstance(value, str):
+        raise ValidationError(
+            "invalid_type", field, f"field {field!r} must be a string, got {_describe(value)}"
+        )
+    if value not in allowed:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ValidationError(
+            "invalid_value",
+            field,
+            f"field {field!r} must be one of {', '.join(allowed)}, got {shown!r}",
+        )
+    return value
+
+
+def _number(body: dict[str, Any], field: str, low: float, high: float, *, integer: bool) -> float:
+    value = body[field]
+    wanted = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(
+            "invalid_type", field, f"field {field!r} must be {wanted}, got {_describe(value)}"
+        )
+    if integer and isinstance(value, float) and not value.is_integer():
+        raise ValidationError(
+            "invalid_type", field, f"field {field!r} must be an integer, got {value!r}"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError("out_of_range", field, f"field {field!r} must be finite")
+    if not low <= value <= high:
+        shown = repr(value) if len(repr(value)) <= 30 else repr(value)[:30] + "..."
+        raise ValidationError(
+            "out_of_range",
+            field,
+            f"field {field!r} must be between {low:g} and {high:g}, got {shown}",
+        )
+    return float(value)
+
+
+def parse_spec(body: object, *, allowed: tuple[str, ...] = SPEC_FIELDS) -> JobSpec:
+    """Validate a decoded JSON object into a :class:`JobSpec`."""
+    data = _require_object(body)
+    _check_fields(data, allowed)
+    kind = _choice(data, "kind", KINDS)
+    if "duration_ms" not in data:
+        raise ValidationError(
+            "missing_field",
+            "duration_ms",
+            f"field 'duration_ms' is required; a number from 0 to {MAX_DURATION_MS}",
+        )
+    duration_ms = _number(data, "duration_ms", 0, MAX_DURATION_MS, integer=False)
+    payload_bytes = 0
+    if "payload_bytes" in data:
+        payload_bytes = int(_number(data, "payload_bytes", 0, MAX_PAYLOAD_BYTES, integer=True))
+    return JobSpec(kind=kind, duration_ms=duration_ms, payload_bytes=payload_bytes)  # type: ignore[arg-type]
+
+
+def parse_submission(body: object) -> tuple[Mode, JobSpec]:
+    """Validate a ``POST /jobs`` body into its mode and spec."""
+    data = _require_object(body)
+    _check_fields(data, SUBMIT_FIELDS)
+    mode = _choice(data, "mode", MODES)
+    spec = parse_spec({k: v for k, v in data.items() if k != "mode"})
+    return mode, spec  # type: ignore[return-value]

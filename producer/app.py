@@ -1,0 +1,83 @@
+"""The producer's app factory: resources opened and closed in ``cleanup_ctx``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from producer import keys
+from producer.baseline_client import BaselineClient
+from producer.config import ProducerConfig
+from producer.errors import json_errors
+from producer.events import JobEvents
+from producer.publisher import Publisher
+from producer.routes import setup_routes
+
+
+def redis_client(config: ProducerConfig, *, for_pubsub: bool = False) -> aioredis.Redis:
+    """A Redis client that fails fast (no retries) so a down broker gives a quick 503."""
+    return aioredis.Redis.from_url(
+        config.redis_url,
+        socket_connect_timeout=config.broker_timeout_s,
+        socket_timeout=None if for_pubsub else config.broker_timeout_s * 2,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=15 if for_pubsub else 0,
+    )
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    client = redis_client(config)
+    events_client = redis_client(config, for_pubsub=True)
+    publisher = Publisher(client, config.broker_timeout_s)
+    events = JobEvents(events_client)
+    app[keys.REDIS] = client
+    app[keys.PUBLISHER] = publisher
+    app[keys.EVENTS] = events
+    publisher.start()
+    events.start()
+    try:
+        yield
+    finally:
+        await events.close()
+        await publisher.close()
+        await events_client.aclose()
+        await client.aclose()
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    connector = aiohttp.TCPConnector(limit=config.sync_max_connections)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        app[keys.HTTP_SESSION] = session
+        app[keys.BASELINE] = BaselineClient(
+            session, config.baseline_url, config.sync_timeout_s, config.sync_connect_timeout_s
+        )
+        yield
+
+
+def create_app(config: ProducerConfig) -> web.Application:
+    """Build the producer application for ``config``."""
+    app = web.Application(middlewares=[json_errors], client_max_size=config.max_body_bytes)
+    app[keys.CONFIG] = config
+    app.cleanup_ctx.append(_redis_ctx)
+    app.cleanup_ctx.append(_http_ctx)
+    setup_routes(app)
+    return app
+
+
+def run_producer(config: ProducerConfig) -> None:
+    """Serve the producer until interrupted."""
+    web.run_app(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        access_log=None,
+        print=None,
+        backlog=2048,
+    )

@@ -1,0 +1,56 @@
+"""Typed producer settings, read once from the environment at the edge."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from jobs.names import QUEUE_NAME
+from jobs.spec import MAX_DURATION_MS
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_BASELINE_URL = "http://127.0.0.1:8081"
+
+
+@dataclass(frozen=True)
+class ProducerConfig:
+    """Where the producer listens, where it sends jobs, and its limits."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: str = DEFAULT_REDIS_URL
+    baseline_url: str = DEFAULT_BASELINE_URL
+    queue: str = QUEUE_NAME
+    sync_timeout_s: float = 2 * MAX_DURATION_MS / 1000
+    """How long a sync request may wait for the baseline (queueing included) before 503."""
+    sync_connect_timeout_s: float = 1.0
+    sync_max_connections: int = 1024
+    broker_timeout_s: float = 1.0
+    """How long an enqueue may take before the submit answers 503 (broker down or hung)."""
+    max_body_bytes: int = 1024 * 1024
+    max_wait_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be 1..65535, got {self.port}")
+        for name in ("sync_timeout_s", "broker_timeout_s", "sync_connect_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> ProducerConfig:
+        """Build from ``PRODUCER_HOST``, ``PRODUCER_PORT``, ``REDIS_URL``, ``BASELINE_URL``, ...."""
+        env = dict(os.environ if env is None else env)
+        defaults = cls()
+        return cls(
+            host=env.get("PRODUCER_HOST", defaults.host),
+            port=int(env.get("PRODUCER_PORT", str(defaults.port))),
+            redis_url=env.get("REDIS_URL", defaults.redis_url),
+            baseline_url=env.get("BASELINE_URL", defaults.baseline_url).rstrip("/"),
+            queue=env.get("QUEUE_NAME", defaults.queue),
+            sync_timeout_s=float(env.get("SYNC_TIMEOUT_S", str(defaults.sync_timeout_s))),
+            broker_timeout_s=float(env.get("BROKER_TIMEOUT_S", str(defaults.broker_timeout_s))),
+            sync_max_connections=int(
+                env.get("SYNC_MAX_CONNECTIONS", str(defaults.sync_max_connections))
+            ),
+        )

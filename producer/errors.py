@@ -1,0 +1,89 @@
+"""JSON errors: every HTTP error the producer sends is ``{"error": code, "detail": message}``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+import orjson
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+class ApiError(Exception):
+    """An error answered to the client as JSON."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def json_response(
+    body: object, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """Serialize ``body`` with orjson into an ``application/json`` response."""
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
+    )
+
+
+def error_response(error: ApiError) -> web.Response:
+    """Render ``error`` as its JSON response."""
+    body: dict[str, object] = {"error": error.code, "detail": error.detail, **error.extra}
+    return json_response(body, error.status, error.headers)
+
+
+def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiError:
+    status = exc.status
+    code = _CODES_BY_STATUS.get(status, "http_error")
+    headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+    if status == 404:
+        detail = f"no route for {request.method} {request.path}"
+    elif status == 405:
+        allowed = headers.get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
+    elif status == 413:
+        detail = f"the request body is too large: {exc.text or ''}".strip()
+    else:
+        detail = exc.reason
+    return ApiError(status, code, detail, headers=headers)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into JSON; an unexpected exception becomes a logged 500."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(_from_http_exception(request, exc))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ApiError(500, "internal_error", "an internal error occurred"))

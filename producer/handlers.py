@@ -1,0 +1,224 @@
+"""Request handlers: submit a job, read its status, health and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Any
+
+import orjson
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from jobs.record import FINAL_STATUSES, job_view
+from jobs.spec import JobSpec, ValidationError, parse_submission
+from producer import keys
+from producer.baseline_client import BaselineUnavailable
+from producer.celery_wire import build_task_message
+from producer.errors import ApiError, json_response
+from producer.publisher import BrokerUnavailable
+from producer.store import read_record, record_commands
+
+_JSON_TYPES = ("application/json",)
+MAX_JOB_ID_LENGTH = 64
+
+
+async def read_json(request: web.Request) -> object:
+    """Read and decode the JSON body (size-limited by the app's ``client_max_size``)."""
+    content_type = request.headers.get("Content-Type")
+    if content_type is not None:
+        mime = content_type.split(";", 1)[0].strip().lower()
+        if mime not in _JSON_TYPES and not mime.endswith("+json"):
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"the body must be application/json, got {mime or 'an empty Content-Type'}",
+            )
+    raw = await request.read()
+    if not raw:
+        raise ApiError(400, "invalid_json", "the request body is empty; send a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
+
+
+def _validation_error(exc: ValidationError) -> ApiError:
+    extra = {"field": exc.field} if exc.field else None
+    return ApiError(400, exc.code, exc.detail, extra=extra)
+
+
+async def submit_job(request: web.Request) -> web.Response:
+    """``POST /jobs``: run a job sync (200 with its result) or async (202, queued)."""
+    submitted_at = time.time()
+    body = await read_json(request)
+    try:
+        mode, spec = parse_submission(body)
+    except ValidationError as exc:
+        raise _validation_error(exc) from exc
+    job_id = str(uuid.uuid4())
+    payload = "x" * spec.payload_bytes
+    if mode == "async":
+        return await _submit_async(request, job_id, spec, payload, submitted_at)
+    return await _submit_sync(request, job_id, spec, payload, submitted_at)
+
+
+async def _submit_async(
+    request: web.Request, job_id: str, spec: JobSpec, payload: str, submitted_at: float
+) -> web.Response:
+    app = request.app
+    config = app[keys.CONFIG]
+    enqueued_at = time.time()
+    record = {
+        "mode": "async",
+        "status": "queued",
+        **spec.to_dict(),
+        "submitted_at": submitted_at,
+        "enqueued_at": enqueued_at,
+    }
+    message = build_task_message(
+        job_id,
+        {
+            "job_id": job_id,
+            "spec": spec.to_dict(),
+            "submitted_at": submitted_at,
+            "enqueued_at": enqueued_at,
+            "payload": payload,
+            "mode": "async",
+        },
+        queue=config.queue,
+    )
+    commands = [*record_commands(job_id, record), ("LPUSH", config.queue, message)]
+    try:
+        await app[keys.PUBLISHER].submit(commands)
+    except (BrokerUnavailable, TimeoutError) as exc:
+        raise ApiError(
+            503,
+            "broker_unavailable",
+            f"the job was not accepted: {exc or 'the broker did not answer in time'}",
+            headers={"Retry-After": "1"},
+        ) from exc
+    status_url = f"/jobs/{job_id}"
+    return json_response(
+        {"job_id": job_id, "mode": "async", "status": "queued", "status_url": status_url},
+        status=202,
+        headers={"Location": status_url},
+    )
+
+
+async def _submit_sync(
+    request: web.Request, job_id: str, spec: JobSpec, payload: str, submitted_at: float
+) -> web.Response:
+    app = request.app
+    enqueued_at = time.time()
+    try:
+        reply = await app[keys.BASELINE].run(spec, payload)
+    except BaselineUnavailable as exc:
+        raise ApiError(503, exc.code, exc.detail, headers={"Retry-After": "1"}) from exc
+    timings = {
+        "submitted_at": submitted_at,
+        "enqueued_at": enqueued_at,
+        "started_at": reply.started_at,
+        "finished_at": reply.finished_at,
+    }
+    record = {
+        "mode": "sync",
+        "status": "succeeded",
+        **spec.to_dict(),
+        **timings,
+        "result": reply.result,
+        "attempts": 1,
+    }
+    app[keys.PUBLISHER].submit_background(record_commands(job_id, record))
+    return json_response(
+        {
+            "job_id": job_id,
+            "mode": "sync",
+            "status": "succeeded",
+            "result": reply.result,
+            "timings": timings,
+        }
+    )
+
+
+def _wait_seconds(request: web.Request, limit: float) -> float:
+    raw = request.query.get("wait")
+    if raw is None:
+        return 0.0
+    try:
+        wait = float(raw)
+    except ValueError:
+        wait = float("nan")
+    if not 0 <= wait <= limit:  # also rejects NaN
+        raise ApiError(
+            400,
+            "invalid_query",
+            f"'wait' must be a number of seconds from 0 to {limit:g}, got {raw[:40]!r}",
+        )
+    return wait
+
+
+async def get_job(request: web.Request) -> web.Response:
+    """``GET /jobs/{job_id}[?wait=S]``: the job's status; long-polls until final or S passes."""
+    app = request.app
+    job_id = request.match_info["job_id"]
+    wait = _wait_seconds(request, app[keys.CONFIG].max_wait_s)
+    if len(job_id) > MAX_JOB_ID_LENGTH:
+        raise ApiError(404, "job_not_found", "no job with that id")
+    events = app[keys.EVENTS]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        with events.waiter(job_id) as changed:
+            try:
+                record = await read_record(app[keys.REDIS], job_id)
+            except (RedisError, OSError) as exc:
+                raise ApiError(503, "broker_unavailable", f"cannot read job status: {exc}") from exc
+            if record is None:
+                raise ApiError(404, "job_not_found", f"no job with id {job_id!r}")
+            remaining = deadline - loop.time()
+            if record.get("status") in FINAL_STATUSES or remaining <= 0:
+                return json_response(job_view(job_id, record))
+            # Without a live subscription, fall back to re-reading once a second.
+            step = remaining if events.connected.is_set() else min(remaining, 1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed, step)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """``GET /healthz``: the process is alive."""
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """``GET /readyz``: the broker and the baseline are reachable, else 503 naming which."""
+    app = request.app
+    timeout = app[keys.CONFIG].broker_timeout_s
+
+    async def broker() -> str | None:
+        try:
+            await asyncio.wait_for(app[keys.REDIS].ping(), timeout)
+            return None
+        except (RedisError, OSError, TimeoutError) as exc:
+            return f"unreachable: {exc or 'timed out'}"
+
+    broker_problem, baseline_problem = await asyncio.gather(broker(), app[keys.BASELINE].check())
+    checks: dict[str, Any] = {
+        "broker": broker_problem or "ok",
+        "baseline": baseline_problem or "ok",
+    }
+    down = [
+        name
+        for name, problem in (("broker", broker_problem), ("baseline", baseline_problem))
+        if problem
+    ]
+    if down:
+        raise ApiError(
+            503,
+            "not_ready",
+            "; ".join(f"{name} {checks[name]}" for name in down),
+            extra={"checks": checks},
+        )
+    return json_response({"status": "ready", "checks": checks})

@@ -1,0 +1,19 @@
+"""Typed application keys: the producer's shared state, declared in one place."""
+
+from __future__ import annotations
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from producer.baseline_client import BaselineClient
+from producer.config import ProducerConfig
+from producer.events import JobEvents
+from producer.publisher import Publisher
+
+CONFIG = web.AppKey("config", ProducerConfig)
+REDIS = web.AppKey("redis", aioredis.Redis)
+PUBLISHER = web.AppKey("publisher", Publisher)
+EVENTS = web.AppKey("events", JobEvents)
+BASELINE = web.AppKey("baseline", BaselineClient)
+HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)

@@ -1,0 +1,94 @@
+"""The baseline's WSGI app: ``POST /work`` runs the job inline, ``GET /healthz``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from jobs.spec import ValidationError, parse_spec
+from jobs.work import execute
+from sync_baseline.config import BaselineConfig
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+_STATUS_TEXT = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    411: "411 Length Required",
+    413: "413 Payload Too Large",
+}
+
+
+def _reply(start: StartResponse, status: int, body: dict[str, Any], extra=()) -> list[bytes]:
+    data = orjson.dumps(body)
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *extra]
+    start(_STATUS_TEXT[status], headers)
+    return [data]
+
+
+def _error(start: StartResponse, status: int, code: str, detail: str, extra=()) -> list[bytes]:
+    return _reply(start, status, {"error": code, "detail": detail}, extra)
+
+
+def _work(environ: dict[str, Any], start: StartResponse, config: BaselineConfig) -> list[bytes]:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _error(start, 400, "invalid_header", "Content-Length must be an integer")
+    if length > config.max_body_bytes:
+        return _error(
+            start, 413, "body_too_large", f"the body must be at most {config.max_body_bytes} bytes"
+        )
+    raw = environ["wsgi.input"].read(length) if length else b""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _error(start, 400, "invalid_json", f"the body is not valid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _error(start, 400, "invalid_body", "the body must be a JSON object")
+    payload = body.pop("payload", "")
+    if not isinstance(payload, str):
+        return _error(start, 400, "invalid_type", "field 'payload' must be a string")
+    try:
+        spec = parse_spec(body)
+    except ValidationError as exc:
+        return _error(start, 400, exc.code, exc.detail)
+    outcome = execute(spec, payload)
+    return _reply(
+        start,
+        200,
+        {
+            "result": outcome.result,
+            "timings": {"started_at": outcome.started_at, "finished_at": outcome.finished_at},
+        },
+    )
+
+
+def create_app(config: BaselineConfig | None = None) -> WSGIApp:
+    """Return the baseline WSGI app (gunicorn: ``sync_baseline.app:create_app()``)."""
+    cfg = config or BaselineConfig.from_env()
+
+    def app(environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        routes = {"/work": "POST", "/healthz": "GET"}
+        if path not in routes:
+            return _error(start, 404, "not_found", f"no route {path}")
+        if method != routes[path] and not (method == "HEAD" and routes[path] == "GET"):
+            return _error(
+                start,
+                405,
+                "method_not_allowed",
+                f"{method} is not allowed on {path}; use {routes[path]}",
+                [("Allow", routes[path])],
+            )
+        if path == "/healthz":
+            return _reply(start, 200, {"status": "ok"})
+        return _work(environ, start, cfg)
+
+    return app

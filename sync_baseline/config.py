@@ -1,0 +1,44 @@
+"""Typed baseline settings, read once from the environment at the edge."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from jobs.spec import MAX_DURATION_MS
+
+DEFAULT_TIMEOUT_S = MAX_DURATION_MS / 1000 + 30
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """How gunicorn serves the baseline: N sync worker processes behind one listen backlog."""
+
+    host: str = "127.0.0.1"
+    port: int = 8081
+    workers: int = 1
+    backlog: int = 2048
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_body_bytes: int = 2 * 1024 * 1024
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.timeout_s * 1000 <= MAX_DURATION_MS:
+            raise ValueError(
+                f"timeout_s must be longer than the longest job ({MAX_DURATION_MS / 1000:g} s)"
+            )
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> BaselineConfig:
+        """Build from ``BASELINE_HOST``, ``BASELINE_PORT``, ``BASELINE_WORKERS``, ...."""
+        env = dict(os.environ if env is None else env)
+        return cls(
+            host=env.get("BASELINE_HOST", "127.0.0.1"),
+            port=int(env.get("BASELINE_PORT", "8081")),
+            workers=int(env.get("BASELINE_WORKERS", "1")),
+            backlog=int(env.get("BASELINE_BACKLOG", "2048")),
+            timeout_s=float(env.get("BASELINE_TIMEOUT_S", str(DEFAULT_TIMEOUT_S))),
+            log_level=env.get("LOG_LEVEL", "info").lower(),
+        )

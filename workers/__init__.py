@@ -1,0 +1,1 @@
+"""Celery workers that run burstlab's work function from the Redis queue."""

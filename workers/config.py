@@ -1,0 +1,49 @@
+"""Typed worker settings, read once from the environment at the edge."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from jobs.names import QUEUE_NAME
+from jobs.spec import MAX_DURATION_MS
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_VISIBILITY_TIMEOUT_S = MAX_DURATION_MS / 1000 + 30
+"""Longer than the longest job, so a running job is never handed to a second worker."""
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How a Celery worker connects and how many jobs it runs at once."""
+
+    redis_url: str = DEFAULT_REDIS_URL
+    concurrency: int = 1
+    queue: str = QUEUE_NAME
+    visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S
+    pool: str = "prefork"
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.visibility_timeout_s * 1000 <= MAX_DURATION_MS:
+            raise ValueError(
+                "visibility_timeout_s must be longer than the longest job "
+                f"({MAX_DURATION_MS / 1000:g} s), got {self.visibility_timeout_s:g}"
+            )
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> WorkerConfig:
+        """Build from ``REDIS_URL``, ``WORKER_CONCURRENCY``, ``VISIBILITY_TIMEOUT_S``, ...."""
+        env = dict(os.environ if env is None else env)
+        return cls(
+            redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
+            concurrency=int(env.get("WORKER_CONCURRENCY", "1")),
+            queue=env.get("QUEUE_NAME", QUEUE_NAME),
+            visibility_timeout_s=float(
+                env.get("VISIBILITY_TIMEOUT_S", str(DEFAULT_VISIBILITY_TIMEOUT_S))
+            ),
+            pool=env.get("WORKER_POOL", "prefork"),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+        )

@@ -1,0 +1,49 @@
+"""The worker's writes to a job's record: running, then succeeded or failed."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import redis
+
+from jobs.names import JOB_EVENTS_CHANNEL, job_key
+from jobs.record import RECORD_TTL_S, encode_fields
+
+
+class JobStore:
+    """Writes job status to Redis; one client per process, made after fork."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis_url = redis_url
+        self._client: redis.Redis | None = None
+        self._pid = 0
+
+    @property
+    def client(self) -> redis.Redis:
+        if self._client is None or self._pid != os.getpid():
+            self._client = redis.Redis.from_url(
+                self._redis_url, socket_connect_timeout=2, socket_timeout=5
+            )
+            self._pid = os.getpid()
+        return self._client
+
+    def _write(self, job_id: str, fields: dict[str, Any], *, count_attempt: bool = False) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        key = job_key(job_id)
+        pipe.hset(key, mapping=encode_fields(fields))
+        if count_attempt:
+            pipe.hincrby(key, "attempts", 1)
+        pipe.expire(key, RECORD_TTL_S)
+        pipe.publish(JOB_EVENTS_CHANNEL, job_id)
+        pipe.execute()
+
+    def mark_running(self, job_id: str, base: dict[str, Any]) -> None:
+        """Record that the job started here (``base`` restores a record that expired)."""
+        fields = {**base, "status": "running", "started_at": time.time(), "worker_pid": os.getpid()}
+        self._write(job_id, fields, count_attempt=True)
+
+    def mark_finished(self, job_id: str, fields: dict[str, Any]) -> None:
+        """Record the final status, result and timings."""
+        self._write(job_id, fields)
