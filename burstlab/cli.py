@@ -34,8 +34,11 @@ def producer(host: str | None, port: int | None) -> None:
 
     _log_setup()
     config = ProducerConfig.from_env()
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    run_producer(dataclasses.replace(config, **overrides))
+    if host is not None:
+        config = dataclasses.replace(config, host=host)
+    if port is not None:
+        config = dataclasses.replace(config, port=port)
+    run_producer(config)
 
 
 @main.command()
@@ -48,10 +51,13 @@ def baseline(host: str | None, port: int | None, workers: int | None) -> None:
     from sync_baseline.server import run_baseline
 
     config = BaselineConfig.from_env()
-    overrides = {
-        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
-    }
-    run_baseline(dataclasses.replace(config, **overrides))
+    if host is not None:
+        config = dataclasses.replace(config, host=host)
+    if port is not None:
+        config = dataclasses.replace(config, port=port)
+    if workers is not None:
+        config = dataclasses.replace(config, workers=workers)
+    run_baseline(config)
 
 
 @main.command()

@@ -6,6 +6,7 @@ updates ``status`` and the timestamps. Every timestamp is epoch seconds (float).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import orjson
@@ -34,7 +35,7 @@ def _float_or_none(raw: str | None) -> float | None:
     return float(raw) if raw not in (None, "") else None
 
 
-def decode_record(raw: dict[bytes, bytes] | dict[str, str]) -> dict[str, Any]:
+def decode_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
     """Decode an HGETALL reply into typed values."""
     data = {
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)

@@ -123,7 +123,7 @@ def _number(body: dict[str, Any], field: str, low: float, high: float, *, intege
         raise ValidationError(
             "out_of_range",
             field,
-            f"field {field!r} must be between {low:g} and {high:g}, got {shown}",
+            f"field {field!r} must be between {low:.15g} and {high:.15g}, got {shown}",
         )
     return float(value)
 

@@ -18,16 +18,22 @@ from producer.events import JobEvents
 from producer.publisher import Publisher
 from producer.routes import setup_routes
 
+REDIS_POOL_SIZE = 64
+"""Connections shared by all requests; under a burst, requests wait for one (bounded)."""
+
 
 def redis_client(config: ProducerConfig, *, for_pubsub: bool = False) -> aioredis.Redis:
     """A Redis client that fails fast (no retries) so a down broker gives a quick 503."""
-    return aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         config.redis_url,
+        max_connections=2 if for_pubsub else REDIS_POOL_SIZE,
+        timeout=config.broker_timeout_s,
         socket_connect_timeout=config.broker_timeout_s,
         socket_timeout=None if for_pubsub else config.broker_timeout_s * 2,
         retry=Retry(NoBackoff(), 0),
         health_check_interval=15 if for_pubsub else 0,
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -46,8 +52,8 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         await events.close()
         await publisher.close()
-        await events_client.aclose()
-        await client.aclose()
+        await events_client.aclose(close_connection_pool=True)
+        await client.aclose(close_connection_pool=True)
 
 
 async def _http_ctx(app: web.Application) -> AsyncIterator[None]:

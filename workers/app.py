@@ -34,6 +34,7 @@ def celery_settings(config: WorkerConfig) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_send_task_events": False,
+        "worker_disable_rate_limits": True,
         "task_send_sent_event": False,
         "worker_hijack_root_logger": True,
         "worker_redirect_stdouts": False,

@@ -32,7 +32,7 @@ class JobStore:
     def _write(self, job_id: str, fields: dict[str, Any], *, count_attempt: bool = False) -> None:
         pipe = self.client.pipeline(transaction=False)
         key = job_key(job_id)
-        pipe.hset(key, mapping=encode_fields(fields))
+        pipe.hset(key, mapping=encode_fields(fields))  # type: ignore[arg-type]
         if count_attempt:
             pipe.hincrby(key, "attempts", 1)
         pipe.expire(key, RECORD_TTL_S)

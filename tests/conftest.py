@@ -1,0 +1,77 @@
+"""Fixtures that start real services on free ports and tear them down."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stack.local import LocalStack, StackConfig
+from stack.ports import free_port
+from stack.process import ManagedProcess
+from stack.redis_server import redis_process
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private Redis server for the session."""
+    import redis
+
+    folder = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    process = redis_process(port, folder / "data", folder / "redis.log")
+    process.start()
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                import time
+
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A whole local stack (4 Celery worker processes, 4 gunicorn workers) for the session."""
+    run_dir = tmp_path_factory.mktemp("stack")
+    local = LocalStack(StackConfig(workers=4, baseline_workers=4, run_dir=run_dir))
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on: connections to it are refused."""
+    return free_port()
+
+
+@pytest.fixture
+def hung_port() -> Iterator[int]:
+    """A loopback port that accepts TCP connections but never answers."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        server.close()
+
+
+def spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> ManagedProcess:
+    """Start ``argv`` as a managed process with ``env`` added to this environment."""
+    process = ManagedProcess(name, argv, {**os.environ, **env}, log_dir / f"{name}.log")
+    process.start()
+    return process

@@ -1,0 +1,116 @@
+"""When the baseline or the broker is down or hung, the producer answers 503 quickly."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from producer.app import create_app
+from producer.config import ProducerConfig
+from stack.local import LocalStack
+
+SYNC_JOB = {"mode": "sync", "kind": "io", "duration_ms": 10}
+ASYNC_JOB = {"mode": "async", "kind": "io", "duration_ms": 10}
+
+
+async def _client(aiohttp_client: Any, **config: Any) -> TestClient:
+    return await aiohttp_client(create_app(ProducerConfig(**config)))
+
+
+async def _timed_post(client: TestClient, job: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+    started = time.monotonic()
+    response = await client.post("/jobs", json=job)
+    body = await response.json()
+    return response.status, body, time.monotonic() - started
+
+
+async def test_a_sync_job_gets_503_within_2_s_when_the_baseline_refuses_connections(
+    aiohttp_client: Any, stack: LocalStack, closed_port: int
+) -> None:
+    client = await _client(
+        aiohttp_client, redis_url=stack.redis_url, baseline_url=f"http://127.0.0.1:{closed_port}"
+    )
+    status, body, elapsed = await _timed_post(client, SYNC_JOB)
+    assert status == 503
+    assert body["error"] == "baseline_unavailable"
+    assert elapsed < 2.0
+
+
+async def test_a_sync_job_gets_503_when_the_baseline_does_not_answer_in_time(
+    aiohttp_client: Any, stack: LocalStack, hung_port: int
+) -> None:
+    client = await _client(
+        aiohttp_client,
+        redis_url=stack.redis_url,
+        baseline_url=f"http://127.0.0.1:{hung_port}",
+        sync_timeout_s=1.0,
+    )
+    status, body, elapsed = await _timed_post(client, SYNC_JOB)
+    assert status == 503
+    assert body["error"] == "baseline_timeout"
+    assert elapsed < 2.0
+
+
+async def test_an_async_job_gets_503_within_2_s_when_the_broker_refuses_connections(
+    aiohttp_client: Any, stack: LocalStack, closed_port: int
+) -> None:
+    client = await _client(
+        aiohttp_client,
+        redis_url=f"redis://127.0.0.1:{closed_port}/0",
+        baseline_url=stack.baseline_url,
+    )
+    for _ in range(3):  # every attempt fails fast, not only the first
+        status, body, elapsed = await _timed_post(client, ASYNC_JOB)
+        assert status == 503
+        assert body["error"] == "broker_unavailable"
+        assert elapsed < 2.0
+
+
+async def test_an_async_job_gets_503_within_2_s_when_the_broker_hangs(
+    aiohttp_client: Any, stack: LocalStack, hung_port: int
+) -> None:
+    client = await _client(
+        aiohttp_client,
+        redis_url=f"redis://127.0.0.1:{hung_port}/0",
+        baseline_url=stack.baseline_url,
+    )
+    status, body, elapsed = await _timed_post(client, ASYNC_JOB)
+    assert status == 503
+    assert body["error"] == "broker_unavailable"
+    assert elapsed < 2.0
+
+
+async def test_readiness_names_each_dependency_that_is_down(
+    aiohttp_client: Any, closed_port: int, hung_port: int
+) -> None:
+    client = await _client(
+        aiohttp_client,
+        redis_url=f"redis://127.0.0.1:{closed_port}/0",
+        baseline_url=f"http://127.0.0.1:{hung_port}",
+    )
+    started = time.monotonic()
+    response = await client.get("/readyz")
+    body = await response.json()
+    assert response.status == 503
+    assert body["error"] == "not_ready"
+    assert body["checks"]["broker"].startswith("unreachable")
+    assert body["checks"]["baseline"] != "ok"
+    assert "broker" in body["detail"] and "baseline" in body["detail"]
+    assert time.monotonic() - started < 2.0
+    # And liveness does not depend on them
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_job_status_reads_get_503_when_the_broker_is_down(
+    aiohttp_client: Any, closed_port: int, stack: LocalStack
+) -> None:
+    client = await _client(
+        aiohttp_client,
+        redis_url=f"redis://127.0.0.1:{closed_port}/0",
+        baseline_url=stack.baseline_url,
+    )
+    response = await client.get("/jobs/some-id")
+    assert response.status == 503
+    assert (await response.json())["error"] == "broker_unavailable"
