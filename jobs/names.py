@@ -23,6 +23,12 @@ JOB_KEY_PREFIX = "burstlab:job:"
 JOB_EVENTS_CHANNEL = "burstlab:job-events"
 """Pub/sub channel on which a job id is published whenever its status changes."""
 
+FINISHED_COUNTER_KEY = "burstlab:stats:finished"
+"""Counter of jobs workers finished (any outcome): live progress without polling every job."""
+
+MAX_LOOKUP_IDS = 1000
+"""How many job ids one ``POST /jobs/lookup`` may ask for."""
+
 
 def job_key(job_id: str) -> str:
     """Return the Redis key of a job's record."""

@@ -12,6 +12,7 @@ import orjson
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from jobs.names import MAX_LOOKUP_IDS
 from jobs.record import FINAL_STATUSES, job_view
 from jobs.spec import JobSpec, ValidationError, parse_submission
 from producer import keys
@@ -19,7 +20,7 @@ from producer.baseline_client import BaselineUnavailable
 from producer.celery_wire import build_task_message
 from producer.errors import ApiError, json_response
 from producer.publisher import BrokerUnavailable
-from producer.store import read_record, record_commands
+from producer.store import queue_depth, read_record, read_records, record_commands
 
 _JSON_TYPES = ("application/json",)
 MAX_JOB_ID_LENGTH = 64
@@ -185,6 +186,51 @@ async def get_job(request: web.Request) -> web.Response:
             step = remaining if events.connected.is_set() else min(remaining, 1.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed, step)
+
+
+async def lookup_jobs(request: web.Request) -> web.Response:
+    """``POST /jobs/lookup`` ``{"job_ids": [...]}``: many jobs' status in one request.
+
+    Made for collecting a run's timings afterwards without one request per job.
+    """
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) != {"job_ids"}:
+        raise ApiError(400, "invalid_body", 'the body must be {"job_ids": [id, ...]}')
+    job_ids = body["job_ids"]
+    if not isinstance(job_ids, list) or not all(isinstance(i, str) for i in job_ids):
+        raise ApiError(
+            400,
+            "invalid_type",
+            "field 'job_ids' must be an array of strings",
+            extra={"field": "job_ids"},
+        )
+    if len(job_ids) > MAX_LOOKUP_IDS:
+        raise ApiError(
+            400,
+            "out_of_range",
+            f"field 'job_ids' may hold at most {MAX_LOOKUP_IDS} ids, got {len(job_ids)}",
+            extra={"field": "job_ids"},
+        )
+    wanted = [i for i in dict.fromkeys(job_ids) if len(i) <= MAX_JOB_ID_LENGTH]
+    try:
+        records = await read_records(request.app[keys.REDIS], wanted) if wanted else {}
+    except (RedisError, OSError) as exc:
+        raise ApiError(503, "broker_unavailable", f"cannot read job status: {exc}") from exc
+    found = [job_view(i, r) for i, r in records.items() if r is not None]
+    missing = [i for i in dict.fromkeys(job_ids) if records.get(i) is None]
+    return json_response({"jobs": found, "missing": missing})
+
+
+async def queue_status(request: web.Request) -> web.Response:
+    """``GET /queue``: how many async jobs wait in Redis, are reserved, and have finished."""
+    app = request.app
+    try:
+        depth = await asyncio.wait_for(
+            queue_depth(app[keys.REDIS], app[keys.CONFIG].queue), app[keys.CONFIG].broker_timeout_s
+        )
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise ApiError(503, "broker_unavailable", f"cannot read the queue: {exc}") from exc
+    return json_response(depth)
 
 
 async def healthz(_request: web.Request) -> web.Response:

@@ -6,7 +6,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from jobs.names import job_key
+from jobs.names import FINISHED_COUNTER_KEY, UNACKED_KEY, job_key, priority_queue_names
 from jobs.record import RECORD_TTL_S, decode_record, encode_fields
 from producer.publisher import Command
 
@@ -24,3 +24,38 @@ async def read_record(client: aioredis.Redis, job_id: str) -> dict[str, Any] | N
     """Return the decoded record of ``job_id``, or ``None`` if there is none."""
     raw = await client.hgetall(job_key(job_id))
     return decode_record(raw) if raw else None
+
+
+async def read_records(
+    client: aioredis.Redis, job_ids: list[str]
+) -> dict[str, dict[str, Any] | None]:
+    """Return the decoded records of ``job_ids`` (``None`` where missing), in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hgetall(job_key(job_id))
+    replies = await pipe.execute()
+    return {
+        job_id: decode_record(raw) if raw else None
+        for job_id, raw in zip(job_ids, replies, strict=True)
+    }
+
+
+async def queue_depth(client: aioredis.Redis, queue: str) -> dict[str, int]:
+    """Jobs waiting in the queue (every priority sub-queue), reserved by workers, and finished.
+
+    ``reserved`` counts delivered but unacknowledged messages (prefetched or running: with late
+    acks a message is acknowledged when its job ends); ``backlog`` is queued + reserved.
+    """
+    pipe = client.pipeline(transaction=False)
+    for name in priority_queue_names(queue):
+        pipe.llen(name)
+    pipe.hlen(UNACKED_KEY)
+    pipe.get(FINISHED_COUNTER_KEY)
+    *lengths, reserved, finished = await pipe.execute()
+    queued = int(sum(lengths))
+    return {
+        "queued": queued,
+        "reserved": int(reserved),
+        "backlog": queued + int(reserved),
+        "finished_total": int(finished or 0),
+    }

@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from jobs.names import JOB_EVENTS_CHANNEL, job_key
+from jobs.names import FINISHED_COUNTER_KEY, JOB_EVENTS_CHANNEL, job_key
 from jobs.record import RECORD_TTL_S, encode_fields
 
 
@@ -29,12 +29,21 @@ class JobStore:
             self._pid = os.getpid()
         return self._client
 
-    def _write(self, job_id: str, fields: dict[str, Any], *, count_attempt: bool = False) -> None:
+    def _write(
+        self,
+        job_id: str,
+        fields: dict[str, Any],
+        *,
+        count_attempt: bool = False,
+        finished: bool = False,
+    ) -> None:
         pipe = self.client.pipeline(transaction=False)
         key = job_key(job_id)
         pipe.hset(key, mapping=encode_fields(fields))  # type: ignore[arg-type]
         if count_attempt:
             pipe.hincrby(key, "attempts", 1)
+        if finished:
+            pipe.incr(FINISHED_COUNTER_KEY)
         pipe.expire(key, RECORD_TTL_S)
         pipe.publish(JOB_EVENTS_CHANNEL, job_id)
         pipe.execute()
@@ -46,4 +55,4 @@ class JobStore:
 
     def mark_finished(self, job_id: str, fields: dict[str, Any]) -> None:
         """Record the final status, result and timings."""
-        self._write(job_id, fields)
+        self._write(job_id, fields, finished=True)

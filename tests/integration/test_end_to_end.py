@@ -137,3 +137,59 @@ async def test_health_and_readiness_answer_when_everything_is_up(
         body = await response.json()
     assert response.status == 200
     assert body["checks"] == {"broker": "ok", "baseline": "ok"}
+
+
+async def test_many_jobs_are_looked_up_in_one_request_and_unknown_ids_are_listed(
+    stack: LocalStack, session: aiohttp.ClientSession
+) -> None:
+    url = f"{stack.producer_url}/jobs"
+    replies = await asyncio.gather(
+        *(
+            session.post(url, json={"mode": "async", "kind": "io", "duration_ms": 1})
+            for _ in range(5)
+        )
+    )
+    ids = [(await r.json())["job_id"] for r in replies]
+    async with session.get(f"{url}/{ids[-1]}?wait=10") as response:
+        assert (await response.json())["status"] == "succeeded"
+    async with session.post(f"{url}/lookup", json={"job_ids": [*ids, "nope"]}) as response:
+        body = await response.json()
+    assert response.status == 200
+    assert sorted(job["job_id"] for job in body["jobs"]) == sorted(ids)
+    assert body["missing"] == ["nope"]
+    assert all(job["timings"]["enqueued_at"] is not None for job in body["jobs"])
+    async with session.post(f"{url}/lookup", json={"job_ids": ["x"] * 1001}) as response:
+        assert response.status == 400
+        assert (await response.json())["error"] == "out_of_range"
+
+
+async def test_the_queue_endpoint_counts_waiting_reserved_and_finished_jobs(
+    stack: LocalStack, session: aiohttp.ClientSession
+) -> None:
+    async with session.get(f"{stack.producer_url}/queue") as response:
+        before = await response.json()
+    assert response.status == 200
+    # Given 4 busy workers and 3 more jobs behind them
+    url = f"{stack.producer_url}/jobs"
+    replies = await asyncio.gather(
+        *(
+            session.post(url, json={"mode": "async", "kind": "io", "duration_ms": 800})
+            for _ in range(7)
+        )
+    )
+    ids = [(await r.json())["job_id"] for r in replies]
+    await asyncio.sleep(0.4)
+    async with session.get(f"{stack.producer_url}/queue") as response:
+        during = await response.json()
+    # Then 3 wait in the list and 4 are reserved (running, unacknowledged)
+    assert during["queued"] == 3
+    assert during["reserved"] == 4
+    assert during["backlog"] == 7
+    for job_id in ids:
+        async with session.get(f"{url}/{job_id}?wait=10") as response:
+            assert (await response.json())["status"] == "succeeded"
+    await asyncio.sleep(0.2)
+    async with session.get(f"{stack.producer_url}/queue") as response:
+        after = await response.json()
+    assert after["backlog"] == 0
+    assert after["finished_total"] - before["finished_total"] == 7

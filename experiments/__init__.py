@@ -1,0 +1,1 @@
+"""Burst-load experiments: scenarios, schedules, theory, statistics and reports (pure logic)."""
