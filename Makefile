@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint stack clean
+.PHONY: demo bench test lint stack clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(BIN)/.installed: pyproject.toml
 
 demo: $(BIN)/.installed
 	$(BIN)/burstlab demo
+	$(BIN)/burstlab run
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/generator_lag.py
 
 stack: $(BIN)/.installed
 	$(BIN)/burstlab stack up

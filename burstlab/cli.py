@@ -8,6 +8,7 @@ import os
 
 import click
 
+from burstlab.experiment_cli import compare, run
 from burstlab.stack_cli import demo, stack
 
 
@@ -75,3 +76,5 @@ def worker(concurrency: int | None) -> None:
 
 main.add_command(stack)
 main.add_command(demo)
+main.add_command(run)
+main.add_command(compare)

@@ -47,7 +47,10 @@ def _burst_span(rows: Sequence[JobRow], origin: float) -> tuple[float, float] | 
 
 
 def plot_latency_over_time(rows: Sequence[JobRow], path: Path) -> Path:
-    """Corrected latency by intended send time, sync and async together, a panel per N."""
+    """Corrected latency by intended send time, sync and async together, a panel per N.
+
+    Async jobs get two series: when the caller had its 202 (accept) and when the job finished.
+    """
     workers = _workers(rows)
     figure, axes = _figure(len(workers))
     for ax, n in zip(axes, workers, strict=True):
@@ -58,15 +61,27 @@ def plot_latency_over_time(rows: Sequence[JobRow], path: Path) -> Path:
             origin = min(r.intended for r in run_rows(rows, mode, n))
             xs = [r.intended - origin for r in run]
             ys = [max(r.latency_s or 0.0, 1e-6) * 1000 for r in run]
-            ax.scatter(xs, ys, s=6, color=COLORS[mode], label=mode, alpha=0.7)
+            label = "sync (answered when done)" if mode == "sync" else "async job finished"
+            ax.scatter(xs, ys, s=6, color=COLORS[mode], label=label, alpha=0.7)
+            if mode == "async":
+                accepted = [r for r in run if r.accept_latency_s is not None]
+                ax.scatter(
+                    [r.intended - origin for r in accepted],
+                    [max(r.accept_latency_s or 0.0, 1e-6) * 1000 for r in accepted],
+                    s=6,
+                    marker="x",
+                    color="tab:green",
+                    label="async accepted (202)",
+                    alpha=0.7,
+                )
             span = _burst_span(run_rows(rows, mode, n), origin)
             if span:
                 ax.axvspan(*span, color="orange", alpha=0.15)
         ax.set_yscale("log")
         ax.set_title(f"{n} worker(s)")
         ax.set_xlabel("intended send (s from start)")
-        ax.legend(loc="upper right", fontsize="small")
-    axes[0].set_ylabel("latency (ms, log)")
+        ax.legend(loc="center right", fontsize="small")
+    axes[0].set_ylabel("latency from intended send (ms, log)")
     return _save(figure, path)
 
 

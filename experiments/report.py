@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,41 @@ def _warnings(summary: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def headline(summary: Mapping[str, Any]) -> list[str]:
+    """One sentence per worker count: how each mode answered and how fast the work drained."""
+    by_workers: dict[int, dict[str, Mapping[str, Any]]] = {}
+    for run in summary.get("runs", []):
+        by_workers.setdefault(int(run["workers"]), {})[run["mode"]] = run
+    lines = []
+    for workers, runs in sorted(by_workers.items()):
+        parts = []
+        if "sync" in runs:
+            sync = runs["sync"]
+            parts.append(
+                f"sync callers waited p50 {_ms(sync['latency_ms']['p50'])}, "
+                f"p99 {_ms(sync['latency_ms']['p99'])} for their answer"
+            )
+        if "async" in runs:
+            run = runs["async"]
+            parts.append(
+                f"async answered 202 with p99 {_ms(run['accept_latency_ms']['p99'])} "
+                f"and finished them p99 {_ms(run['latency_ms']['p99'])} after the intended send"
+            )
+        for mode, run in runs.items():
+            predicted = (run.get("theory") or {}).get("predicted") or {}
+            capacity = predicted.get("capacity_per_s")
+            ideal = f" (theory N/S = {capacity:.1f}/s)" if capacity else ""
+            parts.append(f"{mode} drained at {run['throughput_per_s']:.1f} jobs/s{ideal}")
+        lines.append(f"- **{workers} worker(s)**: " + "; ".join(parts) + ".")
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "\u2013"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
+
+
 def _caption(path: Path) -> str:
     return path.stem.replace("_", " ")
 
@@ -53,6 +89,7 @@ def render_markdown(
     if summary.get("description"):
         lines += [str(summary["description"]), ""]
     lines += [f"> {warning}" for warning in _warnings(summary)]
+    lines += ["", "## What happened", "", *headline(summary)]
     for table in tables:
         lines += ["", f"## {table.title}", ""]
         lines.append("| " + " | ".join(table.headers) + " |")
@@ -81,6 +118,11 @@ def render_html(
     if summary.get("description"):
         parts.append(f"<p>{esc(str(summary['description']))}</p>")
     parts += [f'<p class="warning">{esc(w)}</p>' for w in _warnings(summary)]
+    parts.append("<h2>What happened</h2><ul>")
+    for line in headline(summary):
+        text = esc(line.removeprefix("- "))
+        parts.append("<li>" + re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text) + "</li>")
+    parts.append("</ul>")
     for table in tables:
         parts.append(f"<h2>{esc(table.title)}</h2><table><thead><tr>")
         parts += [f"<th>{esc(h)}</th>" for h in table.headers]

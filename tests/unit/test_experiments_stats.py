@@ -71,6 +71,14 @@ def test_percentiles_of_one_to_a_thousand_ms_are_where_expected() -> None:
     assert stats["count"] == 1000
 
 
+def test_without_a_burst_throughput_is_over_the_whole_run() -> None:
+    # Given the same run with no job marked as burst traffic
+    steady = [replace(row, in_burst=False) for row in ASYNC_RUN]
+    # When it is summarized, Then throughput is completed / (last end - first intended send)
+    summary = summarize_run(steady, "async", 1)
+    assert summary["throughput_per_s"] == pytest.approx(3 / 1.32)
+
+
 def test_percentiles_of_nothing_are_none_and_out_of_range_values_are_clamped() -> None:
     # Given no values, and values below 1 us and above an hour
     empty = percentiles_ms([])
@@ -83,10 +91,11 @@ def test_percentiles_of_nothing_are_none_and_out_of_range_values_are_clamped() -
 def test_an_async_run_summary_counts_outcomes_and_measures_from_intended_sends() -> None:
     # Given the hand-made async run, When it is summarized
     summary = summarize_run(ASYNC_RUN, "async", 1)
-    # Then counts, throughput over first intended .. last end, and drain from the burst are right
+    # Then counts, throughput over the drain (burst start .. last end: 2 jobs in 0.32 s; the
+    # job before the burst is left out) and drain from the burst are right
     assert (summary["offered"], summary["completed"]) == (5, 3)
     assert (summary["rejected"], summary["lost"], summary["errors"]) == (1, 1, 0)
-    assert summary["throughput_per_s"] == pytest.approx(3 / 1.32)
+    assert summary["throughput_per_s"] == pytest.approx(2 / 0.32)
     assert summary["drain_s"] == pytest.approx(0.32)
     # And latency counts from the intended send, accept latency only for jobs taken on
     assert summary["latency_ms"]["p50"] == pytest.approx(220, rel=1e-3)

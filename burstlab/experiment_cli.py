@@ -1,0 +1,115 @@
+"""``burstlab run`` and ``burstlab compare``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _int_list(value: str) -> tuple[int, ...]:
+    try:
+        numbers = tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError as exc:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from exc
+    if not numbers or any(n < 1 for n in numbers):
+        raise click.BadParameter("worker counts must be integers of at least 1")
+    return numbers
+
+
+def _modes(value: str) -> tuple[str, ...]:
+    modes = tuple(part.strip() for part in value.split(",") if part.strip())
+    bad = [m for m in modes if m not in ("sync", "async")]
+    if not modes or bad:
+        raise click.BadParameter(f"modes are sync and/or async, got {value!r}")
+    return modes
+
+
+@click.command()
+@click.argument("scenario", default="burst")
+@click.option(
+    "--target",
+    help="Drive this running producer (e.g. http://127.0.0.1:8080) "
+    "instead of starting a local stack per worker count.",
+)
+@click.option("--modes", help="Comma-separated: sync,async (default: the scenario's).")
+@click.option(
+    "--workers",
+    help="Comma-separated worker counts, e.g. 1,2,4 (default: the "
+    "scenario's). With --target, one count describing the running stack.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Results folder (default results/<timestamp>-<scenario>/).",
+)
+@click.option("--seed", type=int, help="Seed for the schedule (default: the scenario's).")
+@click.option("--no-live", is_flag=True, help="No live progress display.")
+def run(
+    scenario: str,
+    target: str | None,
+    modes: str | None,
+    workers: str | None,
+    out_dir: Path | None,
+    seed: int | None,
+    no_live: bool,
+) -> None:
+    """Run a burst experiment SCENARIO (a shipped name or a TOML file) and write a report."""
+    from rich.console import Console
+
+    from experiments.console import summary_table
+    from experiments.runner import RunPlan, default_out_dir, run_experiment
+    from experiments.scenario import ScenarioError, load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from exc
+    worker_counts = _int_list(workers) if workers else loaded.workers
+    if target and len(worker_counts) != 1:
+        raise click.BadParameter(
+            "with --target the worker count cannot be changed; give one --workers value "
+            "describing the running stack",
+            param_hint="--workers",
+        )
+    plan = RunPlan(
+        scenario=loaded,
+        modes=_modes(modes) if modes else loaded.modes,
+        workers=worker_counts,
+        out_dir=out_dir or default_out_dir(loaded),
+        seed=loaded.seed if seed is None else seed,
+        target=target,
+    )
+    result = run_experiment(plan, live=not no_live)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    console.print(summary_table(result.summary))
+    for check in result.checks:
+        if check.passed is False:
+            console.print(
+                f"[red]threshold failed[/red]: {check.name} {check.subject}: "
+                f"measured {check.measured}, limit {check.limit}"
+            )
+    console.print(f"report: {result.out_dir / 'report.html'}")
+    if not result.passed:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("dir_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("dir_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--plot", type=click.Path(path_type=Path), help="Also write a comparison plot.")
+def compare(dir_a: Path, dir_b: Path, plot: Path | None) -> None:
+    """Show what changed between two result folders (A before, B after)."""
+    from rich.console import Console
+
+    from experiments.compare import compare as compare_dirs
+    from experiments.compare import plot_comparison, render_table
+
+    table = compare_dirs(dir_a, dir_b)
+    Console().print(render_table(table))
+    if plot:
+        plot_comparison(table, plot)
+        click.echo(f"plot: {plot}")
