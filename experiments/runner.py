@@ -29,7 +29,7 @@ from experiments.progress import ProgressDisplay
 from experiments.records import JobRow, write_jobs_csv
 from experiments.report import write_report
 from experiments.scenario import Scenario
-from experiments.schedule import build_schedule
+from experiments.schedule import Schedule, build_schedule
 from experiments.stats import summarize_run
 from experiments.theory import theory_inputs
 from experiments.thresholds import ThresholdCheck, all_passed, check_thresholds
@@ -117,6 +117,26 @@ async def measure_service_time(
     return {"service_s": weighted / total_weight, "run_only_s": pure / total_weight}
 
 
+def theory_service(
+    scenario: Scenario, schedule: Schedule, workers: int, probe: dict[str, float]
+) -> tuple[float, int]:
+    """The S and number of servers the prediction uses.
+
+    S is the mean duration of the jobs this run actually offers (random mixes draw them from
+    the seed) plus the per-job hand-over overhead the probes measured. Jobs that are all
+    CPU-bound cannot run on more servers than the machine has cores.
+    """
+    durations = [item.duration_ms for item in schedule.items] or [
+        job.duration_ms for job in scenario.jobs
+    ]
+    overhead = max(probe["service_s"] - probe["run_only_s"], 0.0)
+    service_s = statistics.fmean(durations) / 1000 + overhead
+    servers = workers
+    if all(job.kind == "cpu" for job in scenario.jobs):
+        servers = min(workers, os.cpu_count() or workers)
+    return service_s, servers
+
+
 async def run_mode(
     base_url: str,
     mode: str,
@@ -140,7 +160,9 @@ async def run_mode(
                     session, base_url, sends, drain_timeout_s=scenario.drain_timeout_s
                 )
     rows = to_rows(mode, workers, sends, records)
-    inputs = theory_inputs(scenario, workers, probe["service_s"])
+    service_s, servers = theory_service(scenario, schedule, workers, probe)
+    probe.update({"theory_service_s": service_s, "theory_servers": servers})
+    inputs = theory_inputs(scenario, servers, service_s)
     summary = summarize_run(rows, mode, workers, inputs)
     summary["probe"] = probe
     if schedule.burst_window is not None:
