@@ -57,6 +57,22 @@ def calibrate(force: bool = False) -> float:
     return best
 
 
+_LEARN_MIN_CHUNKS = 40
+
+
+def _learn_rate(chunks: int, cpu_seconds: float) -> None:
+    """Raise the calibrated rate if a job just ran faster per CPU-second than calibration said.
+
+    Processes often calibrate while the machine is busy starting other services (sibling
+    hyperthreads and shared caches slow every process down then); the fastest rate a real
+    job reaches is the better estimate of an idle core, so the rate only ever goes up.
+    """
+    global _calibrated_rate
+    if chunks < _LEARN_MIN_CHUNKS or cpu_seconds <= 0 or _calibrated_rate is None:
+        return
+    _calibrated_rate = max(_calibrated_rate, chunks / cpu_seconds)
+
+
 @dataclass(frozen=True, slots=True)
 class WorkOutcome:
     """What running a job produced, with where and when it ran (epoch seconds)."""
@@ -82,7 +98,9 @@ def execute(spec: JobSpec, payload: str = "") -> WorkOutcome:
         chunks = round(calibrate() * spec.duration_ms / 1000.0)
         started_cpu = time.process_time()
         _spin(chunks)
+        cpu_seconds = time.process_time() - started_cpu
+        _learn_rate(chunks, cpu_seconds)
         result["cpu_chunks"] = chunks
-        result["cpu_seconds"] = round(time.process_time() - started_cpu, 6)
+        result["cpu_seconds"] = round(cpu_seconds, 6)
     finished_at = time.time()
     return WorkOutcome(result=result, started_at=started_at, finished_at=finished_at)

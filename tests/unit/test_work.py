@@ -29,3 +29,17 @@ def test_the_payload_size_is_echoed_not_the_payload() -> None:
     assert outcome.result["payload_bytes"] == 5
     assert "x" * 5 not in str(outcome.result)
     assert outcome.started_at <= outcome.finished_at
+
+
+def test_a_cpu_job_that_runs_faster_than_calibrated_raises_the_rate_for_later_jobs() -> None:
+    import jobs.work as work
+
+    # Given a calibration taken while the machine was slow (half the real rate)
+    real = calibrate(force=True)
+    work._calibrated_rate = real / 2
+    # When a cpu job runs on an idle core
+    first = execute(JobSpec(kind="cpu", duration_ms=100))
+    # Then it was short (half the work), and the next job gets the full amount of work
+    second = execute(JobSpec(kind="cpu", duration_ms=100))
+    assert second.result["cpu_chunks"] > first.result["cpu_chunks"] * 1.5
+    assert work._calibrated_rate is not None and work._calibrated_rate > real * 0.8
