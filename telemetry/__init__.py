@@ -1,0 +1,1 @@
+"""Metrics plumbing shared by every service: buckets, multiprocess mode, Prometheus queries."""
