@@ -30,6 +30,9 @@ def main() -> None:
 @click.option("--port", type=int, help="Listen port (env PRODUCER_PORT, default 8080).")
 def producer(host: str | None, port: int | None) -> None:
     """Run the aiohttp producer (settings from the environment)."""
+    from telemetry.multiproc import disable_multiprocess_mode
+
+    disable_multiprocess_mode()  # one asyncio process: metrics stay in memory
     from producer.app import run_producer
     from producer.config import ProducerConfig
 
@@ -48,6 +51,10 @@ def producer(host: str | None, port: int | None) -> None:
 @click.option("--workers", type=int, help="gunicorn sync worker processes (env BASELINE_WORKERS).")
 def baseline(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the blocking sync baseline under gunicorn sync workers."""
+    from telemetry.multiproc import prepare_multiprocess_dir
+
+    # Before anything imports prometheus_client: gunicorn's workers write to this folder.
+    metrics_dir = prepare_multiprocess_dir("baseline")
     from sync_baseline.config import BaselineConfig
     from sync_baseline.server import run_baseline
 
@@ -58,20 +65,24 @@ def baseline(host: str | None, port: int | None, workers: int | None) -> None:
         config = dataclasses.replace(config, port=port)
     if workers is not None:
         config = dataclasses.replace(config, workers=workers)
-    run_baseline(config)
+    run_baseline(config, metrics_dir)
 
 
 @main.command()
 @click.option("--concurrency", type=int, help="Worker processes (env WORKER_CONCURRENCY).")
 def worker(concurrency: int | None) -> None:
     """Run a Celery worker consuming burstlab jobs (settings from the environment)."""
+    from telemetry.multiproc import prepare_multiprocess_dir
+
+    # Before anything imports prometheus_client: the pool processes write to this folder.
+    metrics_dir = prepare_multiprocess_dir("worker")
     from workers.app import run_worker
     from workers.config import WorkerConfig
 
     config = WorkerConfig.from_env()
     if concurrency is not None:
         config = dataclasses.replace(config, concurrency=concurrency)
-    run_worker(config)
+    run_worker(config, metrics_dir)
 
 
 main.add_command(stack)

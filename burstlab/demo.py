@@ -40,6 +40,8 @@ def _ms(later: float | None, earlier: float | None) -> str:
 def run_demo(workers: int = 2, duration_ms: float = 200) -> int:
     """Run the demo; return 0 if every job succeeded."""
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)
     with console.status("starting the local stack (Redis, baseline, Celery worker, producer)"):
         local = LocalStack(StackConfig(workers=workers, baseline_workers=workers)).start()
     try:

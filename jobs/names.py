@@ -21,7 +21,8 @@ JOB_KEY_PREFIX = "burstlab:job:"
 """Prefix of the Redis hash holding one job's record."""
 
 JOB_EVENTS_CHANNEL = "burstlab:job-events"
-"""Pub/sub channel on which a job id is published whenever its status changes."""
+"""Pub/sub channel on which a job's status changes are published: the bare job id when it
+starts, a JSON object (``job_id``, ``status``, ``mode`` and the four timings) when it ends."""
 
 FINISHED_COUNTER_KEY = "burstlab:stats:finished"
 """Counter of jobs workers finished (any outcome): live progress without polling every job."""

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
+from prometheus_client import CollectorRegistry, disable_created_metrics
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -15,6 +16,8 @@ from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig
 from producer.errors import json_errors
 from producer.events import JobEvents
+from producer.instrumentation import loop_lag_ctx, request_metrics
+from producer.metrics import ProducerMetrics
 from producer.publisher import Publisher
 from producer.routes import setup_routes
 
@@ -41,7 +44,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     client = redis_client(config)
     events_client = redis_client(config, for_pubsub=True)
     publisher = Publisher(client, config.broker_timeout_s)
-    events = JobEvents(events_client)
+    events = JobEvents(events_client, on_final=app[keys.METRICS].on_final_event)
     app[keys.REDIS] = client
     app[keys.PUBLISHER] = publisher
     app[keys.EVENTS] = events
@@ -67,18 +70,30 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def create_app(config: ProducerConfig) -> web.Application:
-    """Build the producer application for ``config``."""
-    app = web.Application(middlewares=[json_errors], client_max_size=config.max_body_bytes)
+def create_app(
+    config: ProducerConfig, registry: CollectorRegistry | None = None
+) -> web.Application:
+    """Build the producer application for ``config``; its metrics go to ``registry``.
+
+    Without a registry the app gets a fresh one of its own (served at ``GET /metrics``).
+    """
+    metrics = ProducerMetrics(registry if registry is not None else CollectorRegistry())
+    app = web.Application(
+        middlewares=[request_metrics(metrics), json_errors],
+        client_max_size=config.max_body_bytes,
+    )
     app[keys.CONFIG] = config
+    app[keys.METRICS] = metrics
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_http_ctx)
+    app.cleanup_ctx.append(loop_lag_ctx)
     setup_routes(app)
     return app
 
 
 def run_producer(config: ProducerConfig) -> None:
     """Serve the producer until interrupted."""
+    disable_created_metrics()  # a *_created series per counter is noise Prometheus does not need
     web.run_app(
         create_app(config),
         host=config.host,

@@ -1,6 +1,7 @@
 """Job status events: one pub/sub subscription per producer wakes every long-poll waiter.
 
-Workers publish a job id on :data:`jobs.names.JOB_EVENTS_CHANNEL` whenever its status changes.
+Workers publish a job id on :data:`jobs.names.JOB_EVENTS_CHANNEL` whenever its status changes
+(the final event is a JSON object that also carries the job's timings, handed to ``on_final``).
 ``GET /jobs/{id}?wait=S`` registers a waiter *before* reading the record, so no change is
 missed between the read and the wait, and Redis is never polled in a loop.
 """
@@ -11,7 +12,10 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -25,8 +29,13 @@ _RECONNECT_DELAY_S = 0.5
 class JobEvents:
     """Dispatches status-change events from Redis to waiting requests."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        on_final: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self._client = client
+        self._on_final = on_final
         self._waiters: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -67,6 +76,23 @@ class JobEvents:
             if not future.done():
                 future.set_result(None)
 
+    def _receive(self, data: bytes | str) -> None:
+        """A bare job id (status changed) or a JSON final event with the job's timings."""
+        if isinstance(data, str):
+            data = data.encode()
+        if not data.startswith(b"{"):
+            self._dispatch(data.decode())
+            return
+        try:
+            event = orjson.loads(data)
+            job_id = event["job_id"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            log.warning("ignoring an unreadable job event: %r", data[:200])
+            return
+        self._dispatch(str(job_id))
+        if self._on_final is not None:
+            self._on_final(event)
+
     def _wake_all(self) -> None:
         """After a reconnect, events may have been missed: let every waiter re-read."""
         for job_id in list(self._waiters):
@@ -81,8 +107,7 @@ class JobEvents:
                 self._wake_all()
                 async for message in pubsub.listen():
                     if message and message.get("type") == "message":
-                        data = message["data"]
-                        self._dispatch(data.decode() if isinstance(data, bytes) else data)
+                        self._receive(message["data"])
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:

@@ -8,42 +8,21 @@ import time
 import uuid
 from typing import Any
 
-import orjson
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from jobs.names import MAX_LOOKUP_IDS
 from jobs.record import FINAL_STATUSES, job_view
-from jobs.spec import JobSpec, ValidationError, parse_submission
+from jobs.spec import MODES, JobSpec, ValidationError, parse_submission
 from producer import keys
 from producer.baseline_client import BaselineUnavailable
+from producer.bodies import read_json
 from producer.celery_wire import build_task_message
 from producer.errors import ApiError, json_response
 from producer.publisher import BrokerUnavailable
 from producer.store import queue_depth, read_record, read_records, record_commands
 
-_JSON_TYPES = ("application/json",)
 MAX_JOB_ID_LENGTH = 64
-
-
-async def read_json(request: web.Request) -> object:
-    """Read and decode the JSON body (size-limited by the app's ``client_max_size``)."""
-    content_type = request.headers.get("Content-Type")
-    if content_type is not None:
-        mime = content_type.split(";", 1)[0].strip().lower()
-        if mime not in _JSON_TYPES and not mime.endswith("+json"):
-            raise ApiError(
-                415,
-                "unsupported_media_type",
-                f"the body must be application/json, got {mime or 'an empty Content-Type'}",
-            )
-    raw = await request.read()
-    if not raw:
-        raise ApiError(400, "invalid_json", "the request body is empty; send a JSON object")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
 
 
 def _validation_error(exc: ValidationError) -> ApiError:
@@ -55,10 +34,18 @@ async def submit_job(request: web.Request) -> web.Response:
     """``POST /jobs``: run a job sync (200 with its result) or async (202, queued)."""
     submitted_at = time.time()
     body = await read_json(request)
+    metrics = request.app[keys.METRICS]
     try:
         mode, spec = parse_submission(body)
     except ValidationError as exc:
+        claimed = body.get("mode") if isinstance(body, dict) else None
+        if claimed in MODES:
+            request[keys.JOB_MODE] = claimed
+            metrics.job_submitted(claimed)
+            metrics.job_rejected(claimed, "invalid")
         raise _validation_error(exc) from exc
+    request[keys.JOB_MODE] = mode
+    metrics.job_submitted(mode)
     job_id = str(uuid.uuid4())
     payload = "x" * spec.payload_bytes
     if mode == "async":
@@ -92,9 +79,13 @@ async def _submit_async(
         queue=config.queue,
     )
     commands = [*record_commands(job_id, record), ("LPUSH", config.queue, message)]
+    metrics = app[keys.METRICS]
+    metrics.track_async(job_id)  # before the push: a fast worker's final event may come first
     try:
         await app[keys.PUBLISHER].submit(commands)
     except (BrokerUnavailable, TimeoutError) as exc:
+        metrics.untrack_async(job_id)
+        metrics.job_rejected("async", "broker_unavailable")
         raise ApiError(
             503,
             "broker_unavailable",
@@ -113,11 +104,19 @@ async def _submit_sync(
     request: web.Request, job_id: str, spec: JobSpec, payload: str, submitted_at: float
 ) -> web.Response:
     app = request.app
+    metrics = app[keys.METRICS]
     enqueued_at = time.time()
+    metrics.sync_in_flight.inc()
     try:
         reply = await app[keys.BASELINE].run(spec, payload)
     except BaselineUnavailable as exc:
+        metrics.job_rejected("sync", exc.code)
         raise ApiError(503, exc.code, exc.detail, headers={"Retry-After": "1"}) from exc
+    finally:
+        metrics.sync_in_flight.dec()
+    metrics.job_finished(
+        "sync", "succeeded", submitted_at, enqueued_at, reply.started_at, reply.finished_at
+    )
     timings = {
         "submitted_at": submitted_at,
         "enqueued_at": enqueued_at,

@@ -9,6 +9,7 @@ from aiohttp import web
 from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig
 from producer.events import JobEvents
+from producer.metrics import ProducerMetrics
 from producer.publisher import Publisher
 
 CONFIG = web.AppKey("config", ProducerConfig)
@@ -17,3 +18,7 @@ PUBLISHER = web.AppKey("publisher", Publisher)
 EVENTS = web.AppKey("events", JobEvents)
 BASELINE = web.AppKey("baseline", BaselineClient)
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
+METRICS = web.AppKey("metrics", ProducerMetrics)
+
+JOB_MODE = web.RequestKey("job_mode", str)
+"""Set by ``POST /jobs`` once the mode is known, so the request is counted under it."""

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from producer import handlers
+from producer import handlers, keys
+from producer.experiment_context import experiment_handlers
+from producer.instrumentation import metrics_handler
 
 
 def setup_routes(app: web.Application) -> None:
-    """Register every route of the producer's API on ``app``."""
+    """Register every route of the producer's API on ``app`` (its metrics are set already)."""
+    metrics = app[keys.METRICS]
     app.router.add_post("/jobs", handlers.submit_job)
     app.router.add_post("/jobs/lookup", handlers.lookup_jobs)
     app.router.add_get("/jobs/{job_id}", handlers.get_job)
     app.router.add_get("/queue", handlers.queue_status)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
+    app.router.add_get("/metrics", metrics_handler(metrics))
+    for method, handler in experiment_handlers(metrics.experiment).items():
+        app.router.add_route(method, "/experiment", handler)
+    metrics.initialize_routes([r.canonical for r in app.router.resources()], job_route="/jobs")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from jobs.names import FINISHED_COUNTER_KEY, UNACKED_KEY, job_key, priority_queue_names
 from jobs.record import RECORD_TTL_S, decode_record, encode_fields
+from producer.metrics import QueueSnapshot
 from producer.publisher import Command
 
 
@@ -59,3 +63,43 @@ async def queue_depth(client: aioredis.Redis, queue: str) -> dict[str, int]:
         "backlog": queued + int(reserved),
         "finished_total": int(finished or 0),
     }
+
+
+def enqueued_at_of(message: bytes) -> float | None:
+    """Return the ``enqueued_at`` of a queued Celery message, or ``None`` if it has none.
+
+    Reads the producer's own messages (plain JSON body) and base64-encoded ones alike.
+    """
+    try:
+        envelope = orjson.loads(message)
+        body = envelope["body"]
+        if envelope.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        kwargs = orjson.loads(body)[1]
+        value = kwargs["enqueued_at"]
+    except (orjson.JSONDecodeError, binascii.Error, KeyError, IndexError, TypeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
+async def queue_snapshot(client: aioredis.Redis, queue: str) -> QueueSnapshot:
+    """Read the backlog and the oldest queued job in one round trip (for a scrape).
+
+    kombu pushes on the left and pops on the right, so each sub-queue's oldest message is its
+    last element. MULTI makes the reads one consistent view.
+    """
+    names = priority_queue_names(queue)
+    pipe = client.pipeline(transaction=True)
+    for name in names:
+        pipe.llen(name)
+    pipe.hlen(UNACKED_KEY)
+    for name in names:
+        pipe.lindex(name, -1)
+    replies = await pipe.execute()
+    lengths, reserved, tails = replies[: len(names)], replies[len(names)], replies[len(names) + 1 :]
+    times = [t for t in (enqueued_at_of(tail) for tail in tails if tail) if t is not None]
+    return QueueSnapshot(
+        queued=int(sum(lengths)),
+        reserved=int(reserved),
+        oldest_enqueued_at=min(times) if times else None,
+    )

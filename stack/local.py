@@ -43,8 +43,11 @@ class StackConfig:
             raise ValueError("workers and baseline_workers must be at least 1")
 
 
+_NOT_INHERITED = ("BURSTLAB_", "CELERY_", "PROMETHEUS_MULTIPROC_DIR")
+
+
 def _service_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BURSTLAB_", "CELERY_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
@@ -78,8 +81,17 @@ class LocalStack:
             )
         self.port = config.port or free_port(host)
         self.baseline_port = config.baseline_port or free_port(host)
+        self.worker_metrics_port = free_port(host)
+        self.baseline_metrics_port = free_port(host)
         self.producer_url = f"http://{host}:{self.port}"
         self.baseline_url = f"http://{host}:{self.baseline_port}"
+        self.metrics_urls = {
+            "producer": f"{self.producer_url}/metrics",
+            "worker": f"http://{host}:{self.worker_metrics_port}/metrics",
+            "baseline": f"http://{host}:{self.baseline_metrics_port}/metrics",
+        }
+        """Each service's ``/metrics``, by scrape job name."""
+        metrics_dir = self.run_dir / "metrics"
         common = {"REDIS_URL": self.redis_url, **config.extra_env}
         python = [sys.executable, "-m", "burstlab"]
         self.baseline = ManagedProcess(
@@ -91,6 +103,8 @@ class LocalStack:
                     "BASELINE_HOST": host,
                     "BASELINE_PORT": str(self.baseline_port),
                     "BASELINE_WORKERS": str(config.baseline_workers),
+                    "BASELINE_METRICS_PORT": str(self.baseline_metrics_port),
+                    "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "baseline"),
                 }
             ),
             self.run_dir / "baseline.log",
@@ -98,7 +112,15 @@ class LocalStack:
         self.worker = ManagedProcess(
             "worker",
             [*python, "worker"],
-            _service_env({**common, "WORKER_CONCURRENCY": str(config.workers)}),
+            _service_env(
+                {
+                    **common,
+                    "WORKER_CONCURRENCY": str(config.workers),
+                    "WORKER_METRICS_HOST": host,
+                    "WORKER_METRICS_PORT": str(self.worker_metrics_port),
+                    "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "worker"),
+                }
+            ),
             self.run_dir / "worker.log",
         )
         self.producer = ManagedProcess(
@@ -131,8 +153,12 @@ class LocalStack:
             self.worker.start()
             self.producer.start()
             self._wait("baseline", lambda: _http_ok(f"{self.baseline_url}/healthz"), self.baseline)
+            self._wait(
+                "baseline metrics", lambda: _http_ok(self.metrics_urls["baseline"]), self.baseline
+            )
             self._wait("producer", lambda: _http_ok(f"{self.producer_url}/healthz"), self.producer)
             self._wait("worker", self.worker_ready, self.worker)
+            self._wait("worker metrics", lambda: _http_ok(self.metrics_urls["worker"]), self.worker)
         except BaseException:
             self.stop()
             raise

@@ -10,6 +10,7 @@ import orjson
 from jobs.spec import ValidationError, parse_spec
 from jobs.work import execute
 from sync_baseline.config import BaselineConfig
+from sync_baseline.metrics import BaselineMetrics
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -35,7 +36,9 @@ def _error(start: StartResponse, status: int, code: str, detail: str, extra=()) 
     return _reply(start, status, {"error": code, "detail": detail}, extra)
 
 
-def _work(environ: dict[str, Any], start: StartResponse, config: BaselineConfig) -> list[bytes]:
+def _work(
+    environ: dict[str, Any], start: StartResponse, config: BaselineConfig, metrics: BaselineMetrics
+) -> list[bytes]:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -58,7 +61,13 @@ def _work(environ: dict[str, Any], start: StartResponse, config: BaselineConfig)
         spec = parse_spec(body)
     except ValidationError as exc:
         return _error(start, 400, exc.code, exc.detail)
-    outcome = execute(spec, payload)
+    try:
+        outcome = execute(spec, payload)
+    except Exception:
+        metrics.finished.labels(spec.kind, "failed").inc()
+        raise
+    metrics.service.labels(spec.kind).observe(outcome.finished_at - outcome.started_at)
+    metrics.finished.labels(spec.kind, "succeeded").inc()
     return _reply(
         start,
         200,
@@ -69,9 +78,16 @@ def _work(environ: dict[str, Any], start: StartResponse, config: BaselineConfig)
     )
 
 
-def create_app(config: BaselineConfig | None = None) -> WSGIApp:
-    """Return the baseline WSGI app (gunicorn: ``sync_baseline.app:create_app()``)."""
+def create_app(
+    config: BaselineConfig | None = None, metrics: BaselineMetrics | None = None
+) -> WSGIApp:
+    """Return the baseline WSGI app (gunicorn: ``sync_baseline.app:create_app()``).
+
+    ``metrics`` defaults to a set registered nowhere: under gunicorn the values go to the
+    multiprocess folder, which the master serves.
+    """
     cfg = config or BaselineConfig.from_env()
+    meters = metrics or BaselineMetrics(None)
 
     def app(environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -89,6 +105,10 @@ def create_app(config: BaselineConfig | None = None) -> WSGIApp:
             )
         if path == "/healthz":
             return _reply(start, 200, {"status": "ok"})
-        return _work(environ, start, cfg)
+        meters.in_flight.inc()
+        try:
+            return _work(environ, start, cfg, meters)
+        finally:
+            meters.in_flight.dec()
 
     return app

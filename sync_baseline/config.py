@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from jobs.spec import MAX_DURATION_MS
 
 DEFAULT_TIMEOUT_S = MAX_DURATION_MS / 1000 + 30
+DEFAULT_METRICS_PORT = 9541
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,12 @@ class BaselineConfig:
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_body_bytes: int = 2 * 1024 * 1024
     log_level: str = "info"
+    metrics_port: int = DEFAULT_METRICS_PORT
+    """Where gunicorn's master serves ``/metrics`` for every worker (on ``host``); 0: none."""
 
     def __post_init__(self) -> None:
+        if not 0 <= self.metrics_port < 65536:
+            raise ValueError(f"metrics_port must be 0..65535, got {self.metrics_port}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.timeout_s * 1000 <= MAX_DURATION_MS:
@@ -41,4 +46,5 @@ class BaselineConfig:
             backlog=int(env.get("BASELINE_BACKLOG", "2048")),
             timeout_s=float(env.get("BASELINE_TIMEOUT_S", str(DEFAULT_TIMEOUT_S))),
             log_level=env.get("LOG_LEVEL", "info").lower(),
+            metrics_port=int(env.get("BASELINE_METRICS_PORT", str(DEFAULT_METRICS_PORT))),
         )

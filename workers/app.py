@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
+from prometheus_client import CollectorRegistry
 
 from jobs.work import calibrate
+from telemetry.exposition import MetricsServer, multiprocess_registry
 from workers.config import WorkerConfig
+from workers.metrics import WorkerMetrics
 from workers.store import JobStore
 
 
@@ -41,33 +46,72 @@ def celery_settings(config: WorkerConfig) -> dict[str, Any]:
     }
 
 
-def create_celery_app(config: WorkerConfig) -> Celery:
-    """Build the Celery app for ``config`` with the ``burstlab.run_job`` task registered."""
+def create_celery_app(config: WorkerConfig, metrics: WorkerMetrics | None = None) -> Celery:
+    """Build the Celery app for ``config`` with the ``burstlab.run_job`` task registered.
+
+    ``metrics`` defaults to a set registered nowhere (a client that only sends control
+    commands records nothing).
+    """
     from workers.tasks import register_tasks
 
     app = Celery("burstlab", broker=config.redis_url, set_as_current=False)
     app.conf.update(celery_settings(config))
-    register_tasks(app, JobStore(config.redis_url))
+    register_tasks(app, JobStore(config.redis_url), metrics or WorkerMetrics(None))
     worker_process_init.connect(_warm_up, weak=False, dispatch_uid="burstlab-warm-up")
     return app
 
 
-def run_worker(config: WorkerConfig) -> None:
-    """Run a Celery worker in this process until it is stopped."""
-    import os
+def _pool_size(config: WorkerConfig) -> int:
+    return 1 if config.pool == "solo" else config.concurrency
 
-    app = create_celery_app(config)
-    app.worker_main(
-        [
-            "worker",
-            f"--concurrency={config.concurrency}",
-            f"--pool={config.pool}",
-            f"--loglevel={config.log_level}",
-            f"--queues={config.queue}",
-            f"--hostname=burstlab-{os.getpid()}@%h",
-            "--optimization=fair",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
+
+def run_worker(config: WorkerConfig, metrics_dir: Path | None) -> None:
+    """Run a Celery worker in this process until it is stopped.
+
+    With ``metrics_dir`` (multiprocess mode, set up by the start-up path before
+    ``prometheus_client`` was imported) this main process serves the sum over every pool
+    process; without it, only a non-forking pool (``solo``, ``threads``) is counted right.
+    """
+    if metrics_dir is not None:
+        metrics = WorkerMetrics(None)
+        registry = multiprocess_registry(metrics_dir)
+    else:
+        registry = CollectorRegistry()
+        metrics = WorkerMetrics(registry)
+    metrics.initialize_labels()
+    app = create_celery_app(config, metrics)
+    server = (
+        MetricsServer(config.metrics_host, config.metrics_port, registry)
+        if config.metrics_port
+        else None
     )
+
+    def pool_process_started(**_: Any) -> None:
+        if server is not None:
+            server.close_in_child()
+        metrics.processes.set(1)
+
+    if config.pool == "prefork":
+        worker_process_init.connect(
+            pool_process_started, weak=False, dispatch_uid="burstlab-pool-metrics"
+        )
+    else:
+        metrics.processes.set(_pool_size(config))
+    try:
+        app.worker_main(
+            [
+                "worker",
+                f"--concurrency={config.concurrency}",
+                f"--pool={config.pool}",
+                f"--loglevel={config.log_level}",
+                f"--queues={config.queue}",
+                f"--hostname=burstlab-{os.getpid()}@%h",
+                "--optimization=fair",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ]
+        )
+    finally:
+        if server is not None:
+            server.shutdown()

@@ -9,6 +9,7 @@ from jobs.names import QUEUE_NAME
 from jobs.spec import MAX_DURATION_MS
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_METRICS_PORT = 9540
 DEFAULT_VISIBILITY_TIMEOUT_S = MAX_DURATION_MS / 1000 + 30
 """Longer than the longest job, so a running job is never handed to a second worker."""
 
@@ -24,8 +25,13 @@ class WorkerConfig:
     pool: str = "prefork"
     log_level: str = "WARNING"
     """Celery logs two INFO lines per task; at WARNING a burst of thousands stays readable."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = DEFAULT_METRICS_PORT
+    """Where the main worker process serves ``/metrics`` for the whole pool; 0 serves none."""
 
     def __post_init__(self) -> None:
+        if not 0 <= self.metrics_port < 65536:
+            raise ValueError(f"metrics_port must be 0..65535, got {self.metrics_port}")
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
         if self.visibility_timeout_s * 1000 <= MAX_DURATION_MS:
@@ -47,4 +53,6 @@ class WorkerConfig:
             ),
             pool=env.get("WORKER_POOL", "prefork"),
             log_level=env.get("LOG_LEVEL", "WARNING"),
+            metrics_host=env.get("WORKER_METRICS_HOST", "127.0.0.1"),
+            metrics_port=int(env.get("WORKER_METRICS_PORT", str(DEFAULT_METRICS_PORT))),
         )

@@ -6,6 +6,7 @@ import os
 import time
 from typing import Any
 
+import orjson
 import redis
 
 from jobs.names import FINISHED_COUNTER_KEY, JOB_EVENTS_CHANNEL, job_key
@@ -36,6 +37,7 @@ class JobStore:
         *,
         count_attempt: bool = False,
         finished: bool = False,
+        event: dict[str, Any] | None = None,
     ) -> None:
         pipe = self.client.pipeline(transaction=False)
         key = job_key(job_id)
@@ -45,14 +47,24 @@ class JobStore:
         if finished:
             pipe.incr(FINISHED_COUNTER_KEY)
         pipe.expire(key, RECORD_TTL_S)
-        pipe.publish(JOB_EVENTS_CHANNEL, job_id)
+        message = job_id if event is None else orjson.dumps({"job_id": job_id, **event})
+        pipe.publish(JOB_EVENTS_CHANNEL, message)
         pipe.execute()
 
-    def mark_running(self, job_id: str, base: dict[str, Any]) -> None:
-        """Record that the job started here (``base`` restores a record that expired)."""
-        fields = {**base, "status": "running", "started_at": time.time(), "worker_pid": os.getpid()}
-        self._write(job_id, fields, count_attempt=True)
+    def mark_running(self, job_id: str, base: dict[str, Any]) -> float:
+        """Record that the job started here (``base`` restores a record that expired).
 
-    def mark_finished(self, job_id: str, fields: dict[str, Any]) -> None:
-        """Record the final status, result and timings."""
-        self._write(job_id, fields, finished=True)
+        Returns the start time written (epoch seconds).
+        """
+        started_at = time.time()
+        fields = {**base, "status": "running", "started_at": started_at, "worker_pid": os.getpid()}
+        self._write(job_id, fields, count_attempt=True)
+        return started_at
+
+    def mark_finished(self, job_id: str, fields: dict[str, Any], event: dict[str, Any]) -> None:
+        """Record the final status, result and timings; publish ``event`` with the job id.
+
+        The running event carries the bare job id; the final one is a JSON object with the
+        status and timings, so the producer can time the job without reading its record.
+        """
+        self._write(job_id, fields, finished=True, event=event)

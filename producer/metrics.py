@@ -1,0 +1,270 @@
+"""The producer's metrics: requests, jobs per mode, their latency split, backlog, loop lag.
+
+The producer is one asyncio process, so its values live in memory in the app's own registry.
+Job timings come from where they are known without extra Redis calls: a sync job's from the
+baseline's reply, an async job's from the final job event the worker publishes anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+
+from jobs.spec import MODES
+from producer.experiment_context import ExperimentMetrics
+from telemetry.buckets import LATENCY_BUCKETS_S
+
+NO_MODE = "none"
+"""The ``mode`` label of a request that carries no job (status reads, health, metrics)."""
+
+OUTCOMES = ("succeeded", "failed")
+REJECT_REASONS = (
+    "invalid",
+    "broker_unavailable",
+    "baseline_unavailable",
+    "baseline_timeout",
+    "baseline_error",
+)
+MAX_TRACKED_ASYNC_JOBS = 1_000_000
+"""Async jobs awaiting their final event; beyond this a job is not timed (memory bound)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSnapshot:
+    """The async queue as read from Redis at scrape time."""
+
+    queued: int
+    reserved: int
+    oldest_enqueued_at: float | None
+
+    @property
+    def backlog(self) -> int:
+        return self.queued + self.reserved
+
+
+class QueueCollector:
+    """Exposes the last :class:`QueueSnapshot`; nothing but ``burstlab_broker_up 0`` without one."""
+
+    def __init__(self) -> None:
+        self._snapshot: QueueSnapshot | None = None
+        self._now = 0.0
+
+    def update(self, snapshot: QueueSnapshot | None, now: float) -> None:
+        """Set what the next collection exposes (``None``: the broker could not be read)."""
+        self._snapshot = snapshot
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self._snapshot
+        yield GaugeMetricFamily(
+            "burstlab_broker_up",
+            "Whether the producer could read the queue from Redis at this scrape.",
+            value=0 if snapshot is None else 1,
+        )
+        if snapshot is None:
+            return
+        yield GaugeMetricFamily(
+            "burstlab_async_backlog_jobs",
+            "Async jobs not yet finished by a worker: queued plus reserved (read at scrape).",
+            value=snapshot.backlog,
+        )
+        yield GaugeMetricFamily(
+            "burstlab_async_queued_jobs",
+            "Async jobs waiting in the queue, summed over its priority sub-queues.",
+            value=snapshot.queued,
+        )
+        yield GaugeMetricFamily(
+            "burstlab_async_reserved_jobs",
+            "Async jobs delivered to a worker but not acknowledged (prefetched or running).",
+            value=snapshot.reserved,
+        )
+        age = 0.0
+        if snapshot.oldest_enqueued_at is not None:
+            age = max(0.0, self._now - snapshot.oldest_enqueued_at)
+        yield GaugeMetricFamily(
+            "burstlab_async_oldest_queued_age_seconds",
+            "How long the oldest job still in the queue has waited (0 when it is empty).",
+            value=age,
+        )
+
+
+class ProducerMetrics:
+    """Every metric of one producer app, registered in ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "burstlab_http_requests_total",
+            "HTTP requests answered, by route template, job mode and status code.",
+            ["route", "mode", "status"],
+            registry=registry,
+        )
+        self.request_duration = Histogram(
+            "burstlab_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template and job mode.",
+            ["route", "mode"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.submitted = Counter(
+            "burstlab_jobs_submitted_total",
+            "Job submissions received with a valid mode (the offered load), by mode.",
+            ["mode"],
+            registry=registry,
+        )
+        self.rejected = Counter(
+            "burstlab_jobs_rejected_total",
+            "Submissions not accepted, by mode and reason (invalid or a dependency down).",
+            ["mode", "reason"],
+            registry=registry,
+        )
+        self.completed = Counter(
+            "burstlab_jobs_completed_total",
+            "Accepted jobs that finished, by mode and outcome.",
+            ["mode", "outcome"],
+            registry=registry,
+        )
+        self.end_to_end = Histogram(
+            "burstlab_job_end_to_end_seconds",
+            "Job latency from the producer receiving it to a worker finishing it, by mode.",
+            ["mode"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.queue_wait = Histogram(
+            "burstlab_job_queue_wait_seconds",
+            "Job time from enqueued (async) or forwarded (sync) to started, by mode.",
+            ["mode"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.service = Histogram(
+            "burstlab_job_service_seconds",
+            "Job time from started to finished, by mode.",
+            ["mode"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.sync_in_flight = Gauge(
+            "burstlab_sync_requests_in_flight",
+            "Sync jobs forwarded to the baseline and not yet answered.",
+            registry=registry,
+        )
+        self.async_in_flight = Gauge(
+            "burstlab_async_jobs_in_flight",
+            "Async jobs this producer accepted whose final event it has not seen yet.",
+            registry=registry,
+        )
+        self.loop_lag = Histogram(
+            "burstlab_event_loop_lag_seconds",
+            "How late the producer's event loop woke a periodic timer.",
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.experiment = ExperimentMetrics(registry)
+        self.queue = QueueCollector()
+        registry.register(self.queue)  # type: ignore[arg-type]
+        ProcessCollector(registry=registry)
+        self._pending: dict[str, None] = {}
+        self.async_in_flight.set_function(lambda: len(self._pending))
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._submitted: dict[str, Any] = {mode: self.submitted.labels(mode) for mode in MODES}
+        self._completed: dict[tuple[str, str], Any] = {
+            (mode, outcome): self.completed.labels(mode, outcome)
+            for mode in MODES
+            for outcome in OUTCOMES
+        }
+        self._stages: dict[str, tuple[Any, Any, Any]] = {
+            mode: (
+                self.end_to_end.labels(mode),
+                self.queue_wait.labels(mode),
+                self.service.labels(mode),
+            )
+            for mode in MODES
+        }
+        for mode in MODES:
+            for reason in REJECT_REASONS:
+                self.rejected.labels(mode, reason)
+
+    def initialize_routes(self, routes: list[str], job_route: str) -> None:
+        """Create each route's latency series at zero, so a quantile exists from the first job."""
+        for route in routes:
+            self.request_duration.labels(route, NO_MODE)
+        for mode in MODES:
+            self.request_duration.labels(job_route, mode)
+
+    def observe_request(self, route: str, mode: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration."""
+        key = (route, mode, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route, mode, str(status)),
+                self.request_duration.labels(route, mode),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def job_submitted(self, mode: str) -> None:
+        """Count a submission with a valid mode (accepted or not)."""
+        self._submitted[mode].inc()
+
+    def job_rejected(self, mode: str, reason: str) -> None:
+        """Count a submission that was not accepted."""
+        self.rejected.labels(mode, reason).inc()
+
+    def job_finished(
+        self,
+        mode: str,
+        outcome: str,
+        submitted_at: float | None,
+        enqueued_at: float | None,
+        started_at: float | None,
+        finished_at: float | None,
+    ) -> None:
+        """Count a finished job and observe whichever of its stages have both ends."""
+        counter = self._completed.get((mode, outcome))
+        if counter is None:
+            return
+        counter.inc()
+        end_to_end, queue_wait, service = self._stages[mode]
+        if finished_at is not None and submitted_at is not None:
+            end_to_end.observe(max(0.0, finished_at - submitted_at))
+        if started_at is not None and enqueued_at is not None:
+            queue_wait.observe(max(0.0, started_at - enqueued_at))
+        if finished_at is not None and started_at is not None:
+            service.observe(max(0.0, finished_at - started_at))
+
+    def track_async(self, job_id: str) -> None:
+        """Remember an async job being submitted, to time it when its final event comes."""
+        if len(self._pending) < MAX_TRACKED_ASYNC_JOBS:
+            self._pending[job_id] = None
+
+    def untrack_async(self, job_id: str) -> None:
+        """Forget an async job that was not accepted."""
+        self._pending.pop(job_id, None)
+
+    def on_final_event(self, event: dict[str, Any]) -> None:
+        """Count and time an async job this producer accepted, from the worker's final event."""
+        job_id = event.get("job_id")
+        if not isinstance(job_id, str) or job_id not in self._pending:
+            return  # another producer's job, or one timed already (a redelivery)
+        del self._pending[job_id]
+        self.job_finished(
+            "async",
+            str(event.get("status")),
+            _float(event.get("submitted_at")),
+            _float(event.get("enqueued_at")),
+            _float(event.get("started_at")),
+            _float(event.get("finished_at")),
+        )
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
