@@ -109,7 +109,10 @@ def compare(dir_a: Path, dir_b: Path, plot: Path | None) -> None:
     from experiments.compare import plot_comparison, render_table
 
     table = compare_dirs(dir_a, dir_b)
-    Console().print(render_table(table))
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    console.print(render_table(table))
     if plot:
         plot_comparison(table, plot)
         click.echo(f"plot: {plot}")
