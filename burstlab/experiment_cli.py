@@ -45,6 +45,19 @@ def _modes(value: str) -> tuple[str, ...]:
     help="Results folder (default results/<timestamp>-<scenario>/).",
 )
 @click.option("--seed", type=int, help="Seed for the schedule (default: the scenario's).")
+@click.option(
+    "--compose",
+    is_flag=True,
+    help="Drive the compose stack, scaling its worker "
+    "service (and the baseline's workers) to each --workers value between runs.",
+)
+@click.option(
+    "--compose-file",
+    type=click.Path(path_type=Path),
+    default=Path("docker-compose.yml"),
+    show_default=True,
+    help="The compose file --compose scales.",
+)
 @click.option("--no-live", is_flag=True, help="No live progress display.")
 def run(
     scenario: str,
@@ -53,6 +66,8 @@ def run(
     workers: str | None,
     out_dir: Path | None,
     seed: int | None,
+    compose: bool,
+    compose_file: Path,
     no_live: bool,
 ) -> None:
     """Run a burst experiment SCENARIO (a shipped name or a TOML file) and write a report."""
@@ -67,7 +82,13 @@ def run(
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
     worker_counts = _int_list(workers) if workers else loaded.workers
-    if target and len(worker_counts) != 1:
+    factory = None
+    if compose:
+        from experiments.compose import ComposeScaler
+
+        target = target or "http://127.0.0.1:8080"
+        factory = ComposeScaler(target_url=target, compose_file=compose_file).stack
+    elif target and len(worker_counts) != 1:
         raise click.BadParameter(
             "with --target the worker count cannot be changed; give one --workers value "
             "describing the running stack",
@@ -81,7 +102,7 @@ def run(
         seed=loaded.seed if seed is None else seed,
         target=target,
     )
-    result = run_experiment(plan, live=not no_live)
+    result = run_experiment(plan, stack_factory=factory, live=not no_live)
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)

@@ -37,8 +37,17 @@ from experiments.thresholds import ThresholdCheck, all_passed, check_thresholds
 PROBES_PER_JOB = 5
 """Sequential probe jobs per job-mix entry used to measure the unloaded service time S."""
 
-StackFactory = Callable[[int], contextlib.AbstractContextManager[str]]
-"""Given a worker count, a context manager that yields the producer URL of a running stack."""
+
+@dataclass(frozen=True)
+class Target:
+    """A running stack to drive: the producer's URL and, if known, the worker replicas running."""
+
+    url: str
+    replicas: int | None = None
+
+
+StackFactory = Callable[[int], contextlib.AbstractContextManager[Target]]
+"""Given a worker count, a context manager that yields a running stack with that many workers."""
 
 
 @dataclass(frozen=True)
@@ -75,18 +84,18 @@ def default_out_dir(scenario: Scenario, root: Path = Path("results")) -> Path:
 
 
 @contextlib.contextmanager
-def local_stack(workers: int) -> Iterator[str]:
+def local_stack(workers: int) -> Iterator[Target]:
     """A fresh local stack with ``workers`` Celery processes and as many gunicorn workers."""
     from stack.local import LocalStack, StackConfig
 
     with LocalStack(StackConfig(workers=workers, baseline_workers=workers)) as running:
-        yield running.producer_url
+        yield Target(running.producer_url)
 
 
 @contextlib.contextmanager
-def existing_target(url: str) -> Iterator[str]:
+def existing_target(url: str) -> Iterator[Target]:
     """A stack that is already running (``--target``): nothing to start or stop."""
-    yield url
+    yield Target(url)
 
 
 async def measure_service_time(
@@ -175,22 +184,26 @@ def run_experiment(
 ) -> ExperimentResult:
     """Run every (workers, mode) of ``plan``, write jobs.csv, summary.json and the report."""
     factory: StackFactory
-    if plan.target is not None:
-        target = plan.target
+    if stack_factory is not None:
+        factory = stack_factory
+    elif plan.target is not None:
+        url = plan.target
 
-        def factory(_workers: int) -> contextlib.AbstractContextManager[str]:
-            return existing_target(target)
+        def factory(_workers: int) -> contextlib.AbstractContextManager[Target]:
+            return existing_target(url)
     else:
-        factory = stack_factory or local_stack
+        factory = local_stack
     display = ProgressDisplay(enabled=live)
     started = time.time()
     all_rows: list[JobRow] = []
     runs: list[dict[str, Any]] = []
     for workers in plan.workers:
         display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
-        with factory(workers) as base_url:
+        with factory(workers) as target:
             for mode in plan.modes:
-                rows, summary = asyncio.run(run_mode(base_url, mode, workers, plan, display))
+                rows, summary = asyncio.run(run_mode(target.url, mode, workers, plan, display))
+                if target.replicas is not None:
+                    summary["replicas"] = target.replicas
                 all_rows.extend(rows)
                 runs.append(summary)
     checks = check_thresholds(plan.scenario.thresholds, runs)

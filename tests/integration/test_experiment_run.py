@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.runner import RunPlan, run_experiment
+from experiments.runner import RunPlan, Target, run_experiment
 from experiments.scenario import load_scenario
 from stack.local import LocalStack
 
@@ -57,8 +57,8 @@ def test_a_tiny_burst_drains_as_predicted_and_writes_every_result_file(
     )
 
     @contextlib.contextmanager
-    def running(_workers: int) -> Iterator[str]:
-        yield stack.producer_url
+    def running(_workers: int) -> Iterator[Target]:
+        yield Target(stack.producer_url)
 
     # When the experiment runs
     result = run_experiment(plan, stack_factory=running, live=False)
