@@ -9,6 +9,7 @@ import os
 import click
 
 from burstlab.experiment_cli import compare, run
+from burstlab.health_cli import check, check_worker
 from burstlab.stack_cli import demo, stack
 
 
@@ -89,3 +90,5 @@ main.add_command(stack)
 main.add_command(demo)
 main.add_command(run)
 main.add_command(compare)
+main.add_command(check)
+main.add_command(check_worker)
