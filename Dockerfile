@@ -1,0 +1,29 @@
+# One image for the producer, the sync baseline, the Celery workers and the load generator:
+# the command picks the service (`burstlab producer`, `burstlab baseline`, `burstlab worker`, ...).
+FROM python:3.11.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN groupadd --system --gid 10001 burstlab \
+    && useradd --system --uid 10001 --gid burstlab --create-home --home-dir /home/burstlab burstlab
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY burstlab ./burstlab
+COPY jobs ./jobs
+COPY producer ./producer
+COPY workers ./workers
+COPY sync_baseline ./sync_baseline
+COPY stack ./stack
+COPY telemetry ./telemetry
+COPY experiments ./experiments
+RUN pip install . \
+    && mkdir -p /app/results \
+    && chown burstlab:burstlab /app/results
+
+USER burstlab
+ENTRYPOINT ["burstlab"]
+CMD ["--help"]
