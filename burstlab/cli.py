@@ -10,6 +10,7 @@ import click
 
 from burstlab.experiment_cli import compare, run
 from burstlab.health_cli import check, check_worker
+from burstlab.monitor_cli import monitor
 from burstlab.stack_cli import demo, stack
 
 
@@ -92,3 +93,4 @@ main.add_command(run)
 main.add_command(compare)
 main.add_command(check)
 main.add_command(check_worker)
+main.add_command(monitor)

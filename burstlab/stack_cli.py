@@ -34,8 +34,22 @@ def stack() -> None:
     type=click.Path(path_type=Path),
     help="Keep logs and Redis data here (default: a temporary folder, removed on stop).",
 )
+@click.option(
+    "--prometheus",
+    is_flag=True,
+    help="Also start Prometheus (monitoring/prometheus config and rules) scraping the stack.",
+)
+@click.option(
+    "--prometheus-port", type=int, default=9090, show_default=True, help="Its port (0: free)."
+)
 def stack_up(
-    workers: int, baseline_workers: int, port: int, redis_url: str | None, run_dir: Path | None
+    workers: int,
+    baseline_workers: int,
+    port: int,
+    redis_url: str | None,
+    run_dir: Path | None,
+    prometheus: bool,
+    prometheus_port: int,
 ) -> None:
     """Start Redis, the baseline, a Celery worker and the producer; stop all on Ctrl-C."""
     from stack.local import LocalStack, StackConfig
@@ -46,6 +60,8 @@ def stack_up(
         port=port,
         redis_url=redis_url,
         run_dir=run_dir,
+        prometheus=prometheus,
+        prometheus_port=prometheus_port,
     )
     stop = threading.Event()
     _stop_on_sigterm(stop)
@@ -57,6 +73,10 @@ def stack_up(
         click.echo(f"baseline  {local.baseline_url}   ({baseline_workers} gunicorn sync workers)")
         click.echo(f"workers   {workers} Celery worker processes")
         click.echo(f"redis     {local.redis_url}")
+        for job, url in local.metrics_urls.items():
+            click.echo(f"metrics   {url}   ({job})")
+        if local.prometheus_url:
+            click.echo(f"prometheus {local.prometheus_url}   (rules and alerts: /rules, /alerts)")
         click.echo(f"logs      {local.run_dir}")
         click.echo("ready; press Ctrl-C to stop")
         while not stop.wait(0.5):

@@ -16,6 +16,7 @@ from types import TracebackType
 
 from stack.ports import free_port
 from stack.process import ManagedProcess
+from stack.prometheus_server import MONITORING_DIR, prepare_config_dir, prometheus_process
 from stack.redis_server import redis_process
 
 
@@ -37,6 +38,10 @@ class StackConfig:
     """Logs and Redis data go here; ``None`` uses a temporary folder removed on stop."""
     start_timeout_s: float = 30.0
     extra_env: dict[str, str] = field(default_factory=dict)
+    prometheus: bool = False
+    """Also start a Prometheus (``monitoring/prometheus``'s config and rules) scraping the stack."""
+    prometheus_port: int = 0
+    monitoring_dir: Path = MONITORING_DIR
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.baseline_workers < 1:
@@ -136,12 +141,25 @@ class LocalStack:
             ),
             self.run_dir / "producer.log",
         )
+        self.prometheus: ManagedProcess | None = None
+        self.prometheus_url: str | None = None
+        if config.prometheus:
+            prometheus_port = config.prometheus_port or free_port(host)
+            self.prometheus_url = f"http://{host}:{prometheus_port}"
+            folder = self.run_dir / "prometheus"
+            targets = {job: [url.split("/")[2]] for job, url in self.metrics_urls.items()}
+            targets["prometheus"] = [f"{host}:{prometheus_port}"]
+            config_path = prepare_config_dir(folder, targets, config.monitoring_dir)
+            self.prometheus = prometheus_process(
+                config_path, host, prometheus_port, folder / "data", self.run_dir / "prometheus.log"
+            )
 
     @property
     def processes(self) -> list[ManagedProcess]:
         """Every process of the stack, in start order."""
         first = [self.redis] if self.redis else []
-        return [*first, self.baseline, self.worker, self.producer]
+        last = [self.prometheus] if self.prometheus else []
+        return [*first, self.baseline, self.worker, self.producer, *last]
 
     def start(self) -> LocalStack:
         """Start every service and wait until each is healthy; on failure stop what started."""
@@ -152,6 +170,8 @@ class LocalStack:
             self.baseline.start()
             self.worker.start()
             self.producer.start()
+            if self.prometheus:
+                self.prometheus.start()
             self._wait("baseline", lambda: _http_ok(f"{self.baseline_url}/healthz"), self.baseline)
             self._wait(
                 "baseline metrics", lambda: _http_ok(self.metrics_urls["baseline"]), self.baseline
@@ -159,10 +179,25 @@ class LocalStack:
             self._wait("producer", lambda: _http_ok(f"{self.producer_url}/healthz"), self.producer)
             self._wait("worker", self.worker_ready, self.worker)
             self._wait("worker metrics", lambda: _http_ok(self.metrics_urls["worker"]), self.worker)
+            if self.prometheus:
+                url = f"{self.prometheus_url}/-/ready"
+                self._wait("prometheus", lambda: _http_ok(url), self.prometheus)
+                # A rate needs a sample from before the first job: wait for one of every target.
+                self._wait("prometheus' first scrapes", self._all_targets_up, self.prometheus)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _all_targets_up(self) -> bool:
+        from telemetry.prometheus_api import PrometheusClient, PrometheusError
+
+        try:
+            targets = PrometheusClient(self.prometheus_url or "", timeout_s=1.0).targets()
+        except (PrometheusError, OSError):
+            return False
+        jobs = {t["labels"]["job"] for t in targets if t["health"] == "up"}
+        return jobs >= {*self.metrics_urls, "prometheus"}
 
     def _redis_ready(self) -> bool:
         import redis
@@ -203,7 +238,7 @@ class LocalStack:
         )
 
     def stop(self) -> None:
-        """Stop every process (producer first, Redis last) and remove temporary files."""
+        """Stop every process (Prometheus first, Redis last) and remove temporary files."""
         for process in reversed(self.processes):
             process.stop()
         if self._owns_run_dir:

@@ -1,0 +1,62 @@
+"""``burstlab monitor``: draw the dashboard's key panels from a Prometheus, or from a demo burst."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def monitor() -> None:
+    """Dashboard panels rendered from Prometheus query results."""
+
+
+@monitor.command("render")
+@click.option("--prometheus", "prometheus_url", required=True, help="Prometheus base URL.")
+@click.option("--last", "last_s", type=float, default=600, show_default=True, help="Seconds back.")
+@click.option("--start", type=float, help="Range start (epoch seconds); default now - --last.")
+@click.option("--end", type=float, help="Range end (epoch seconds); default now.")
+@click.option("--step", "step_s", type=float, default=5, show_default=True, help="Seconds.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("monitoring-panels.png"),
+    show_default=True,
+)
+def render(
+    prometheus_url: str,
+    last_s: float,
+    start: float | None,
+    end: float | None,
+    step_s: float,
+    out: Path,
+) -> None:
+    """Render the Sync vs Async key panels over a time range to a PNG."""
+    from telemetry.render import render_panels
+
+    end = end or time.time()
+    start = start or end - last_s
+    click.echo(render_panels(prometheus_url, start, end, out, step_s=step_s))
+
+
+@monitor.command("demo")
+@click.option("--workers", type=int, default=4, show_default=True)
+@click.option("--rate", type=float, default=60, show_default=True, help="Jobs/s in a burst.")
+@click.option("--burst-s", type=float, default=30, show_default=True)
+@click.option("--duration-ms", type=float, default=100, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("docs/monitoring-panels.png"),
+    show_default=True,
+)
+def demo(workers: int, rate: float, burst_s: float, duration_ms: float, out: Path) -> None:
+    """Start a stack with Prometheus, burst sync then async, render the panels, stop."""
+    from burstlab.monitor_demo import MonitorDemo, run_monitor_demo
+
+    settings = MonitorDemo(workers=workers, rate=rate, burst_s=burst_s, duration_ms=duration_ms)
+    click.echo("starting a monitored stack; one burst per mode (about 3 minutes) ...")
+    path, failed = run_monitor_demo(out, settings)
+    click.echo(f"{path}  ({failed} jobs not accepted)")

@@ -1,0 +1,368 @@
+"""A real Prometheus scraping the local stack through a burst, a stall and a recovery.
+
+One scenario runs once for the module, stopping at three checkpoints where every PromQL
+expression of the dashboards and rule files is evaluated through Prometheus' HTTP API:
+
+- burst: 40 sync and 40 async jobs (and a few invalid ones) have run and been scraped;
+- stalled: the workers are stopped and 30 more async jobs wait in the queue;
+- recovered: the workers are back and have run the 30 jobs, each after a long wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import shutil
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from producer.experiment_context import clear_experiment_context, set_experiment_context
+from stack.local import LocalStack, StackConfig
+from telemetry.dashboards import (
+    Query,
+    dashboard_paths,
+    dashboard_queries,
+    metric_names,
+    recorded_names,
+    rule_queries,
+)
+from telemetry.prometheus_api import PrometheusClient, sample_values
+
+pytestmark = pytest.mark.slow
+
+WORKERS = 4
+BURST = 40
+STALLED = 30
+SLO_S = 10.0
+JOB_MS = 50
+PROMETHEUS_NAMES = {"up", "scrape_duration_seconds", "ALERTS"}
+"""Series Prometheus makes itself."""
+ALERT_STATE_QUERY = "count by (alertname, alertstate) (ALERTS)"
+"""The one dashboard query with data only while an alert is pending or firing."""
+DASHBOARD_QUERIES = [q for path in dashboard_paths() for q in dashboard_queries(path)]
+RULE_QUERIES = rule_queries()
+ALERTS = {q.source.split(": ", 1)[1]: q for q in RULE_QUERIES if q.alert}
+ALERT_CHECKPOINT = {
+    "BurstlabWorkerDown": "stalled",
+    "BurstlabNoWorkerUp": "stalled",
+    "BurstlabBacklogGrowing": "stalled",
+    "BurstlabQueueWaitOverSLO": "recovered",
+}
+
+
+def require_prometheus() -> None:
+    """Skip locally without Prometheus; fail in CI, which must install it."""
+    if shutil.which("prometheus") and shutil.which("promtool"):
+        return
+    if os.environ.get("CI"):
+        pytest.fail("prometheus is not installed (Debian package prometheus); CI must have it")
+    pytest.skip("prometheus is not installed (apt-get install prometheus)")
+
+
+@dataclass
+class Checkpoint:
+    """Every query's samples at one moment, and the alerts then pending or firing."""
+
+    at: float
+    samples: dict[str, list[dict[str, Any]]]
+    alerts: dict[str, str]
+
+    def finite(self, expr: str) -> list[float]:
+        return [v for v in sample_values(self.samples[expr]) if math.isfinite(v)]
+
+
+@dataclass
+class Observed:
+    """What the scenario saw."""
+
+    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
+    exposed: set[str] = field(default_factory=set)
+    values: dict[str, float] = field(default_factory=dict)
+    queue_endpoint: dict[str, int] = field(default_factory=dict)
+    scrape_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _scrape(url: str) -> dict[str, float]:
+    """A ``/metrics`` page summed by sample name."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    sums: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
+    return sums
+
+
+def _wait(check: Callable[[], bool], timeout_s: float, what: str, *, strict: bool = True) -> None:
+    """Poll ``check``; past ``timeout_s`` fail (or, not strict, go on: the tests say what lacks)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            if not strict:
+                return
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(0.5)
+
+
+def _value(prometheus: PrometheusClient, expr: str) -> float | None:
+    values = sample_values(prometheus.query(expr))
+    return values[0] if len(values) == 1 else None
+
+
+def _checkpoint(prometheus: PrometheusClient, queries: list[Query]) -> Checkpoint:
+    at = time.time()
+    samples = {q.expr: prometheus.query(q.expr, at=at) for q in queries}
+    alerts = {a["labels"]["alertname"]: a["state"] for a in prometheus.alerts()}
+    return Checkpoint(at, samples, alerts)
+
+
+def _alerts_active(prometheus: PrometheusClient, checkpoint: str) -> bool:
+    """Whether every alert expected at ``checkpoint`` is pending or firing in Prometheus."""
+    active = {a["labels"]["alertname"] for a in prometheus.alerts()}
+    return active >= {name for name, when in ALERT_CHECKPOINT.items() if when == checkpoint}
+
+
+def _all_finite(prometheus: PrometheusClient, queries: list[Query]) -> bool:
+    return all(
+        any(math.isfinite(v) for v in sample_values(prometheus.query(q.expr))) for q in queries
+    )
+
+
+async def _submit(url: str, jobs: list[dict[str, Any]]) -> list[int]:
+    connector = aiohttp.TCPConnector(limit=len(jobs))
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=60)
+    ) as session:
+
+        async def one(job: dict[str, Any]) -> int:
+            async with session.post(f"{url}/jobs", json=job) as response:
+                await response.read()
+                return response.status
+
+        return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+
+def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
+    seen = Observed()
+    every_query = DASHBOARD_QUERIES + RULE_QUERIES
+    url = stack.producer_url
+    # Burst: both modes at once, plus invalid submissions (a rejection reason with data)
+    set_experiment_context(
+        url, scenario="metrics-check", mode="mixed", workers=WORKERS, phase="burst"
+    )
+    io = {"kind": "io", "duration_ms": JOB_MS}
+    jobs = [{"mode": "async", **io}] * BURST + [{"mode": "sync", **io}] * BURST
+    invalid = [{"mode": "sync", "kind": "io", "duration_ms": -1}] * 2
+    statuses = asyncio.run(_submit(url, jobs + invalid))
+    assert statuses == [202] * BURST + [200] * BURST + [400] * 2
+    _wait(
+        lambda: (
+            _value(prometheus, "sum(burstlab_worker_jobs_finished_total)") == BURST
+            and _value(prometheus, "sum(burstlab_baseline_jobs_finished_total)") == BURST
+            and _value(prometheus, "sum(burstlab_jobs_completed_total)") == 2 * BURST
+        ),
+        60,
+        "Prometheus to scrape every finished job",
+    )
+    steady = [q for q in every_query if not q.alert and q.expr != ALERT_STATE_QUERY]
+    _wait(lambda: _all_finite(prometheus, steady), 30, "every query's value", strict=False)
+    seen.checkpoints["burst"] = _checkpoint(prometheus, every_query)
+    for name in ("worker_jobs_finished", "baseline_jobs_finished", "jobs_completed"):
+        total = _value(prometheus, f"sum(burstlab_{name}_total)")
+        seen.values[f"prometheus:{name}"] = -1 if total is None else total
+    for job, metrics_url in stack.metrics_urls.items():
+        scraped = _scrape(metrics_url)
+        seen.exposed |= set(scraped)
+        for name, value in scraped.items():
+            seen.values[f"{job}:{name}"] = value
+    for target in prometheus.targets():
+        seen.scrape_seconds[target["labels"]["job"]] = float(target["lastScrapeDuration"])
+
+    # Stall: no worker runs, async jobs pile up in two waves (the backlog grows across scrapes)
+    set_experiment_context(url, scenario="metrics-check", mode="async", workers=0, phase="stall")
+    stack.worker.stop()
+    stalled_since = time.time()
+    wave = [{"mode": "async", **io}] * (STALLED // 2)
+    assert asyncio.run(_submit(url, wave)) == [202] * len(wave)
+    time.sleep(6)
+    assert asyncio.run(_submit(url, wave)) == [202] * len(wave)
+    direct = _scrape(stack.metrics_urls["producer"])
+    for name in ("burstlab_async_backlog_jobs", "burstlab_async_queued_jobs"):
+        seen.values[f"stalled:{name}"] = direct[name]
+    seen.values["stalled:reserved"] = direct["burstlab_async_reserved_jobs"]
+    seen.values["stalled:oldest_age"] = direct["burstlab_async_oldest_queued_age_seconds"]
+    seen.values["stalled:waited"] = time.time() - stalled_since
+    with urllib.request.urlopen(f"{url}/queue", timeout=5) as response:
+        seen.queue_endpoint = json.load(response)
+    _wait(
+        lambda: (
+            _value(prometheus, "burstlab_async_backlog_jobs") == STALLED
+            and _alerts_active(prometheus, "stalled")
+        ),
+        60,
+        "the backlog and the worker alerts",
+    )
+    seen.values["stalled:prometheus_backlog"] = (
+        _value(prometheus, "burstlab_async_backlog_jobs") or 0
+    )
+    seen.checkpoints["stalled"] = _checkpoint(prometheus, every_query)
+
+    # Recovery: once the queued jobs have waited past the SLO, the workers come back
+    time.sleep(max(0.0, SLO_S + 4 - (time.time() - stalled_since)))
+    set_experiment_context(
+        url, scenario="metrics-check", mode="async", workers=WORKERS, phase="drain"
+    )
+    stack.worker.start()
+    _wait(stack.worker_ready, 30, "the worker to be back")
+    _wait(
+        lambda: (
+            _value(prometheus, "sum(burstlab_worker_jobs_finished_total)") == STALLED
+            and _alerts_active(prometheus, "recovered")
+        ),
+        60,
+        "the restarted worker's jobs and the queue-wait alert",
+    )
+    seen.checkpoints["recovered"] = _checkpoint(prometheus, every_query)
+    seen.values["recovered:worker_finished"] = _scrape(stack.metrics_urls["worker"])[
+        "burstlab_worker_jobs_finished_total"
+    ]
+    clear_experiment_context(url)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Observed]]:
+    require_prometheus()
+    local = LocalStack(
+        StackConfig(
+            workers=WORKERS,
+            baseline_workers=WORKERS,
+            prometheus=True,
+            run_dir=tmp_path_factory.mktemp("monitored"),
+        )
+    )
+    local.start()
+    try:
+        assert local.prometheus_url is not None
+        yield local, _run_scenario(local, PrometheusClient(local.prometheus_url))
+    finally:
+        local.stop()
+
+
+def test_the_stacks_prometheus_scrapes_every_service_with_the_repository_rules(
+    monitored: tuple[LocalStack, Observed],
+) -> None:
+    stack, seen = monitored
+    prometheus = PrometheusClient(stack.prometheus_url or "")
+    # Then one target per service (and Prometheus itself), each scraped in well under a second
+    assert sorted(seen.scrape_seconds) == ["baseline", "producer", "prometheus", "worker"]
+    assert all(0 < s < 1.0 for s in seen.scrape_seconds.values()), seen.scrape_seconds
+    print(f"\nscrape durations (s): {seen.scrape_seconds}")
+    # And every rule of the repository's rule files is loaded
+    loaded = {rule["name"] for group in prometheus.rules() for rule in group["rules"]}
+    assert loaded == {q.source.split(": ", 1)[1] for q in RULE_QUERIES}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [q for q in DASHBOARD_QUERIES + RULE_QUERIES if not q.alert and q.expr != ALERT_STATE_QUERY],
+    ids=lambda q: q.source,
+)
+def test_every_dashboard_and_recording_rule_query_has_a_value_after_a_burst(
+    monitored: tuple[LocalStack, Observed], query: Query
+) -> None:
+    _, seen = monitored
+    assert seen.checkpoints["burst"].finite(query.expr), (
+        f"{query.expr} gave {seen.checkpoints['burst'].samples[query.expr]}"
+    )
+
+
+def test_the_alert_state_panel_shows_the_alerts_while_workers_are_stopped(
+    monitored: tuple[LocalStack, Observed],
+) -> None:
+    _, seen = monitored
+    samples = seen.checkpoints["stalled"].samples[ALERT_STATE_QUERY]
+    assert {s["metric"]["alertname"] for s in samples} >= {"BurstlabWorkerDown"}
+
+
+@pytest.mark.parametrize("name", sorted(ALERT_CHECKPOINT))
+def test_every_alert_rule_fires_when_its_condition_holds(
+    monitored: tuple[LocalStack, Observed], name: str
+) -> None:
+    _, seen = monitored
+    checkpoint = seen.checkpoints[ALERT_CHECKPOINT[name]]
+    # Then its expression returns data, and Prometheus holds the alert pending or firing
+    assert checkpoint.samples[ALERTS[name].expr], ALERTS[name].expr
+    assert checkpoint.alerts.get(name) in ("pending", "firing"), checkpoint.alerts
+    # and it did not while everything was healthy
+    assert name not in seen.checkpoints["burst"].alerts
+
+
+def test_no_alert_rule_is_left_unchecked() -> None:
+    assert set(ALERTS) == set(ALERT_CHECKPOINT)
+
+
+def test_counts_are_exact_through_prometheus(monitored: tuple[LocalStack, Observed]) -> None:
+    _, seen = monitored
+    # Then Prometheus holds the sums over every pool process, exactly
+    assert seen.values["prometheus:worker_jobs_finished"] == BURST
+    assert seen.values["prometheus:baseline_jobs_finished"] == BURST
+    assert seen.values["prometheus:jobs_completed"] == 2 * BURST
+    # as every service counted each of the 40 jobs per mode exactly once
+    assert seen.values["worker:burstlab_worker_jobs_finished_total"] == BURST
+    assert seen.values["worker:burstlab_worker_jobs_started_total"] == BURST
+    assert seen.values["baseline:burstlab_baseline_jobs_finished_total"] == BURST
+    assert seen.values["producer:burstlab_jobs_completed_total"] == 2 * BURST
+    assert seen.values["producer:burstlab_jobs_submitted_total"] == 2 * BURST + 2
+    assert seen.values["producer:burstlab_jobs_rejected_total"] == 2
+    assert seen.values["producer:burstlab_job_end_to_end_seconds_count"] == 2 * BURST
+    # And the restarted worker counted the 30 stalled jobs from zero
+    assert seen.values["recovered:worker_finished"] == STALLED
+
+
+def test_the_backlog_equals_the_jobs_waiting_while_workers_are_stopped(
+    monitored: tuple[LocalStack, Observed],
+) -> None:
+    _, seen = monitored
+    # Then the producer's gauge, its /queue endpoint and Prometheus all say 30 waiting
+    assert seen.values["stalled:burstlab_async_backlog_jobs"] == STALLED
+    assert seen.values["stalled:burstlab_async_queued_jobs"] == STALLED
+    assert seen.values["stalled:reserved"] == 0
+    assert seen.queue_endpoint["backlog"] == STALLED
+    assert seen.values["stalled:prometheus_backlog"] == STALLED
+    # And the oldest job's age is how long the first wave has waited
+    assert 5.5 <= seen.values["stalled:oldest_age"] <= seen.values["stalled:waited"] + 0.5
+
+
+def test_every_metric_a_dashboard_or_rule_names_is_exposed_by_a_service(
+    monitored: tuple[LocalStack, Observed],
+) -> None:
+    _, seen = monitored
+    known = seen.exposed | recorded_names() | PROMETHEUS_NAMES
+    for query in DASHBOARD_QUERIES + RULE_QUERIES:
+        assert metric_names(query.expr) <= known, (query.source, metric_names(query.expr) - known)
+
+
+def test_the_key_panels_render_from_prometheus_query_results(
+    monitored: tuple[LocalStack, Observed], tmp_path: Any
+) -> None:
+    from telemetry.render import KEY_PANELS, render_panels
+
+    stack, seen = monitored
+    # When the dashboard's key panels are drawn over the scenario's time range
+    start = seen.checkpoints["burst"].at - 60
+    end = seen.checkpoints["recovered"].at
+    out = render_panels(stack.prometheus_url or "", start, end, tmp_path / "panels.png")
+    # Then a PNG of them is written
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.stat().st_size > 50_000
+    assert len(KEY_PANELS) == 6

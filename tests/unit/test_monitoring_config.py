@@ -1,0 +1,159 @@
+"""The monitoring config on its own: dashboards, datasource, rules, and promtool's verdict."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stack.prometheus_server import prepare_config_dir
+from telemetry.dashboards import (
+    DASHBOARDS_DIR,
+    MONITORING_DIR,
+    RULES_DIR,
+    dashboard_paths,
+    dashboard_queries,
+    datasource_uids,
+    load_dashboard,
+    metric_names,
+    panels,
+    rule_queries,
+)
+
+PROMETHEUS_DIR = MONITORING_DIR / "prometheus"
+ALL_QUERIES = [q for path in dashboard_paths() for q in dashboard_queries(path)] + rule_queries()
+
+
+def promtool() -> str:
+    """The promtool binary; missing, the test skips locally and fails in CI."""
+    found = shutil.which("promtool")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("promtool is not installed (Debian package prometheus); CI must have it")
+    pytest.skip("promtool is not installed (apt-get install prometheus)")
+
+
+def test_there_are_two_dashboards_and_every_one_has_panels_with_queries() -> None:
+    names = {path.name for path in dashboard_paths()}
+    assert names == {"sync-vs-async.json", "services.json"}
+    for path in dashboard_paths():
+        assert len(dashboard_queries(path)) >= 10, path
+
+
+@pytest.mark.parametrize("path", dashboard_paths(), ids=lambda p: p.name)
+def test_a_dashboard_uses_the_current_schema_and_only_the_provisioned_datasource_by_uid(
+    path: Path,
+) -> None:
+    dashboard = load_dashboard(path)
+    uids = datasource_uids()
+    # Then it is in the current schema, with a fixed uid and unique panel ids
+    assert dashboard["schemaVersion"] >= 39
+    assert dashboard["uid"].startswith("burstlab-")
+    ids = [panel["id"] for panel in panels(dashboard)]
+    assert len(ids) == len(set(ids))
+    # And every panel, target and annotation names its datasource by a provisioned uid
+    for panel in panels(dashboard):
+        assert panel["datasource"]["uid"] in uids, panel["title"]
+        assert panel["gridPos"]["w"] > 0 and panel["gridPos"]["h"] > 0
+        for target in panel["targets"]:
+            assert target["datasource"] == panel["datasource"], panel["title"]
+    for annotation in dashboard["annotations"]["list"]:
+        if annotation.get("expr"):
+            assert annotation["datasource"]["uid"] in uids
+    # And no datasource is referred to by a display name anywhere
+    assert '"datasource": "' not in path.read_text()
+
+
+def test_the_datasource_is_one_prometheus_with_a_fixed_uid() -> None:
+    files = list((MONITORING_DIR / "grafana/provisioning/datasources").glob("*.yml"))
+    sources = [s for f in files for s in yaml.safe_load(f.read_text())["datasources"]]
+    assert [(s["type"], s["uid"]) for s in sources] == [("prometheus", "burstlab-prometheus")]
+
+
+def test_the_dashboard_provider_loads_the_dashboards_folder() -> None:
+    provider = yaml.safe_load(
+        (MONITORING_DIR / "grafana/provisioning/dashboards/burstlab.yml").read_text()
+    )["providers"][0]
+    assert provider["type"] == "file"
+    assert provider["options"]["path"].endswith("/dashboards")
+    assert DASHBOARDS_DIR.name == "dashboards"
+
+
+@pytest.mark.parametrize("query", ALL_QUERIES, ids=lambda q: q.source)
+def test_a_query_has_no_variable_and_takes_quantiles_from_rate_over_a_fixed_window(query) -> None:  # type: ignore[no-untyped-def]
+    # Every expression can be sent to Prometheus as written (tests evaluate them all)
+    assert "$" not in query.expr
+    assert "irate(" not in query.expr
+    if "histogram_quantile(" in query.expr:
+        assert re.search(r"\brate\([a-z_:]+_bucket(\{[^}]*\})?\[\d+[smh]\]\)", query.expr)
+
+
+def test_recording_rules_are_named_level_metric_operation() -> None:
+    for query in rule_queries():
+        if not query.alert:
+            name = query.source.split(": ", 1)[1]
+            assert re.fullmatch(r"[a-z_]+:[a-z_]+:[a-z0-9_]+", name), name
+
+
+def test_the_alerts_cover_queue_wait_against_an_slo_backlog_growth_and_workers_down() -> None:
+    alerts = {q.source.split(": ", 1)[1]: q.expr for q in rule_queries() if q.alert}
+    assert "queue_wait" in alerts["BurstlabQueueWaitOverSLO"]
+    assert "deriv(burstlab_async_backlog_jobs" in alerts["BurstlabBacklogGrowing"]
+    assert alerts["BurstlabWorkerDown"] == 'up{job="worker"} == 0'
+    assert "absent(" in alerts["BurstlabNoWorkerUp"]
+
+
+@pytest.mark.parametrize(
+    ("expr", "names"),
+    [
+        ("up", {"up"}),
+        ('sum by (mode) (rate(a_total{x="y,z"}[30s]))', {"a_total"}),
+        ("histogram_quantile(0.95, sum by (le) (rate(h_bucket[1m])))", {"h_bucket"}),
+        ("a / on(x) group_left(y) b offset 5m > 1e3 and c", {"a", "b", "c"}),
+        ("mode:x_seconds:p95_rate30s > 10", {"mode:x_seconds:p95_rate30s"}),
+        ('absent(up{job="worker"} == 1)', {"up"}),
+        ("count by (alertname, alertstate) (ALERTS)", {"ALERTS"}),
+    ],
+)
+def test_metric_names_are_read_out_of_promql(expr: str, names: set[str]) -> None:
+    assert metric_names(expr) == names
+
+
+def test_promtool_accepts_the_rule_files() -> None:
+    files = sorted(str(p) for p in RULES_DIR.glob("*.yml"))
+    result = subprocess.run(
+        [promtool(), "check", "rules", *files], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(files)
+
+
+def test_promtool_accepts_the_config_as_compose_and_as_the_local_stack_use_it(
+    tmp_path: Path,
+) -> None:
+    tool = promtool()
+    # Given the config as compose mounts it, and as the local stack links it next to targets
+    local = prepare_config_dir(
+        tmp_path / "prometheus",
+        {"producer": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"], "baseline": ["127.0.0.1:3"]}
+        | {"prometheus": ["127.0.0.1:4"]},
+    )
+    # Then promtool accepts both, and the local one finds every targets file and rule file
+    for config in (PROMETHEUS_DIR / "prometheus.yml", local):
+        result = subprocess.run(
+            [tool, "check", "config", str(config)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "2 rule files found" in result.stdout
+    local_check = subprocess.run(
+        [tool, "check", "config", str(local)], capture_output=True, text=True, check=False
+    )
+    assert "WARNING" not in local_check.stdout, local_check.stdout
+    # And the local config is the repository's very file, not a copy
+    assert local.resolve() == (PROMETHEUS_DIR / "prometheus.yml").resolve()
