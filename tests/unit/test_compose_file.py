@@ -1,0 +1,218 @@
+"""docker-compose.yml: valid against the Compose Specification, and built the way it must be.
+
+No Docker engine runs here, so the file is proven by schema and structure; the command lines
+its services run are started as processes in tests/integration/test_compose_commands.py.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from producer.config import ProducerConfig
+from sync_baseline.config import BaselineConfig
+from workers.config import WorkerConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+SCHEMA = ROOT.parent / "shared" / "compose-spec.json"
+APP_SERVICES: dict[str, Any] = {
+    "producer": ProducerConfig,
+    "baseline": BaselineConfig,
+    "worker": WorkerConfig,
+}
+SCALE_AND_LOGS = {"BASELINE_WORKERS", "WORKER_CONCURRENCY", "LOG_LEVEL"}
+"""Compose picks its own defaults for these (a stack of 2 + 2 workers, quiet logs)."""
+INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?]([^}]*))?\}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load(COMPOSE.read_text()))
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(compose["services"])
+
+
+def documented_variables() -> dict[str, str]:
+    values = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            name, value = line.split("=", 1)
+            values[name.strip()] = value.strip()
+    return values
+
+
+def test_the_compose_file_validates_against_the_compose_specification_schema(
+    compose: dict[str, Any],
+) -> None:
+    if not SCHEMA.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"the Compose Specification schema is missing at {SCHEMA}")
+        pytest.skip("no ../shared/compose-spec.json beside this checkout")
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft7Validator(schema).validate(compose)
+    assert "version" not in compose
+    assert all("links" not in service for service in compose["services"].values())
+
+
+def test_a_compose_client_that_renders_config_offline_accepts_the_file() -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker client here")
+    probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("the docker client here has no compose command")
+    env = {**os.environ, "REDIS_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y"}
+    proc = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_every_image_is_pinned_to_a_version(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag, f"{name}: {image} has no tag"
+        assert tag != "latest" and re.search(r"\d", tag), f"{name}: {image} is not pinned"
+
+
+def test_every_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no healthcheck"
+
+
+def test_services_wait_for_the_health_of_what_they_depend_on(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert condition == {"condition": "service_healthy"}, f"{name} -> {dependency}"
+    assert set(services["producer"]["depends_on"]) == {"redis", "baseline"}
+
+
+def test_the_worker_service_can_scale(services: dict[str, dict[str, Any]]) -> None:
+    worker = services["worker"]
+    assert "container_name" not in worker
+    assert "ports" not in worker
+    assert not any("container_name" in s for s in services.values())
+
+
+def test_redis_is_not_published_requires_a_password_and_keeps_an_append_only_file(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    redis = services["redis"]
+    assert "ports" not in redis
+    command = " ".join(redis["command"])
+    assert "--requirepass" in command and "--appendonly yes" in command
+    assert "--maxmemory-policy noeviction" in command
+    assert redis["environment"]["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
+    for name in APP_SERVICES:
+        url = services[name]["environment"]["REDIS_URL"]
+        assert url.startswith("redis://:${REDIS_PASSWORD:?") and "@redis:6379" in url
+
+
+def test_grafana_requires_its_admin_password_and_lets_visitors_view(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    env = services["grafana"]["environment"]
+    assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+
+
+def test_published_ports_bind_to_the_loopback_interface(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on all interfaces"
+
+
+def test_every_file_the_compose_file_mounts_exists_in_the_repository(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith((".", "/")) and source != "./results":
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+    home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (ROOT / "monitoring/grafana/dashboards" / Path(home).name).exists()
+
+
+def test_the_prometheus_config_in_compose_is_the_one_the_local_stack_uses(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    from stack import prometheus_server
+
+    mounts = dict(v.split(":", 1) for v in services["prometheus"]["volumes"])
+    assert mounts["./monitoring/prometheus"] == "/etc/prometheus:ro"
+    config_flag = services["prometheus"]["command"][0]
+    assert config_flag == "--config.file=/etc/prometheus/prometheus.yml"
+    local = Path(inspect.getsourcefile(prometheus_server) or "").parents[1]
+    assert (local / "monitoring/prometheus/prometheus.yml").samefile(
+        ROOT / "monitoring/prometheus/prometheus.yml"
+    )
+    assert "monitoring" in inspect.getsource(prometheus_server)
+
+
+def test_every_variable_the_compose_file_interpolates_is_documented_in_env_example() -> None:
+    documented = documented_variables()
+    used = {m.group(1) for m in INTERPOLATION.finditer(COMPOSE.read_text())}
+    assert used - set(documented) == set()
+    assert {"REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD"} <= set(documented)
+    assert documented["REDIS_PASSWORD"] == "" and documented["GRAFANA_ADMIN_PASSWORD"] == ""
+
+
+@pytest.mark.parametrize("service", sorted(APP_SERVICES))
+def test_every_variable_a_service_reads_is_set_in_its_environment_with_the_code_default(
+    services: dict[str, dict[str, Any]], service: str
+) -> None:
+    config_class = APP_SERVICES[service]
+    read = set(re.findall(r'env\.get\(\s*"([A-Z0-9_]+)"', inspect.getsource(config_class.from_env)))
+    environment = services[service]["environment"]
+    assert read - set(environment) == set(), f"{service} reads variables compose does not set"
+    defaults = config_class.from_env({})
+    documented = documented_variables()
+    for name in read:
+        match = INTERPOLATION.fullmatch(str(environment[name]))
+        if match is None or match.group(2) is None or "?" in str(environment[name]):
+            continue
+        if name in SCALE_AND_LOGS:
+            continue
+        default = match.group(2)
+        field = _field_for(config_class, name)
+        if field is None:
+            continue
+        assert _same(getattr(defaults, field), default), f"{service}.{name} default drifted"
+        if name in documented:
+            assert _same(getattr(defaults, field), documented[name]), f".env.example {name}"
+
+
+def _field_for(config_class: Any, variable: str) -> str | None:
+    source = inspect.getsource(config_class.from_env)
+    found = re.search(r"(\w+)\s*=\s*[^\n]*\"" + variable + '"', source)
+    return found.group(1) if found else None
+
+
+def _same(value: object, text: str) -> bool:
+    if isinstance(value, bool | str):
+        return str(value).lower() == text.lower()
+    return float(value) == float(text)  # type: ignore[arg-type]
