@@ -25,6 +25,7 @@ import aiohttp
 
 from experiments.collect import collect_async, to_rows
 from experiments.loadgen import Progress, client_session, generate
+from experiments.phases import PhaseAnnouncer
 from experiments.progress import ProgressDisplay
 from experiments.records import JobRow, write_jobs_csv
 from experiments.report import write_report
@@ -157,17 +158,37 @@ async def run_mode(
     scenario = plan.scenario
     schedule = build_schedule(scenario, plan.seed)
     async with client_session() as session:
+        phases = PhaseAnnouncer(session, base_url, scenario.name, mode, workers)
+        await phases.set("probe")
         probe = await measure_service_time(session, base_url, mode, scenario)
         progress = Progress()
-        async with display.run(base_url, mode, workers, progress, session):
-            sends = await generate(
-                session, base_url, mode, schedule, timeout_s=scenario.timeout_s, progress=progress
-            )
-            records: dict[str, dict[str, Any]] = {}
-            if mode == "async":
-                records = await collect_async(
-                    session, base_url, sends, drain_timeout_s=scenario.drain_timeout_s
+
+        def on_start(start_epoch: float) -> None:
+            phases.at(start_epoch, "load")
+            if schedule.burst_window is not None:
+                begin, end = schedule.burst_window
+                phases.at(start_epoch + begin, "burst")
+                phases.at(start_epoch + max(end, begin + 0.05), "drain")
+
+        try:
+            async with display.run(base_url, mode, workers, progress, session):
+                sends = await generate(
+                    session,
+                    base_url,
+                    mode,
+                    schedule,
+                    timeout_s=scenario.timeout_s,
+                    progress=progress,
+                    on_start=on_start,
                 )
+                await phases.set("drain")
+                records: dict[str, dict[str, Any]] = {}
+                if mode == "async":
+                    records = await collect_async(
+                        session, base_url, sends, drain_timeout_s=scenario.drain_timeout_s
+                    )
+        finally:
+            await phases.clear()
     rows = to_rows(mode, workers, sends, records)
     service_s, servers = theory_service(scenario, schedule, workers, probe)
     probe.update({"theory_service_s": service_s, "theory_servers": servers})

@@ -7,6 +7,8 @@ import csv
 import json
 import subprocess
 import sys
+import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,8 +62,28 @@ def test_a_tiny_burst_drains_as_predicted_and_writes_every_result_file(
     def running(_workers: int) -> Iterator[Target]:
         yield Target(stack.producer_url)
 
-    # When the experiment runs
-    result = run_experiment(plan, stack_factory=running, live=False)
+    # When the experiment runs (while the phases it announces are watched)
+    phases_seen: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.02):
+            with urllib.request.urlopen(f"{stack.producer_url}/experiment", timeout=2) as r:
+                context = json.loads(r.read())["context"]
+            if context and (not phases_seen or phases_seen[-1] != context["phase"]):
+                phases_seen.append(context["phase"])
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        result = run_experiment(plan, stack_factory=running, live=False)
+    finally:
+        stop.set()
+        watcher.join()
+    # Then the producer was told each phase, the burst included, and the context was cleared
+    assert {"probe", "load", "burst", "drain"} <= set(phases_seen), phases_seen
+    with urllib.request.urlopen(f"{stack.producer_url}/experiment", timeout=2) as r:
+        assert json.loads(r.read())["context"] is None
     # Then every job of both modes succeeded and the async drain is within 25% of theory
     runs = {run["mode"]: run for run in result.summary["runs"]}
     assert runs["sync"]["completed"] == runs["async"]["completed"] == 40
