@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from jobs.record import RECORD_TTL_S
 from producer import keys
 from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig
@@ -43,7 +44,13 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     client = redis_client(config)
     events_client = redis_client(config, for_pubsub=True)
-    publisher = Publisher(client, config.broker_timeout_s)
+    publisher = Publisher(
+        client,
+        config.broker_timeout_s,
+        queue=config.queue,
+        max_backlog=config.max_backlog,
+        record_ttl_s=RECORD_TTL_S,
+    )
     events = JobEvents(events_client, on_final=app[keys.METRICS].on_final_event)
     app[keys.REDIS] = client
     app[keys.PUBLISHER] = publisher

@@ -27,6 +27,8 @@ class ProducerConfig:
     sync_max_connections: int = 1024
     broker_timeout_s: float = 1.0
     """How long an enqueue may take before the submit answers 503 (broker down or hung)."""
+    max_backlog: int = 100_000
+    """Async jobs waiting in the queue beyond which submits answer 429 (0: no limit)."""
     max_body_bytes: int = 1024 * 1024
     max_wait_s: float = 60.0
 
@@ -50,6 +52,7 @@ class ProducerConfig:
             queue=env.get("QUEUE_NAME", defaults.queue),
             sync_timeout_s=float(env.get("SYNC_TIMEOUT_S", str(defaults.sync_timeout_s))),
             broker_timeout_s=float(env.get("BROKER_TIMEOUT_S", str(defaults.broker_timeout_s))),
+            max_backlog=int(env.get("MAX_BACKLOG", str(defaults.max_backlog))),
             sync_max_connections=int(
                 env.get("SYNC_MAX_CONNECTIONS", str(defaults.sync_max_connections))
             ),

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from jobs.names import MAX_LOOKUP_IDS
+from jobs.names import MAX_LOOKUP_IDS, job_key
 from jobs.record import FINAL_STATUSES, job_view
 from jobs.spec import MODES, JobSpec, ValidationError, parse_submission
 from producer import keys
@@ -19,10 +19,12 @@ from producer.baseline_client import BaselineUnavailable
 from producer.bodies import read_json
 from producer.celery_wire import build_task_message
 from producer.errors import ApiError, json_response
-from producer.publisher import BrokerUnavailable
-from producer.store import queue_depth, read_record, read_records, record_commands
+from producer.publisher import BrokerUnavailable, Enqueue
+from producer.store import flat_fields, queue_depth, read_record, read_records, record_commands
 
 MAX_JOB_ID_LENGTH = 64
+BACKLOG_RETRY_AFTER_S = 1
+"""Seconds a client refused for a full backlog is asked to wait before retrying."""
 
 
 def _validation_error(exc: ValidationError) -> ApiError:
@@ -78,11 +80,11 @@ async def _submit_async(
         },
         queue=config.queue,
     )
-    commands = [*record_commands(job_id, record), ("LPUSH", config.queue, message)]
+    job = Enqueue(key=job_key(job_id), fields=flat_fields(record), message=message)
     metrics = app[keys.METRICS]
     metrics.track_async(job_id)  # before the push: a fast worker's final event may come first
     try:
-        await app[keys.PUBLISHER].submit(commands)
+        accepted = await app[keys.PUBLISHER].enqueue(job)
     except (BrokerUnavailable, TimeoutError) as exc:
         metrics.untrack_async(job_id)
         metrics.job_rejected("async", "broker_unavailable")
@@ -92,6 +94,16 @@ async def _submit_async(
             f"the job was not accepted: {exc or 'the broker did not answer in time'}",
             headers={"Retry-After": "1"},
         ) from exc
+    if not accepted:
+        metrics.untrack_async(job_id)
+        metrics.job_rejected("async", "backlog_full")
+        raise ApiError(
+            429,
+            "backlog_full",
+            f"the queue holds its maximum of {config.max_backlog} waiting jobs; "
+            "retry after it drains",
+            headers={"Retry-After": str(BACKLOG_RETRY_AFTER_S)},
+        )
     status_url = f"/jobs/{job_id}"
     return json_response(
         {"job_id": job_id, "mode": "async", "status": "queued", "status_url": status_url},

@@ -1,37 +1,90 @@
 """Batched, non-blocking writes to Redis for job submissions.
 
-Each submission is a short list of Redis commands (record the job, push its task message).
-Submissions that arrive while a batch is in flight are sent together in the next pipeline,
-so under load one round trip carries many jobs. A submission resolves only once Redis
-confirmed every one of its commands: a 202 is never sent for a job Redis did not take.
+Async jobs that arrive while a batch is in flight go together in the next one: a single
+``EVALSHA`` of :data:`ENQUEUE_SCRIPT` checks the backlog limit, writes each job's record and
+pushes its task message, so under load one round trip carries many jobs and the client does
+one command's work per batch, not three per job. A job resolves only once Redis confirmed it:
+a 202 is never sent for a job Redis did not take. Other writes (records of finished sync jobs)
+ride along in the same pipeline, and their failure is only logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 log = logging.getLogger(__name__)
 
 Command = tuple[str | bytes | int | float, ...]
+
+ENQUEUE_SCRIPT = """
+local queue = KEYS[1]
+local max_backlog = tonumber(ARGV[1])
+local ttl = ARGV[2]
+local backlog = redis.call('LLEN', queue)
+local accepted = {}
+local a = 3
+for k = 2, #KEYS do
+  local n = tonumber(ARGV[a])
+  if max_backlog > 0 and backlog >= max_backlog then
+    accepted[k - 1] = 0
+  else
+    redis.call('HSET', KEYS[k], unpack(ARGV, a + 1, a + 2 * n))
+    redis.call('EXPIRE', KEYS[k], ttl)
+    redis.call('LPUSH', queue, ARGV[a + 1 + 2 * n])
+    backlog = backlog + 1
+    accepted[k - 1] = 1
+  end
+  a = a + 2 + 2 * n
+end
+return accepted
+"""
+"""KEYS: the queue, then one record key per job. ARGV: the backlog limit (0: none), the
+record TTL, then per job: its number of fields, the fields (name, value, ...), its message.
+Returns 1 for each job taken, 0 for each refused because the queue held ``max_backlog``."""
+ENQUEUE_SHA = hashlib.sha1(ENQUEUE_SCRIPT.encode()).hexdigest()
 
 
 class BrokerUnavailable(Exception):
     """Redis did not take a submission in time; the job was not accepted."""
 
 
-class Publisher:
-    """Coalesces concurrent submissions into pipelined round trips."""
+@dataclass(frozen=True, slots=True)
+class Enqueue:
+    """One async job to record and queue: its record key and fields, and its task message."""
 
-    def __init__(self, client: aioredis.Redis, timeout_s: float) -> None:
+    key: str
+    fields: Sequence[str]
+    """Field names and values, alternating."""
+    message: bytes
+
+
+class Publisher:
+    """Coalesces concurrent submissions into one round trip per batch."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        timeout_s: float,
+        *,
+        queue: str,
+        max_backlog: int = 0,
+        record_ttl_s: int,
+    ) -> None:
         self._client = client
         self._timeout_s = timeout_s
-        self._pending: list[tuple[Sequence[Command], asyncio.Future[None]]] = []
+        self._queue = queue
+        self._max_backlog = max_backlog
+        self._record_ttl_s = record_ttl_s
+        self._jobs: list[tuple[Enqueue, asyncio.Future[bool]]] = []
+        self._writes: list[tuple[Sequence[Command], asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -46,48 +99,81 @@ class Publisher:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        if self._pending:
+        if self._jobs or self._writes:
             await self._flush()
         self._task = None
 
-    async def submit(self, commands: Sequence[Command]) -> None:
-        """Send ``commands`` with the next batch; raise :class:`BrokerUnavailable` on failure."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((commands, future))
+    async def enqueue(self, job: Enqueue) -> bool:
+        """Record and queue ``job`` with the next batch.
+
+        Returns False if the queue already held the backlog limit (nothing was written);
+        raises :class:`BrokerUnavailable` if Redis did not confirm in time.
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._jobs.append((job, future))
         self._wakeup.set()
-        await asyncio.wait_for(asyncio.shield(future), self._timeout_s + 0.5)
+        return await asyncio.wait_for(asyncio.shield(future), self._timeout_s + 0.5)
 
     def submit_background(self, commands: Sequence[Command]) -> None:
         """Send ``commands`` with the next batch; a failure is logged, not raised."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_log_failure)
-        self._pending.append((commands, future))
+        self._writes.append((commands, future))
         self._wakeup.set()
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            if self._pending:
+            if self._jobs or self._writes:
                 await self._flush()
 
+    def _script_args(self, jobs: list[tuple[Enqueue, asyncio.Future[bool]]]) -> list[object]:
+        keys: list[object] = [self._queue]
+        args: list[object] = [self._max_backlog, self._record_ttl_s]
+        for job, _ in jobs:
+            keys.append(job.key)
+            args.append(len(job.fields) // 2)
+            args.extend(job.fields)
+            args.append(job.message)
+        return [len(keys), *keys, *args]
+
     async def _flush(self) -> None:
-        batch, self._pending = self._pending, []
+        jobs, self._jobs = self._jobs, []
+        writes, self._writes = self._writes, []
         pipe = self._client.pipeline(transaction=False)
-        for commands, _ in batch:
+        script_args = self._script_args(jobs) if jobs else []
+        if jobs:
+            pipe.execute_command("EVALSHA", ENQUEUE_SHA, *script_args)
+        for commands, _ in writes:
             for command in commands:
                 pipe.execute_command(*command)
         try:
             replies = await asyncio.wait_for(pipe.execute(raise_on_error=False), self._timeout_s)
+            if jobs and isinstance(replies[0], NoScriptError):
+                # Redis forgot the script (first use, or it restarted): load it and retry once.
+                replies[0] = await asyncio.wait_for(
+                    self._client.execute_command("EVAL", ENQUEUE_SCRIPT, *script_args),
+                    self._timeout_s,
+                )
         except (RedisError, OSError, TimeoutError) as exc:
-            error = BrokerUnavailable(f"the broker did not take the job: {exc or 'timed out'}")
-            log.warning("publish of %d submissions failed: %s", len(batch), exc or "timeout")
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+            self._fail(
+                jobs,
+                writes,
+                BrokerUnavailable(f"the broker did not take the job: {exc or 'timed out'}"),
+            )
             return
         index = 0
-        for commands, future in batch:
+        if jobs:
+            index = 1
+            taken = replies[0]
+            if isinstance(taken, Exception):
+                self._fail(jobs, [], BrokerUnavailable(f"the broker refused the job: {taken}"))
+            else:
+                for (_, job_done), flag in zip(jobs, taken, strict=True):
+                    if not job_done.done():
+                        job_done.set_result(bool(flag))
+        for commands, future in writes:
             mine = replies[index : index + len(commands)]
             index += len(commands)
             failures = [reply for reply in mine if isinstance(reply, Exception)]
@@ -95,10 +181,23 @@ class Publisher:
                 continue
             if failures:
                 future.set_exception(
-                    BrokerUnavailable(f"the broker refused the job: {failures[0]}")
+                    BrokerUnavailable(f"the broker refused a write: {failures[0]}")
                 )
             else:
                 future.set_result(None)
+
+    @staticmethod
+    def _fail(
+        jobs: list[tuple[Enqueue, asyncio.Future[bool]]],
+        writes: list[tuple[Sequence[Command], asyncio.Future[None]]],
+        error: BrokerUnavailable,
+    ) -> None:
+        log.warning("publish of %d jobs and %d writes failed: %s", len(jobs), len(writes), error)
+        futures: list[asyncio.Future[bool] | asyncio.Future[None]] = [f for _, f in jobs]
+        futures.extend(f for _, f in writes)
+        for future in futures:
+            if not future.done():
+                future.set_exception(error)
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:

@@ -15,13 +15,18 @@ from producer.metrics import QueueSnapshot
 from producer.publisher import Command
 
 
-def record_commands(job_id: str, fields: dict[str, Any]) -> list[Command]:
-    """Return the commands that write a job's record and refresh its expiry."""
-    key = job_key(job_id)
+def flat_fields(fields: dict[str, Any]) -> list[str]:
+    """A record's fields encoded for HSET, as alternating names and values."""
     flat: list[str] = []
     for name, value in encode_fields(fields).items():
         flat.extend((name, value))
-    return [("HSET", key, *flat), ("EXPIRE", key, RECORD_TTL_S)]
+    return flat
+
+
+def record_commands(job_id: str, fields: dict[str, Any]) -> list[Command]:
+    """Return the commands that write a job's record and refresh its expiry."""
+    key = job_key(job_id)
+    return [("HSET", key, *flat_fields(fields)), ("EXPIRE", key, RECORD_TTL_S)]
 
 
 async def read_record(client: aioredis.Redis, job_id: str) -> dict[str, Any] | None:
