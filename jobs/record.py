@@ -31,16 +31,26 @@ def encode_fields(fields: dict[str, Any]) -> dict[str, str]:
     return encoded
 
 
-def _float_or_none(raw: str | None) -> float | None:
+def _float_or_none(raw: str | float | None) -> float | None:
     return float(raw) if raw not in (None, "") else None
+
+
+ACCEPTED_FIELD = "accepted"
+"""One field holding, as JSON, what the producer knew when it accepted an async job (mode,
+kind, duration, payload size, submitted and enqueued times): one field to write per job
+instead of six. Fields written later by a worker take precedence."""
 
 
 def decode_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
     """Decode an HGETALL reply into typed values."""
-    data = {
+    data: dict[str, Any] = {
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
         for k, v in raw.items()
     }
+    accepted = data.pop(ACCEPTED_FIELD, None)
+    if accepted:
+        for name, value in orjson.loads(accepted).items():
+            data.setdefault(name, value)
     record: dict[str, Any] = dict(data)
     for name in TIMING_FIELDS:
         record[name] = _float_or_none(data.get(name))

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import redis.asyncio as aioredis
+import uvloop
 from aiohttp import web
 from prometheus_client import CollectorRegistry, disable_created_metrics
 from redis.asyncio.retry import Retry
@@ -108,4 +109,5 @@ def run_producer(config: ProducerConfig) -> None:
         access_log=None,
         print=None,
         backlog=2048,
+        loop=uvloop.new_event_loop(),
     )

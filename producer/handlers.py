@@ -5,22 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from typing import Any
 
+import orjson
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from jobs.names import MAX_LOOKUP_IDS, job_key
-from jobs.record import FINAL_STATUSES, job_view
+from jobs.record import ACCEPTED_FIELD, FINAL_STATUSES, job_view
 from jobs.spec import MODES, JobSpec, ValidationError, parse_submission
 from producer import keys
 from producer.baseline_client import BaselineUnavailable
 from producer.bodies import read_json
-from producer.celery_wire import build_task_message
+from producer.celery_wire import build_task_message, new_id
 from producer.errors import ApiError, json_response
 from producer.publisher import BrokerUnavailable, Enqueue
-from producer.store import flat_fields, queue_depth, read_record, read_records, record_commands
+from producer.store import queue_depth, read_record, read_records, record_commands
 
 MAX_JOB_ID_LENGTH = 64
 BACKLOG_RETRY_AFTER_S = 1
@@ -48,7 +48,7 @@ async def submit_job(request: web.Request) -> web.Response:
         raise _validation_error(exc) from exc
     request[keys.JOB_MODE] = mode
     metrics.job_submitted(mode)
-    job_id = str(uuid.uuid4())
+    job_id = new_id()
     payload = "x" * spec.payload_bytes
     if mode == "async":
         return await _submit_async(request, job_id, spec, payload, submitted_at)
@@ -61,18 +61,12 @@ async def _submit_async(
     app = request.app
     config = app[keys.CONFIG]
     enqueued_at = time.time()
-    record = {
-        "mode": "async",
-        "status": "queued",
-        **spec.to_dict(),
-        "submitted_at": submitted_at,
-        "enqueued_at": enqueued_at,
-    }
+    spec_fields = spec.to_dict()
     message = build_task_message(
         job_id,
         {
             "job_id": job_id,
-            "spec": spec.to_dict(),
+            "spec": spec_fields,
             "submitted_at": submitted_at,
             "enqueued_at": enqueued_at,
             "payload": payload,
@@ -80,7 +74,11 @@ async def _submit_async(
         },
         queue=config.queue,
     )
-    job = Enqueue(key=job_key(job_id), fields=flat_fields(record), message=message)
+    known = orjson.dumps(
+        {"mode": "async", **spec_fields, "submitted_at": submitted_at, "enqueued_at": enqueued_at}
+    ).decode()
+    fields = ("status", "queued", ACCEPTED_FIELD, known)
+    job = Enqueue(key=job_key(job_id), fields=fields, message=message)
     metrics = app[keys.METRICS]
     metrics.track_async(job_id)  # before the push: a fast worker's final event may come first
     try:

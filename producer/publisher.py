@@ -112,7 +112,9 @@ class Publisher:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._jobs.append((job, future))
         self._wakeup.set()
-        return await asyncio.wait_for(asyncio.shield(future), self._timeout_s + 0.5)
+        # No timer per request: every flush ends within the broker timeout, and a flush that
+        # fails fails whatever queued up behind it too (see _flush).
+        return await future
 
     def submit_background(self, commands: Sequence[Command]) -> None:
         """Send ``commands`` with the next batch; a failure is logged, not raised."""
@@ -128,63 +130,86 @@ class Publisher:
             if self._jobs or self._writes:
                 await self._flush()
 
-    def _script_args(self, jobs: list[tuple[Enqueue, asyncio.Future[bool]]]) -> list[object]:
-        keys: list[object] = [self._queue]
-        args: list[object] = [self._max_backlog, self._record_ttl_s]
+    def _script_command(self, jobs: list[tuple[Enqueue, asyncio.Future[bool]]]) -> list[bytes]:
+        """The EVALSHA command's arguments for ``jobs``, as bytes."""
+        keys = [self._queue.encode()]
+        args = [b"%d" % self._max_backlog, b"%d" % self._record_ttl_s]
         for job, _ in jobs:
-            keys.append(job.key)
-            args.append(len(job.fields) // 2)
-            args.extend(job.fields)
+            keys.append(job.key.encode())
+            args.append(b"%d" % (len(job.fields) // 2))
+            args.extend(field.encode() for field in job.fields)
             args.append(job.message)
-        return [len(keys), *keys, *args]
+        return [b"EVALSHA", ENQUEUE_SHA.encode(), b"%d" % len(keys), *keys, *args]
+
+    async def _run_script(self, command: list[bytes]) -> list[int]:
+        """Send the packed EVALSHA on a pooled connection (no per-argument encoding by the
+        client library); fall back to EVAL if Redis does not know the script."""
+        pool = self._client.connection_pool
+        connection = await pool.get_connection()
+        reply: object
+        try:
+            await connection.send_packed_command(pack_resp(command))
+            reply = await connection.read_response()
+        except NoScriptError:
+            reply = None  # the connection is fine; Redis only lacks the script
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            await pool.release(connection)
+        if reply is None:
+            reply = await self._client.execute_command("EVAL", ENQUEUE_SCRIPT, *command[2:])
+        if isinstance(reply, Exception):
+            raise reply
+        assert isinstance(reply, list)
+        return list(reply)
 
     async def _flush(self) -> None:
         jobs, self._jobs = self._jobs, []
         writes, self._writes = self._writes, []
-        pipe = self._client.pipeline(transaction=False)
-        script_args = self._script_args(jobs) if jobs else []
-        if jobs:
-            pipe.execute_command("EVALSHA", ENQUEUE_SHA, *script_args)
-        for commands, _ in writes:
-            for command in commands:
-                pipe.execute_command(*command)
         try:
-            replies = await asyncio.wait_for(pipe.execute(raise_on_error=False), self._timeout_s)
-            if jobs and isinstance(replies[0], NoScriptError):
-                # Redis forgot the script (first use, or it restarted): load it and retry once.
-                replies[0] = await asyncio.wait_for(
-                    self._client.execute_command("EVAL", ENQUEUE_SCRIPT, *script_args),
-                    self._timeout_s,
+            if jobs:
+                taken = await asyncio.wait_for(
+                    self._run_script(self._script_command(jobs)), self._timeout_s
                 )
-        except (RedisError, OSError, TimeoutError) as exc:
-            self._fail(
-                jobs,
-                writes,
-                BrokerUnavailable(f"the broker did not take the job: {exc or 'timed out'}"),
-            )
-            return
-        index = 0
-        if jobs:
-            index = 1
-            taken = replies[0]
-            if isinstance(taken, Exception):
-                self._fail(jobs, [], BrokerUnavailable(f"the broker refused the job: {taken}"))
-            else:
                 for (_, job_done), flag in zip(jobs, taken, strict=True):
                     if not job_done.done():
                         job_done.set_result(bool(flag))
-        for commands, future in writes:
+                jobs = []
+            if writes:
+                pipe = self._client.pipeline(transaction=False)
+                for commands, _ in writes:
+                    for command in commands:
+                        pipe.execute_command(*command)
+                replies = await asyncio.wait_for(
+                    pipe.execute(raise_on_error=False), self._timeout_s
+                )
+                self._settle_writes(writes, replies)
+        except (RedisError, OSError, TimeoutError) as exc:
+            reason = exc or "timed out"
+            # Submissions that queued up behind a failed flush would most likely fail too:
+            # answer them now rather than after another full timeout.
+            jobs += self._jobs
+            self._jobs = []
+            self._fail(
+                jobs, writes, BrokerUnavailable(f"the broker did not take the job: {reason}")
+            )
+
+    @staticmethod
+    def _settle_writes(
+        writes: list[tuple[Sequence[Command], asyncio.Future[None]]], replies: list[object]
+    ) -> None:
+        index = 0
+        for commands, done in writes:
             mine = replies[index : index + len(commands)]
             index += len(commands)
             failures = [reply for reply in mine if isinstance(reply, Exception)]
-            if future.done():
+            if done.done():
                 continue
             if failures:
-                future.set_exception(
-                    BrokerUnavailable(f"the broker refused a write: {failures[0]}")
-                )
+                done.set_exception(BrokerUnavailable(f"the broker refused a write: {failures[0]}"))
             else:
-                future.set_result(None)
+                done.set_result(None)
 
     @staticmethod
     def _fail(
@@ -198,6 +223,14 @@ class Publisher:
         for future in futures:
             if not future.done():
                 future.set_exception(error)
+
+
+def pack_resp(args: list[bytes]) -> bytes:
+    """Encode one Redis command in RESP: ``*N`` then ``$len`` and each argument."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        parts.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+    return b"".join(parts)
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:

@@ -90,3 +90,36 @@ def test_invalid_submissions_are_rejected_with_a_precise_message(
     assert words in caught.value.detail
     if field:
         assert repr(field) in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"mode": "async", "kind": "io", "duration_ms": 50},
+        {"mode": "sync", "kind": "cpu", "duration_ms": 0.5, "payload_bytes": 10},
+        {"mode": "async", "kind": "io", "duration_ms": 60000, "payload_bytes": 1048576},
+    ],
+)
+def test_the_fast_path_and_the_full_validation_agree_on_valid_bodies(body: dict) -> None:
+    from jobs.spec import _fast_submission
+
+    fast = _fast_submission(body)
+    assert fast is not None
+    assert fast == (body["mode"], parse_spec({k: v for k, v in body.items() if k != "mode"}))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"mode": "async", "kind": "io", "duration_ms": True},
+        {"mode": "async", "kind": "io", "duration_ms": float("nan")},
+        {"mode": "async", "kind": "io", "duration_ms": 1, "payload_bytes": 1.0},
+        {"mode": "async", "kind": "io", "duration_ms": 1, "extra": 1},
+        {"mode": "async", "kind": "io"},
+        {"mode": ["async"], "kind": "io", "duration_ms": 1},
+    ],
+)
+def test_the_fast_path_leaves_anything_unusual_to_the_full_validation(body: dict) -> None:
+    from jobs.spec import _fast_submission
+
+    assert _fast_submission(body) is None
