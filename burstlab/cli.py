@@ -74,16 +74,21 @@ def baseline(host: str | None, port: int | None, workers: int | None) -> None:
 @click.option("--concurrency", type=int, help="Worker processes (env WORKER_CONCURRENCY).")
 def worker(concurrency: int | None) -> None:
     """Run a Celery worker consuming burstlab jobs (settings from the environment)."""
-    from telemetry.multiproc import prepare_multiprocess_dir
-
-    # Before anything imports prometheus_client: the pool processes write to this folder.
-    metrics_dir = prepare_multiprocess_dir("worker")
-    from workers.app import run_worker
-    from workers.config import WorkerConfig
+    from telemetry.multiproc import disable_multiprocess_mode, prepare_multiprocess_dir
+    from workers.config import WorkerConfig  # plain settings: imports no prometheus_client
 
     config = WorkerConfig.from_env()
     if concurrency is not None:
         config = dataclasses.replace(config, concurrency=concurrency)
+    metrics_dir = None
+    if config.metrics_enabled:
+        # Before anything imports prometheus_client: the pool processes write to this folder.
+        metrics_dir = prepare_multiprocess_dir("worker")
+    else:
+        disable_multiprocess_mode()
+        config = dataclasses.replace(config, metrics_port=0)
+    from workers.app import run_worker
+
     run_worker(config, metrics_dir)
 
 

@@ -86,15 +86,16 @@ def create_app(
     Without a registry the app gets a fresh one of its own (served at ``GET /metrics``).
     """
     metrics = ProducerMetrics(registry if registry is not None else CollectorRegistry())
-    app = web.Application(
-        middlewares=[request_metrics(metrics), json_errors],
-        client_max_size=config.max_body_bytes,
+    middlewares = (
+        [request_metrics(metrics), json_errors] if config.metrics_enabled else [json_errors]
     )
+    app = web.Application(middlewares=middlewares, client_max_size=config.max_body_bytes)
     app[keys.CONFIG] = config
     app[keys.METRICS] = metrics
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_http_ctx)
-    app.cleanup_ctx.append(loop_lag_ctx)
+    if config.metrics_enabled:
+        app.cleanup_ctx.append(loop_lag_ctx)
     setup_routes(app)
     return app
 

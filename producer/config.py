@@ -27,6 +27,9 @@ class ProducerConfig:
     sync_max_connections: int = 1024
     broker_timeout_s: float = 1.0
     """How long an enqueue may take before the submit answers 503 (broker down or hung)."""
+    metrics_enabled: bool = True
+    """Off (METRICS_ENABLED=0) only to measure what the metrics cost: no request middleware,
+    no loop-lag probe, no ``GET /metrics`` (the handlers' few counter updates remain)."""
     max_backlog: int = 100_000
     """Async jobs waiting in the queue beyond which submits answer 429 (0: no limit)."""
     max_body_bytes: int = 1024 * 1024
@@ -53,6 +56,7 @@ class ProducerConfig:
             sync_timeout_s=float(env.get("SYNC_TIMEOUT_S", str(defaults.sync_timeout_s))),
             broker_timeout_s=float(env.get("BROKER_TIMEOUT_S", str(defaults.broker_timeout_s))),
             max_backlog=int(env.get("MAX_BACKLOG", str(defaults.max_backlog))),
+            metrics_enabled=env.get("METRICS_ENABLED", "1").lower() not in ("0", "false", "no"),
             sync_max_connections=int(
                 env.get("SYNC_MAX_CONNECTIONS", str(defaults.sync_max_connections))
             ),

@@ -18,7 +18,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/queue", handlers.queue_status)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
-    app.router.add_get("/metrics", metrics_handler(metrics))
+    if app[keys.CONFIG].metrics_enabled:
+        app.router.add_get("/metrics", metrics_handler(metrics))
     for method, handler in experiment_handlers(metrics.experiment).items():
         app.router.add_route(method, "/experiment", handler)
     metrics.initialize_routes([r.canonical for r in app.router.resources()], job_route="/jobs")

@@ -27,11 +27,18 @@ class WorkerConfig:
     """Celery logs two INFO lines per task; at WARNING a burst of thousands stays readable."""
     metrics_host: str = "127.0.0.1"
     metrics_port: int = DEFAULT_METRICS_PORT
+    metrics_enabled: bool = True
+    """Off (METRICS_ENABLED=0) only to measure what the metrics cost."""
     """Where the main worker process serves ``/metrics`` for the whole pool; 0 serves none."""
+    stall_timeout_s: float = 30.0
+    """Jobs queued, a pool process free, nothing received for this long: the worker stopped
+    consuming, so it shuts down to be restarted (0: never)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.metrics_port < 65536:
             raise ValueError(f"metrics_port must be 0..65535, got {self.metrics_port}")
+        if self.stall_timeout_s < 0:
+            raise ValueError(f"stall_timeout_s must be 0 or more, got {self.stall_timeout_s}")
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
         if self.visibility_timeout_s * 1000 <= MAX_DURATION_MS:
@@ -55,4 +62,6 @@ class WorkerConfig:
             log_level=env.get("LOG_LEVEL", "WARNING"),
             metrics_host=env.get("WORKER_METRICS_HOST", "127.0.0.1"),
             metrics_port=int(env.get("WORKER_METRICS_PORT", str(DEFAULT_METRICS_PORT))),
+            metrics_enabled=env.get("METRICS_ENABLED", "1").lower() not in ("0", "false", "no"),
+            stall_timeout_s=float(env.get("WORKER_STALL_TIMEOUT_S", "30")),
         )

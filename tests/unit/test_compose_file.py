@@ -213,6 +213,8 @@ def _field_for(config_class: Any, variable: str) -> str | None:
 
 
 def _same(value: object, text: str) -> bool:
-    if isinstance(value, bool | str):
-        return str(value).lower() == text.lower()
+    if isinstance(value, bool):
+        return value == (text.lower() in ("1", "true", "yes"))
+    if isinstance(value, str):
+        return value.lower() == text.lower()
     return float(value) == float(text)  # type: ignore[arg-type]
