@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -51,8 +52,13 @@ def stack_up(
     prometheus: bool,
     prometheus_port: int,
 ) -> None:
-    """Start Redis, the baseline, a Celery worker and the producer; stop all on Ctrl-C."""
+    """Start Redis, the baseline, a Celery worker and the producer; stop all on Ctrl-C.
+
+    A service process that dies is restarted, with a line on stderr saying which and why.
+    """
     from stack.local import LocalStack, StackConfig
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
 
     config = StackConfig(
         workers=workers,
@@ -78,12 +84,9 @@ def stack_up(
         if local.prometheus_url:
             click.echo(f"prometheus {local.prometheus_url}   (rules and alerts: /rules, /alerts)")
         click.echo(f"logs      {local.run_dir}")
-        click.echo("ready; press Ctrl-C to stop")
+        click.echo("ready; press Ctrl-C to stop (a service that dies is restarted)")
         while not stop.wait(0.5):
-            dead = [p.name for p in local.processes if not p.is_running()]
-            if dead:
-                click.echo(f"service(s) exited: {', '.join(dead)}; stopping", err=True)
-                break
+            pass
     finally:
         click.echo("stopping ...")
         local.stop()

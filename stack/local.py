@@ -1,23 +1,32 @@
-"""Start and stop the whole stack from Python: Redis, baseline, Celery worker, producer."""
+"""Start and stop the whole stack from Python: Redis, baseline, Celery worker, producer.
+
+Once started, a supervisor restarts any service process that dies unasked (as compose's
+``restart: unless-stopped``); :meth:`LocalStack.stop_service` stops one on purpose.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from stack.health import http_ok, prometheus_targets_up, redis_ready, worker_ready
 from stack.ports import free_port
 from stack.process import ManagedProcess
 from stack.prometheus_server import MONITORING_DIR, prepare_config_dir, prometheus_process
-from stack.redis_server import redis_process
+from stack.redis_server import redis_process, redis_url
+from stack.supervisor import RestartEvent, Supervisor
+
+SYNC_IN_FLIGHT_PER_BASELINE_WORKER = 2
+"""The producer forwards at most this many sync jobs per gunicorn worker; the rest wait in it."""
 
 
 class StackError(RuntimeError):
@@ -42,6 +51,12 @@ class StackConfig:
     """Also start a Prometheus (``monitoring/prometheus``'s config and rules) scraping the stack."""
     prometheus_port: int = 0
     monitoring_dir: Path = MONITORING_DIR
+    redis_password: str | None = None
+    """Protect the private Redis with this password (every service's ``REDIS_URL`` carries it)."""
+    redis_appendfsync: str = "everysec"
+    """The private Redis' AOF fsync policy: ``everysec`` or ``always``."""
+    supervise: bool = True
+    """Restart a service process that dies unasked."""
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.baseline_workers < 1:
@@ -58,14 +73,6 @@ def _service_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _http_ok(url: str, timeout_s: float = 1.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 class LocalStack:
     """The burstlab services as processes; use as a context manager or call start/stop."""
 
@@ -80,9 +87,14 @@ class LocalStack:
             self.redis_url = config.redis_url
         else:
             redis_port = free_port(host)
-            self.redis_url = f"redis://{host}:{redis_port}/0"
+            self.redis_url = redis_url(host, redis_port, config.redis_password)
             self.redis = redis_process(
-                redis_port, self.run_dir / "redis-data", self.run_dir / "redis.log", host=host
+                redis_port,
+                self.run_dir / "redis-data",
+                self.run_dir / "redis.log",
+                host=host,
+                password=config.redis_password,
+                appendfsync=config.redis_appendfsync,
             )
         self.port = config.port or free_port(host)
         self.baseline_port = config.baseline_port or free_port(host)
@@ -96,51 +108,7 @@ class LocalStack:
             "baseline": f"http://{host}:{self.baseline_metrics_port}/metrics",
         }
         """Each service's ``/metrics``, by scrape job name."""
-        metrics_dir = self.run_dir / "metrics"
-        common = {"REDIS_URL": self.redis_url, **config.extra_env}
-        python = [sys.executable, "-m", "burstlab"]
-        self.baseline = ManagedProcess(
-            "baseline",
-            [*python, "baseline"],
-            _service_env(
-                {
-                    **common,
-                    "BASELINE_HOST": host,
-                    "BASELINE_PORT": str(self.baseline_port),
-                    "BASELINE_WORKERS": str(config.baseline_workers),
-                    "BASELINE_METRICS_PORT": str(self.baseline_metrics_port),
-                    "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "baseline"),
-                }
-            ),
-            self.run_dir / "baseline.log",
-        )
-        self.worker = ManagedProcess(
-            "worker",
-            [*python, "worker"],
-            _service_env(
-                {
-                    **common,
-                    "WORKER_CONCURRENCY": str(config.workers),
-                    "WORKER_METRICS_HOST": host,
-                    "WORKER_METRICS_PORT": str(self.worker_metrics_port),
-                    "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "worker"),
-                }
-            ),
-            self.run_dir / "worker.log",
-        )
-        self.producer = ManagedProcess(
-            "producer",
-            [*python, "producer"],
-            _service_env(
-                {
-                    **common,
-                    "PRODUCER_HOST": host,
-                    "PRODUCER_PORT": str(self.port),
-                    "BASELINE_URL": self.baseline_url,
-                }
-            ),
-            self.run_dir / "producer.log",
-        )
+        self._build_services()
         self.prometheus: ManagedProcess | None = None
         self.prometheus_url: str | None = None
         if config.prometheus:
@@ -153,6 +121,47 @@ class LocalStack:
             self.prometheus = prometheus_process(
                 config_path, host, prometheus_port, folder / "data", self.run_dir / "prometheus.log"
             )
+        self.supervisor: Supervisor | None = None
+
+    def _build_services(self) -> None:
+        config, host = self.config, self.config.host
+        metrics_dir = self.run_dir / "metrics"
+        common = {"REDIS_URL": self.redis_url}
+        python = [sys.executable, "-m", "burstlab"]
+
+        def service(name: str, env: dict[str, str]) -> ManagedProcess:
+            merged = _service_env({**common, **env, **config.extra_env})
+            return ManagedProcess(name, [*python, name], merged, self.run_dir / f"{name}.log")
+
+        self.baseline = service(
+            "baseline",
+            {
+                "BASELINE_HOST": host,
+                "BASELINE_PORT": str(self.baseline_port),
+                "BASELINE_WORKERS": str(config.baseline_workers),
+                "BASELINE_METRICS_PORT": str(self.baseline_metrics_port),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "baseline"),
+            },
+        )
+        self.worker = service(
+            "worker",
+            {
+                "WORKER_CONCURRENCY": str(config.workers),
+                "WORKER_METRICS_HOST": host,
+                "WORKER_METRICS_PORT": str(self.worker_metrics_port),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "worker"),
+            },
+        )
+        in_flight = SYNC_IN_FLIGHT_PER_BASELINE_WORKER * config.baseline_workers
+        self.producer = service(
+            "producer",
+            {
+                "PRODUCER_HOST": host,
+                "PRODUCER_PORT": str(self.port),
+                "BASELINE_URL": self.baseline_url,
+                "SYNC_MAX_INFLIGHT": str(in_flight),
+            },
+        )
 
     @property
     def processes(self) -> list[ManagedProcess]:
@@ -161,84 +170,114 @@ class LocalStack:
         last = [self.prometheus] if self.prometheus else []
         return [*first, self.baseline, self.worker, self.producer, *last]
 
+    def service(self, name: str) -> ManagedProcess:
+        """The process of the service ``name`` (``redis``, ``baseline``, ``worker``, ...)."""
+        for process in self.processes:
+            if process.name == name:
+                return process
+        raise KeyError(f"no service {name!r} in this stack")
+
+    @property
+    def restart_events(self) -> list[RestartEvent]:
+        """Every restart the supervisor made, oldest first."""
+        return list(self.supervisor.events) if self.supervisor else []
+
+    def _health_checks(self) -> dict[str, Callable[[], bool]]:
+        checks: dict[str, Callable[[], bool]] = {
+            "redis": lambda: redis_ready(self.redis_url),
+            "baseline": lambda: (
+                http_ok(f"{self.baseline_url}/healthz") and http_ok(self.metrics_urls["baseline"])
+            ),
+            "producer": lambda: http_ok(f"{self.producer_url}/healthz"),
+            "worker": lambda: self.worker_ready() and http_ok(self.metrics_urls["worker"]),
+        }
+        if self.prometheus_url:
+            url = self.prometheus_url
+            jobs = {*self.metrics_urls, "prometheus"}
+            # A rate needs a sample from before the first job: wait for one of every target.
+            checks["prometheus"] = lambda: (
+                http_ok(f"{url}/-/ready") and prometheus_targets_up(url, jobs)
+            )
+        return checks
+
     def start(self) -> LocalStack:
         """Start every service and wait until each is healthy; on failure stop what started."""
         try:
             if self.redis:
                 self.redis.start()
-                self._wait("redis", self._redis_ready)
-            self.baseline.start()
-            self.worker.start()
-            self.producer.start()
-            if self.prometheus:
-                self.prometheus.start()
-            self._wait("baseline", lambda: _http_ok(f"{self.baseline_url}/healthz"), self.baseline)
-            self._wait(
-                "baseline metrics", lambda: _http_ok(self.metrics_urls["baseline"]), self.baseline
-            )
-            self._wait("producer", lambda: _http_ok(f"{self.producer_url}/healthz"), self.producer)
-            self._wait("worker", self.worker_ready, self.worker)
-            self._wait("worker metrics", lambda: _http_ok(self.metrics_urls["worker"]), self.worker)
-            if self.prometheus:
-                url = f"{self.prometheus_url}/-/ready"
-                self._wait("prometheus", lambda: _http_ok(url), self.prometheus)
-                # A rate needs a sample from before the first job: wait for one of every target.
-                self._wait("prometheus' first scrapes", self._all_targets_up, self.prometheus)
+                self.wait_healthy("redis")
+            for process in self.processes:
+                if process is not self.redis:
+                    process.start()
+            for process in self.processes:
+                if process is not self.redis:
+                    self.wait_healthy(process.name)
         except BaseException:
             self.stop()
             raise
+        if self.config.supervise:
+            self.supervisor = Supervisor(self.processes)
+            self.supervisor.start()
         return self
 
-    def _all_targets_up(self) -> bool:
-        from telemetry.prometheus_api import PrometheusClient, PrometheusError
+    def wait_healthy(self, name: str, timeout_s: float | None = None) -> float:
+        """Wait until the service ``name`` is healthy; return how long that took (seconds).
 
-        try:
-            targets = PrometheusClient(self.prometheus_url or "", timeout_s=1.0).targets()
-        except (PrometheusError, OSError):
-            return False
-        jobs = {t["labels"]["job"] for t in targets if t["health"] == "up"}
-        return jobs >= {*self.metrics_urls, "prometheus"}
-
-    def _redis_ready(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis.from_url(self.redis_url, socket_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    def worker_ready(self) -> bool:
-        """Whether the Celery worker answers a control ping."""
-        from workers.app import create_celery_app
-        from workers.config import WorkerConfig
-
-        app = create_celery_app(WorkerConfig(redis_url=self.redis_url))
-        try:
-            return bool(app.control.ping(timeout=0.5))
-        except Exception:
-            return False
-        finally:
-            app.close()
-
-    def _wait(self, name: str, check, process: ManagedProcess | None = None) -> None:  # type: ignore[no-untyped-def]
-        process = process or self.redis
-        deadline = time.monotonic() + self.config.start_timeout_s
+        Raises :class:`StackError` if it exits (and no supervisor brings it back) or the
+        timeout (default ``start_timeout_s``) passes.
+        """
+        process = self.service(name)
+        check = self._health_checks()[name]
+        started = time.monotonic()
+        deadline = started + (timeout_s or self.config.start_timeout_s)
         while time.monotonic() < deadline:
-            if process is not None and not process.is_running():
+            if not process.is_running() and self.supervisor is None:
                 raise StackError(
-                    f"{name} exited with code {process.returncode()} while starting; "
+                    f"{name} exited ({process.exit_description()}) while starting; "
                     f"log {process.log_path}:\n{process.tail()}"
                 )
             if check():
-                return
+                return time.monotonic() - started
             time.sleep(0.1)
-        log = process.log_path if process else "?"
         raise StackError(
-            f"{name} did not become healthy within {self.config.start_timeout_s:g} s; log {log}"
+            f"{name} did not become healthy within {timeout_s or self.config.start_timeout_s:g} s;"
+            f" log {process.log_path}:\n{process.tail()}"
         )
+
+    def worker_ready(self) -> bool:
+        """Whether the Celery worker answers a control ping."""
+        return worker_ready(self.redis_url)
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Send ``signum`` to the service's whole process group (the supervisor restarts it)."""
+        self.service(name).signal(signum)
+
+    def kill_child(self, name: str, signum: int = signal.SIGKILL) -> int:
+        """Send ``signum`` to one child of the service (a pool process); return its pid."""
+        children = self.service(name).child_pids()
+        if not children:
+            raise StackError(f"{name} has no child process to kill")
+        os.kill(children[0], signum)
+        return children[0]
+
+    def stop_service(self, name: str, timeout_s: float = 10.0) -> None:
+        """Stop the service on purpose: it stays down until :meth:`start_service`."""
+        self.service(name).stop(timeout_s)
+
+    def start_service(self, name: str, *, wait: bool = True) -> None:
+        """Start a stopped service again (same ports, same data) and wait until it is healthy."""
+        process = self.service(name)
+        with process.lock:
+            if not process.is_running():
+                process.start()
+        if wait:
+            self.wait_healthy(name)
 
     def stop(self) -> None:
         """Stop every process (Prometheus first, Redis last) and remove temporary files."""
+        if self.supervisor is not None:
+            self.supervisor.close()
+            self.supervisor = None
         for process in reversed(self.processes):
             process.stop()
         if self._owns_run_dir:

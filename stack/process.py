@@ -6,13 +6,59 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
+def _children_by_parent() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] == "Z":
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def descendant_pids(pid: int) -> list[int]:
+    """Every live process below ``pid`` (children first, then theirs), read from ``/proc``."""
+    tree = _children_by_parent()
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in tree.get(todo.pop(0), []):
+            if child not in found:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def describe_exit(returncode: int | None) -> str:
+    """``exit code 3`` or ``killed by SIGKILL`` (``running`` while there is no code)."""
+    if returncode is None:
+        return "running"
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
+
+
 class ManagedProcess:
-    """One service process: started in a new session so stopping it stops its children too."""
+    """One service process: started in a new session so stopping it stops its children too.
+
+    ``wanted`` says whether it should be running: :meth:`start` sets it, :meth:`stop` clears
+    it (under ``lock``) before signalling, so a supervisor restarts only what died unasked.
+    """
 
     def __init__(
         self, name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path
@@ -22,6 +68,10 @@ class ManagedProcess:
         self.env = dict(env)
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
+        self.wanted = False
+        self.lock = threading.RLock()
+        self.started_at = 0.0
+        """``time.monotonic()`` of the last start."""
 
     @property
     def pid(self) -> int | None:
@@ -30,7 +80,7 @@ class ManagedProcess:
     def start(self) -> None:
         """Start the process (appending to its log file)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
+        with self.lock, open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 self.argv,
                 env=self.env,
@@ -39,6 +89,8 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+            self.wanted = True
+            self.started_at = time.monotonic()
 
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -46,24 +98,40 @@ class ManagedProcess:
     def returncode(self) -> int | None:
         return self._proc.poll() if self._proc else None
 
+    def exit_description(self) -> str:
+        """How the process ended (``exit code 1``, ``killed by SIGKILL``) or ``running``."""
+        return describe_exit(self.returncode())
+
+    def child_pids(self) -> list[int]:
+        """The live processes below this one (e.g. Celery's pool, gunicorn's workers)."""
+        if not self.is_running() or self.pid is None:
+            return []
+        return descendant_pids(self.pid)
+
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the whole process group."""
         if self._proc is not None and self._proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._proc.pid, signum)
 
+    def clear_group(self) -> None:
+        """SIGKILL whatever is left of the process group (children that outlived the leader)."""
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+
     def stop(self, timeout_s: float = 10.0) -> None:
-        """SIGTERM the group, wait, then SIGKILL whatever is left of it."""
+        """SIGTERM the group, wait, then SIGKILL whatever is left of it (stopped on purpose)."""
+        with self.lock:
+            self.wanted = False
         if self._proc is None:
             return
-        pgid = self._proc.pid
         self.signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while self._proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         # Children may outlive the leader: clear the whole group either way.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
+        self.clear_group()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)
 

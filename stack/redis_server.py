@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import urllib.parse
 from pathlib import Path
 
 from stack.process import ManagedProcess
@@ -25,6 +26,15 @@ def redis_server_binary() -> str:
     return binary
 
 
+APPENDFSYNC_POLICIES = ("everysec", "always", "no")
+
+
+def redis_url(host: str, port: int, password: str | None = None, db: int = 0) -> str:
+    """The ``redis://`` URL of a server, with its password (URL-quoted) if it has one."""
+    auth = f":{urllib.parse.quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{host}:{port}/{db}"
+
+
 def redis_process(
     port: int,
     data_dir: Path,
@@ -33,8 +43,16 @@ def redis_process(
     password: str | None = None,
     host: str = "127.0.0.1",
     appendonly: bool = True,
+    appendfsync: str = "everysec",
 ) -> ManagedProcess:
-    """A Redis server on ``host:port`` keeping its AOF in ``data_dir`` (``noeviction``)."""
+    """A Redis server on ``host:port`` keeping its AOF in ``data_dir`` (``noeviction``).
+
+    With ``everysec`` (the default) every write reaches the AOF file before Redis answers and
+    is fsynced within a second: a crash of the Redis process loses nothing it acknowledged,
+    a crash of the machine up to a second; ``always`` fsyncs before answering.
+    """
+    if appendfsync not in APPENDFSYNC_POLICIES:
+        raise ValueError(f"appendfsync must be one of {APPENDFSYNC_POLICIES}, got {appendfsync!r}")
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [
         redis_server_binary(),
@@ -49,7 +67,7 @@ def redis_process(
         "--appendonly",
         "yes" if appendonly else "no",
         "--appendfsync",
-        "everysec",
+        appendfsync,
         "--maxmemory-policy",
         "noeviction",
         "--daemonize",
