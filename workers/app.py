@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_received, worker_process_init, worker_ready, worker_shutdown
 from prometheus_client import CollectorRegistry
 
 from jobs.work import calibrate
@@ -15,6 +15,12 @@ from telemetry.exposition import MetricsServer, multiprocess_registry
 from workers.config import WorkerConfig
 from workers.metrics import WorkerMetrics
 from workers.store import JobStore
+from workers.watchdog import ConsumptionWatchdog
+
+UNACKED_RESTORE_INTERVAL_S = 5
+"""How often kombu sweeps for unacknowledged jobs older than the visibility timeout (a job
+whose worker died) and puts them back in the queue. kombu's default sweeps only every ~100 s
+(10 s x a throttle of 10); here every sweep scans."""
 
 
 def _warm_up(**_: Any) -> None:
@@ -35,8 +41,16 @@ def celery_settings(config: WorkerConfig) -> dict[str, Any]:
         "task_ignore_result": True,
         "task_default_queue": config.queue,
         "task_create_missing_queues": True,
-        "broker_transport_options": {"visibility_timeout": config.visibility_timeout_s},
+        "broker_transport_options": {
+            "visibility_timeout": config.visibility_timeout_s,
+            "unacked_restore_interval": UNACKED_RESTORE_INTERVAL_S,
+            "unacked_restore_throttle": 1,
+        },
         "broker_connection_retry_on_startup": True,
+        # After a broker restart: reconnect forever (a supervisor restarts a worker that gives
+        # up anyway), and stop running jobs whose late ack the lost connection cannot carry.
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_send_task_events": False,
         "worker_disable_rate_limits": True,
@@ -59,6 +73,24 @@ def create_celery_app(config: WorkerConfig, metrics: WorkerMetrics | None = None
     register_tasks(app, JobStore(config.redis_url), metrics or WorkerMetrics(None))
     worker_process_init.connect(_warm_up, weak=False, dispatch_uid="burstlab-warm-up")
     return app
+
+
+def _watch_consumption(config: WorkerConfig) -> None:
+    """Once the worker is ready, watch that it keeps consuming (see :mod:`workers.watchdog`)."""
+    if not config.stall_timeout_s:
+        return
+    from celery.worker import state
+
+    watchdog = ConsumptionWatchdog(
+        config.redis_url,
+        config.queue,
+        _pool_size(config),
+        config.stall_timeout_s,
+        reserved=lambda: len(state.reserved_requests),
+    )
+    task_received.connect(watchdog.on_task_received, weak=False)
+    worker_ready.connect(lambda **_: watchdog.start(), weak=False)
+    worker_shutdown.connect(lambda **_: watchdog.close(), weak=False)
 
 
 def _pool_size(config: WorkerConfig) -> int:
@@ -91,6 +123,7 @@ def run_worker(config: WorkerConfig, metrics_dir: Path | None) -> None:
             server.close_in_child()
         metrics.processes.set(1)
 
+    _watch_consumption(config)
     if config.pool == "prefork":
         worker_process_init.connect(
             pool_process_started, weak=False, dispatch_uid="burstlab-pool-metrics"
