@@ -11,6 +11,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, disable_created_metrics
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from jobs.record import RECORD_TTL_S
 from producer import keys
@@ -28,14 +29,16 @@ REDIS_POOL_SIZE = 64
 
 
 def redis_client(config: ProducerConfig, *, for_pubsub: bool = False) -> aioredis.Redis:
-    """A Redis client that fails fast (no retries) so a down broker gives a quick 503."""
+    """A Redis client that fails fast so a down broker gives a quick 503."""
     pool = aioredis.BlockingConnectionPool.from_url(
         config.redis_url,
         max_connections=2 if for_pubsub else REDIS_POOL_SIZE,
         timeout=config.broker_timeout_s,
         socket_connect_timeout=config.broker_timeout_s,
         socket_timeout=None if for_pubsub else config.broker_timeout_s * 2,
-        retry=Retry(NoBackoff(), 0),
+        # One immediate retry on a broken connection: after a Redis restart each pooled
+        # connection fails once; a down broker still fails fast (refused twice).
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         health_check_interval=15 if for_pubsub else 0,
     )
     return aioredis.Redis(connection_pool=pool)
