@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,14 @@ class BaselineReply:
     finished_at: float
 
 
+def _content_length(head: bytes) -> int | None:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return None
+
+
 class BaselineClient:
     """Posts jobs to the baseline's ``/work`` and checks its ``/healthz``."""
 
@@ -41,6 +51,15 @@ class BaselineClient:
     ) -> None:
         self._session = session
         self._url = base_url.rstrip("/")
+        parsed = urllib.parse.urlsplit(self._url)
+        if parsed.scheme != "http" or not parsed.hostname:
+            raise ValueError(f"the baseline URL must be http://host[:port], got {base_url!r}")
+        self._host = parsed.hostname
+        self._port = parsed.port or 80
+        self._request_head = (
+            f"POST {parsed.path}/work HTTP/1.1\r\nHost: {parsed.netloc}\r\n"
+            "Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
+        ).encode()
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
         self._health_timeout = aiohttp.ClientTimeout(total=connect_timeout_s)
 
@@ -48,22 +67,20 @@ class BaselineClient:
         """Run ``spec`` on the baseline and return its result and timings."""
         body = orjson.dumps({**spec.to_dict(), "payload": payload})
         try:
-            async with self._session.post(
-                f"{self._url}/work",
-                data=body,
-                headers={"Content-Type": "application/json"},
-                timeout=self._timeout,
-            ) as response:
-                raw = await response.read()
-                status = response.status
+            async with asyncio.timeout(self._timeout.total):
+                status, raw = await self._post_work(body)
         except TimeoutError as exc:
             raise BaselineUnavailable(
                 "baseline_timeout",
                 f"the sync baseline did not answer within {self._timeout.total:g} s",
             ) from exc
-        except aiohttp.ClientError as exc:
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             raise BaselineUnavailable(
                 "baseline_unavailable", f"the sync baseline is unreachable: {exc}"
+            ) from exc
+        except ValueError as exc:
+            raise BaselineUnavailable(
+                "baseline_error", f"the sync baseline sent an unreadable reply: {exc}"
             ) from exc
         if status != 200:
             raise BaselineUnavailable(
@@ -81,6 +98,22 @@ class BaselineClient:
             raise BaselineUnavailable(
                 "baseline_error", f"the sync baseline sent an unreadable reply: {exc}"
             ) from exc
+
+    async def _post_work(self, body: bytes) -> tuple[int, bytes]:
+        """``POST /work`` over a connection of its own (gunicorn's sync workers close every
+        connection after one request, so a pooling HTTP client would only add work)."""
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self._host, self._port), self._timeout.sock_connect
+        )
+        try:
+            writer.write(self._request_head + b"%d\r\n\r\n" % len(body) + body)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = _content_length(head)
+            raw = await (reader.readexactly(length) if length is not None else reader.read())
+            return status, raw
+        finally:
+            writer.close()
 
     async def check(self) -> str | None:
         """Return ``None`` if the baseline is healthy, else why not."""
