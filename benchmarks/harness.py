@@ -25,7 +25,7 @@ from stack.redis_server import redis_process
 
 POST_JOB_LUA = """\
 wrk.method = "POST"
-wrk.body = '{{"mode": "{mode}", "kind": "io", "duration_ms": {duration_ms}}}'
+wrk.body = '{body}'
 wrk.headers["Content-Type"] = "application/json"
 """
 
@@ -110,11 +110,21 @@ def burstlab(*args: str) -> list[str]:
 
 
 def wrk(
-    url: str, *, seconds: float, connections: int, mode: str = "async", duration_ms: float = 0
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    mode: str | None = "async",
+    duration_ms: float = 0,
 ) -> WrkResult:
-    """Run wrk (one thread) posting a job body to ``url``; parse its report."""
+    """Run wrk (one thread) posting a job body to ``url``; parse its report.
+
+    ``mode=None`` posts the baseline's own body (no ``mode`` field) for ``POST /work``.
+    """
+    fields = f'"kind": "io", "duration_ms": {duration_ms:g}'
+    body = "{" + (f'"mode": "{mode}", ' if mode else "") + fields + "}"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(POST_JOB_LUA.format(mode=mode, duration_ms=duration_ms))
+        script.write(POST_JOB_LUA.format(body=body))
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "-s", script.name,
          url],
@@ -157,3 +167,64 @@ def ratio_line(label: str, numerator: list[float], denominator: list[float], goa
     verdict = "met" if median >= goal else "MISSED"
     rounds = ", ".join(f"{r:.2f}" for r in per_round)
     return f"{label}: ratio {median:.2f} (rounds: {rounds}); goal >= {goal}: {verdict}"
+
+
+@dataclass(frozen=True)
+class BenchStack:
+    """URLs of a stack started for a benchmark."""
+
+    producer_url: str
+    baseline_url: str
+    redis_url: str
+    worker_metrics_url: str
+    baseline_metrics_url: str
+    worker_pid: int
+
+
+def _worker_answers(redis_url: str) -> bool:
+    from workers.app import create_celery_app
+    from workers.config import WorkerConfig
+
+    app = create_celery_app(WorkerConfig(redis_url=redis_url))
+    try:
+        return bool(app.control.ping(timeout=0.5))
+    except Exception:
+        return False
+    finally:
+        app.close()
+
+
+@contextmanager
+def bench_stack(workers: int, baseline_workers: int, **extra: str) -> Iterator[BenchStack]:
+    """Redis, baseline, one Celery worker (``workers`` processes) and the producer, as plain
+    processes with ``extra`` environment variables (e.g. ``METRICS_ENABLED="0"``)."""
+    with private_redis() as redis_url:
+        ports = {name: free_port() for name in ("producer", "baseline", "wmetrics", "bmetrics")}
+        env = {
+            "REDIS_URL": redis_url,
+            "PRODUCER_PORT": str(ports["producer"]),
+            "BASELINE_PORT": str(ports["baseline"]),
+            "BASELINE_URL": f"http://127.0.0.1:{ports['baseline']}",
+            "BASELINE_WORKERS": str(baseline_workers),
+            "BASELINE_METRICS_PORT": str(ports["bmetrics"]),
+            "WORKER_CONCURRENCY": str(workers),
+            "WORKER_METRICS_PORT": str(ports["wmetrics"]),
+            "MAX_BACKLOG": "0",
+            **extra,
+        }
+        specs = [(name, burstlab(name), env) for name in ("baseline", "worker", "producer")]
+        with services(*specs) as processes:
+            producer = f"http://127.0.0.1:{ports['producer']}"
+            wait_http(f"{producer}/readyz")
+            deadline = time.monotonic() + 30
+            while not _worker_answers(redis_url):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the worker did not answer a ping in 30 s")
+            yield BenchStack(
+                producer_url=producer,
+                baseline_url=env["BASELINE_URL"],
+                redis_url=redis_url,
+                worker_metrics_url=f"http://127.0.0.1:{ports['wmetrics']}/metrics",
+                baseline_metrics_url=f"http://127.0.0.1:{ports['bmetrics']}/metrics",
+                worker_pid=processes[1].pid or 0,
+            )

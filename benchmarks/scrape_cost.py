@@ -1,0 +1,124 @@
+"""Benchmark 5: scrape cost. /metrics of every service while a burst runs, and the size of the
+workers' multiprocess folder over repeated bursts.
+
+Starts a stack (4 Celery processes, 4 gunicorn workers), fires ROUNDS bursts (async jobs at
+1,000/s and sync jobs at 50/s, open loop, for SECONDS), and scrapes the producer's, the
+worker's and the baseline's /metrics ten times a second throughout, from another process.
+Prints each endpoint's scrape duration p50/p99/max (goal p99 < 50 ms) and the worker's
+multiprocess folder (files, bytes) after each burst: it must not grow.
+
+Run: .venv/bin/python -m benchmarks.scrape_cost [ROUNDS] [SECONDS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from benchmarks.harness import bench_stack
+from experiments.loadgen import client_session, generate
+from experiments.schedule import PlannedJob, Schedule
+from experiments.stats import percentiles_ms
+
+GOAL_P99_MS = 50.0
+
+
+def multiproc_dir(pid: int) -> Path | None:
+    """The worker's multiprocess folder: a ``burstlab-worker-metrics-*`` temporary folder that
+    holds files named after the worker's pool processes."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for folder in Path(tempfile.gettempdir()).glob("burstlab-worker-metrics-*"):
+        if any(folder.glob(f"*_{child}.db") for child in children):
+            return folder
+    return None
+
+
+SCRAPER = """
+import json, sys, time, urllib.request
+urls = sys.argv[1:]
+durations = {url: [] for url in urls}
+try:
+    while True:
+        for url in urls:
+            started = time.perf_counter()
+            with urllib.request.urlopen(url, timeout=10) as response:
+                response.read()
+            durations[url].append(time.perf_counter() - started)
+        time.sleep(0.1)
+except KeyboardInterrupt:
+    print(json.dumps(durations))
+"""
+
+
+@contextlib.contextmanager
+def scraping(urls: list[str]) -> Iterator[dict[str, list[float]]]:
+    """Scrape ``urls`` ten times a second from a separate process while the body runs."""
+    found: dict[str, list[float]] = {}
+    proc = subprocess.Popen([sys.executable, "-c", SCRAPER, *urls], stdout=subprocess.PIPE)
+    try:
+        yield found
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        found.update(json.loads(out))
+
+
+def _steady(rate: float, seconds: float, duration_ms: float) -> Schedule:
+    count = int(rate * seconds)
+    items = tuple(PlannedJob(i / rate, "io", duration_ms) for i in range(count))
+    return Schedule(items=items, duration_s=seconds)
+
+
+async def burst(producer: str, seconds: float) -> None:
+    """A burst as the experiments send it (open loop): async jobs at 1,000/s and sync jobs at
+    50/s for ``seconds``; returns when every request was answered."""
+    async with client_session() as session:
+        await asyncio.gather(
+            generate(session, producer, "async", _steady(1000, seconds, 10), timeout_s=60),
+            generate(session, producer, "sync", _steady(50, seconds, 10), timeout_s=60),
+        )
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5
+    sizes = []
+    with bench_stack(4, 4) as stack:
+        endpoints = {
+            "producer": f"{stack.producer_url}/metrics",
+            "worker": stack.worker_metrics_url,
+            "baseline": stack.baseline_metrics_url,
+        }
+        folder = multiproc_dir(stack.worker_pid)
+        with scraping(list(endpoints.values())) as by_url:
+            for _ in range(rounds):
+                asyncio.run(burst(stack.producer_url, seconds))
+                if folder is not None:
+                    files = list(folder.glob("*.db"))
+                    sizes.append((len(files), sum(f.stat().st_size for f in files)))
+    durations = {name: by_url[url] for name, url in endpoints.items()}
+    print(
+        f"{rounds} bursts of {seconds:g} s (async 1,000/s + sync 50/s), scraping 10 times a second"
+    )
+    for name, values in durations.items():
+        stats = percentiles_ms(values)
+        verdict = "met" if (stats["p99"] or 0) < GOAL_P99_MS else "MISSED"
+        print(
+            f"{name:9s} scrape ms p50 {stats['p50']:6.1f}  p99 {stats['p99']:6.1f}  "
+            f"max {stats['max']:6.1f}  ({stats['count']} scrapes); goal p99 < 50 ms: {verdict}"
+        )
+    print(
+        "worker multiprocess folder after each burst (files, bytes): "
+        + ", ".join(f"({n}, {b})" for n, b in sizes)
+    )
+
+
+if __name__ == "__main__":
+    main()
