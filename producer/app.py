@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -95,6 +96,8 @@ def create_app(
     app = web.Application(middlewares=middlewares, client_max_size=config.max_body_bytes)
     app[keys.CONFIG] = config
     app[keys.METRICS] = metrics
+    slots = config.sync_max_inflight
+    app[keys.SYNC_SLOTS] = asyncio.Semaphore(slots) if slots else None
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_http_ctx)
     if config.metrics_enabled:

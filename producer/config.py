@@ -34,13 +34,27 @@ class ProducerConfig:
     """Async jobs waiting in the queue beyond which submits answer 429 (0: no limit)."""
     max_body_bytes: int = 1024 * 1024
     max_wait_s: float = 60.0
+    sync_max_inflight: int = 0
+    """Sync jobs forwarded to the baseline at once; more wait in the producer (0: no limit)."""
+    sync_queue_timeout_s: float = 60.0
+    """How long a sync job may wait in the producer for a forwarding slot before 503."""
+    body_timeout_s: float = 10.0
+    """How long a client may take to send a request body before 408."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1..65535, got {self.port}")
-        for name in ("sync_timeout_s", "broker_timeout_s", "sync_connect_timeout_s"):
+        for name in (
+            "sync_timeout_s",
+            "broker_timeout_s",
+            "sync_connect_timeout_s",
+            "sync_queue_timeout_s",
+            "body_timeout_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.sync_max_inflight < 0:
+            raise ValueError(f"sync_max_inflight must be 0 or more, got {self.sync_max_inflight}")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ProducerConfig:
@@ -60,4 +74,9 @@ class ProducerConfig:
             sync_max_connections=int(
                 env.get("SYNC_MAX_CONNECTIONS", str(defaults.sync_max_connections))
             ),
+            sync_max_inflight=int(env.get("SYNC_MAX_INFLIGHT", str(defaults.sync_max_inflight))),
+            sync_queue_timeout_s=float(
+                env.get("SYNC_QUEUE_TIMEOUT_S", str(defaults.sync_queue_timeout_s))
+            ),
+            body_timeout_s=float(env.get("BODY_TIMEOUT_S", str(defaults.body_timeout_s))),
         )

@@ -18,13 +18,17 @@ from producer import keys
 from producer.baseline_client import BaselineUnavailable
 from producer.bodies import read_json
 from producer.celery_wire import build_task_message, new_id
+from producer.config import ProducerConfig
 from producer.errors import ApiError, json_response
+from producer.metrics import ProducerMetrics
 from producer.publisher import BrokerUnavailable, Enqueue
 from producer.store import queue_depth, read_record, read_records, record_commands
 
 MAX_JOB_ID_LENGTH = 64
 BACKLOG_RETRY_AFTER_S = 1
 """Seconds a client refused for a full backlog is asked to wait before retrying."""
+OVERLOAD_RETRY_AFTER_S = 1
+"""Seconds a sync client shed for overload is asked to wait before retrying."""
 
 
 def _validation_error(exc: ValidationError) -> ApiError:
@@ -115,7 +119,10 @@ async def _submit_sync(
 ) -> web.Response:
     app = request.app
     metrics = app[keys.METRICS]
-    enqueued_at = time.time()
+    enqueued_at = time.time()  # waiting for a slot is queueing too, as in the async queue
+    slots = app[keys.SYNC_SLOTS]
+    if slots is not None:
+        await _take_sync_slot(slots, app[keys.CONFIG], metrics)
     metrics.sync_in_flight.inc()
     try:
         reply = await app[keys.BASELINE].run(spec, payload)
@@ -124,6 +131,8 @@ async def _submit_sync(
         raise ApiError(503, exc.code, exc.detail, headers={"Retry-After": "1"}) from exc
     finally:
         metrics.sync_in_flight.dec()
+        if slots is not None:
+            slots.release()
     metrics.job_finished(
         "sync", "succeeded", submitted_at, enqueued_at, reply.started_at, reply.finished_at
     )
@@ -151,6 +160,26 @@ async def _submit_sync(
             "timings": timings,
         }
     )
+
+
+async def _take_sync_slot(
+    slots: asyncio.Semaphore, config: ProducerConfig, metrics: ProducerMetrics
+) -> None:
+    """Wait (first come, first served) for one of the sync forwarding slots, or shed the job."""
+    if not slots.locked():
+        await slots.acquire()
+        return
+    try:
+        await asyncio.wait_for(slots.acquire(), config.sync_queue_timeout_s)
+    except TimeoutError:
+        metrics.job_rejected("sync", "overloaded")
+        raise ApiError(
+            503,
+            "overloaded",
+            f"the job was not run: {config.sync_max_inflight} sync jobs are in progress and "
+            f"no slot freed within {config.sync_queue_timeout_s:g} s; retry later",
+            headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_S)},
+        ) from None
 
 
 def _wait_seconds(request: web.Request, limit: float) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -19,6 +21,8 @@ EVENTS = web.AppKey("events", JobEvents)
 BASELINE = web.AppKey("baseline", BaselineClient)
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", ProducerMetrics)
+SYNC_SLOTS: web.AppKey[asyncio.Semaphore | None] = web.AppKey("sync_slots")
+"""Sync jobs forwarded at once (``sync_max_inflight``); ``None`` when unlimited."""
 
 JOB_MODE = web.RequestKey("job_mode", str)
 """Set by ``POST /jobs`` once the mode is known, so the request is counted under it."""

@@ -29,6 +29,8 @@ REJECT_REASONS = (
     "baseline_unavailable",
     "baseline_timeout",
     "baseline_error",
+    "overloaded",
+    "backlog_full",
 )
 MAX_TRACKED_ASYNC_JOBS = 1_000_000
 """Async jobs awaiting their final event; beyond this a job is not timed (memory bound)."""

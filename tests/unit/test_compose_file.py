@@ -32,8 +32,9 @@ APP_SERVICES: dict[str, Any] = {
     "baseline": BaselineConfig,
     "worker": WorkerConfig,
 }
-SCALE_AND_LOGS = {"BASELINE_WORKERS", "WORKER_CONCURRENCY", "LOG_LEVEL"}
-"""Compose picks its own defaults for these (a stack of 2 + 2 workers, quiet logs)."""
+SCALE_AND_LOGS = {"BASELINE_WORKERS", "WORKER_CONCURRENCY", "LOG_LEVEL", "SYNC_MAX_INFLIGHT"}
+"""Compose picks its own defaults for these (a stack of 2 + 2 workers, at most 2 sync jobs in
+flight per baseline worker, quiet logs)."""
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?]([^}]*))?\}")
 
 
