@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from aiohttp import web
 
+from producer import keys
 from producer.errors import ApiError
 
 _JSON_TYPES = ("application/json",)
 
 
 async def read_json(request: web.Request) -> object:
-    """Read and decode the JSON body (size-limited by the app's ``client_max_size``)."""
+    """Read and decode the JSON body: size-limited by the app's ``client_max_size``, and a
+    client that takes longer than ``body_timeout_s`` to send it gets 408."""
     content_type = request.headers.get("Content-Type")
     if content_type is not None:
         mime = content_type.split(";", 1)[0].strip().lower()
@@ -21,7 +25,25 @@ async def read_json(request: web.Request) -> object:
                 "unsupported_media_type",
                 f"the body must be application/json, got {mime or 'an empty Content-Type'}",
             )
-    raw = await request.read()
+    config = request.app[keys.CONFIG]
+    announced = request.content_length
+    if announced is not None and announced > config.max_body_bytes:
+        # Refuse at once: waiting for a body that will be refused anyway only holds a socket.
+        raise ApiError(
+            413,
+            "body_too_large",
+            f"the body announces {announced} bytes; the limit is {config.max_body_bytes}",
+        )
+    timeout_s = config.body_timeout_s
+    try:
+        raw = await asyncio.wait_for(request.read(), timeout_s)
+    except TimeoutError:
+        raise ApiError(
+            408,
+            "request_timeout",
+            f"the request body did not arrive within {timeout_s:g} s",
+            headers={"Connection": "close"},
+        ) from None
     if not raw:
         raise ApiError(400, "invalid_json", "the request body is empty; send a JSON object")
     try:

@@ -22,6 +22,10 @@ _CODES_BY_STATUS = {
 }
 
 
+CLOSE_AFTER = (408, 413)
+"""Statuses answered before the whole body was read: the connection is closed after them."""
+
+
 class ApiError(Exception):
     """An error answered to the client as JSON."""
 
@@ -54,7 +58,10 @@ def json_response(
 def error_response(error: ApiError) -> web.Response:
     """Render ``error`` as its JSON response."""
     body: dict[str, object] = {"error": error.code, "detail": error.detail, **error.extra}
-    return json_response(body, error.status, error.headers)
+    response = json_response(body, error.status, error.headers)
+    if error.status in CLOSE_AFTER:
+        response.force_close()  # the rest of the body was never read: do not reuse the socket
+    return response
 
 
 def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiError:
