@@ -7,6 +7,7 @@ from aiohttp import web
 from producer import handlers, keys
 from producer.experiment_context import experiment_handlers
 from producer.instrumentation import metrics_handler
+from producer.openapi import openapi_document, openapi_handler
 
 
 def setup_routes(app: web.Application) -> None:
@@ -22,4 +23,6 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_get("/metrics", metrics_handler(metrics))
     for method, handler in experiment_handlers(metrics.experiment).items():
         app.router.add_route(method, "/experiment", handler)
+    document = openapi_document(metrics_route=app[keys.CONFIG].metrics_enabled)
+    app.router.add_get("/openapi.json", openapi_handler(document))
     metrics.initialize_routes([r.canonical for r in app.router.resources()], job_route="/jobs")

@@ -1,0 +1,316 @@
+"""The producer's API as an OpenAPI 3.1 document, served at ``GET /openapi.json``.
+
+Kept beside the routes: a test checks that every route is documented and every documented
+operation exists, and property-based tests generate requests from this document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from jobs.names import MAX_LOOKUP_IDS
+from jobs.spec import KINDS, MAX_DURATION_MS, MAX_PAYLOAD_BYTES, MODES
+from producer.errors import json_response
+from producer.experiment_context import CONTEXT_MODES, MAX_WORKERS
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_TIMINGS = {
+    "type": "object",
+    "properties": {
+        name: {"type": ["number", "null"]}
+        for name in ("submitted_at", "enqueued_at", "started_at", "finished_at")
+    },
+}
+_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "detail"],
+        "properties": {
+            "error": {"type": "string", "description": "a stable code, e.g. out_of_range"},
+            "detail": {"type": "string"},
+            "field": {"type": "string", "description": "the field at fault, if one is"},
+        },
+    },
+    "JobSubmission": {
+        "type": "object",
+        "required": ["mode", "kind", "duration_ms"],
+        "additionalProperties": False,
+        "properties": {
+            "mode": {"type": "string", "enum": list(MODES)},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "duration_ms": {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS},
+            "payload_bytes": {"type": "integer", "minimum": 0, "maximum": MAX_PAYLOAD_BYTES},
+        },
+    },
+    "SyncResult": {
+        "type": "object",
+        "required": ["job_id", "mode", "status", "result", "timings"],
+        "properties": {
+            "job_id": {"type": "string"},
+            "mode": {"const": "sync"},
+            "status": {"const": "succeeded"},
+            "result": {"type": "object"},
+            "timings": _TIMINGS,
+        },
+    },
+    "Queued": {
+        "type": "object",
+        "required": ["job_id", "mode", "status", "status_url"],
+        "properties": {
+            "job_id": {"type": "string"},
+            "mode": {"const": "async"},
+            "status": {"const": "queued"},
+            "status_url": {"type": "string"},
+        },
+    },
+    "Job": {
+        "type": "object",
+        "required": ["job_id", "mode", "status", "timings", "attempts"],
+        "properties": {
+            "job_id": {"type": "string"},
+            "mode": {"type": ["string", "null"], "enum": [*MODES, None]},
+            "status": {"type": ["string", "null"]},
+            "kind": {"type": ["string", "null"]},
+            "duration_ms": {"type": ["number", "null"]},
+            "result": {"type": ["object", "null"]},
+            "timings": _TIMINGS,
+            "attempts": {"type": "integer", "minimum": 0},
+            "error": {"type": "string"},
+        },
+    },
+    "Experiment": {
+        "type": "object",
+        "required": ["scenario", "mode", "workers", "phase"],
+        "additionalProperties": False,
+        "properties": {
+            "scenario": _NAME,
+            "mode": {"type": "string", "enum": list(CONTEXT_MODES)},
+            "workers": {"type": "integer", "minimum": 0, "maximum": MAX_WORKERS},
+            "phase": _NAME,
+        },
+    },
+    "ExperimentView": {
+        "type": "object",
+        "required": ["context"],
+        "properties": {
+            "context": {"anyOf": [{"$ref": "#/components/schemas/Experiment"}, {"type": "null"}]}
+        },
+    },
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    meaning = {
+        400: "the request is malformed or a field is not acceptable",
+        404: "no such job",
+        408: "the request body did not arrive in time",
+        413: "the body is over the size limit",
+        415: "the body is not JSON",
+        429: "the async backlog is full (see Retry-After)",
+        503: "a dependency is down, did not answer in time, or the producer sheds load",
+    }
+    return {str(s): _json(_ERROR, meaning[s]) for s in statuses}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_BODY_ERRORS = (400, 408, 413, 415)
+
+
+def _paths() -> dict[str, Any]:
+    ref = "#/components/schemas/"
+    return {
+        "/jobs": {
+            "post": {
+                "operationId": "submitJob",
+                "summary": "Submit a job: sync runs it and answers 200, async queues it (202)",
+                "requestBody": _body({"$ref": ref + "JobSubmission"}),
+                "responses": {
+                    "200": _json({"$ref": ref + "SyncResult"}, "the sync job ran"),
+                    "202": _json({"$ref": ref + "Queued"}, "the async job is queued"),
+                    **_errors(*_BODY_ERRORS, 429, 503),
+                },
+            }
+        },
+        "/jobs/lookup": {
+            "post": {
+                "operationId": "lookupJobs",
+                "summary": "Many jobs' status in one request",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["job_ids"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "job_ids": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "maxItems": MAX_LOOKUP_IDS,
+                            }
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["jobs", "missing"],
+                            "properties": {
+                                "jobs": {"type": "array", "items": {"$ref": ref + "Job"}},
+                                "missing": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                        "the jobs found, and the ids not found",
+                    ),
+                    **_errors(*_BODY_ERRORS, 503),
+                },
+            }
+        },
+        "/jobs/{job_id}": {
+            "get": {
+                "operationId": "getJob",
+                "summary": "A job's status; with ?wait=S, long-polls until it is final",
+                "parameters": [
+                    {
+                        "name": "job_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "wait",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "number", "minimum": 0, "maximum": 60},
+                    },
+                ],
+                "responses": {
+                    "200": _json({"$ref": ref + "Job"}, "the job"),
+                    **_errors(400, 404, 503),
+                },
+            }
+        },
+        "/queue": {
+            "get": {
+                "operationId": "queueStatus",
+                "summary": "The async backlog: queued, reserved, finished",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["queued", "reserved", "backlog", "finished_total"],
+                            "properties": {
+                                name: {"type": "integer", "minimum": 0}
+                                for name in ("queued", "reserved", "backlog", "finished_total")
+                            },
+                        },
+                        "the backlog",
+                    ),
+                    **_errors(503),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "summary": "Liveness: the process answers",
+                "responses": {"200": _json({"type": "object"}, "alive")},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "summary": "Readiness: the broker and the baseline are reachable",
+                "responses": {
+                    "200": _json({"type": "object", "required": ["status", "checks"]}, "ready"),
+                    "503": _json(
+                        {
+                            "allOf": [_ERROR],
+                            "required": ["checks"],
+                            "properties": {"checks": {"type": "object"}},
+                        },
+                        "a dependency is down; checks names which",
+                    ),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "the Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/experiment": {
+            "get": {
+                "operationId": "getExperiment",
+                "summary": "The experiment phase the runner declared",
+                "responses": {"200": _json({"$ref": ref + "ExperimentView"}, "the context")},
+            },
+            "put": {
+                "operationId": "putExperiment",
+                "summary": "Declare the experiment phase now starting",
+                "requestBody": _body({"$ref": ref + "Experiment"}),
+                "responses": {
+                    "200": _json({"$ref": ref + "ExperimentView"}, "the new context"),
+                    **_errors(*_BODY_ERRORS),
+                },
+            },
+            "delete": {
+                "operationId": "clearExperiment",
+                "summary": "No experiment is running",
+                "responses": {"200": _json({"$ref": ref + "ExperimentView"}, "cleared")},
+            },
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": _json({"type": "object"}, "the OpenAPI document")},
+            }
+        },
+    }
+
+
+def openapi_document(*, metrics_route: bool = True) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the producer's API."""
+    paths = _paths()
+    if not metrics_route:
+        del paths["/metrics"]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "burstlab producer",
+            "version": "1",
+            "description": "Submit jobs to run sync (blocking baseline) or async (Celery queue) "
+            "and read their status and timings. Every error is JSON "
+            '{"error": code, "detail": message}.',
+        },
+        "paths": paths,
+        "components": {"schemas": SCHEMAS},
+    }
+
+
+def openapi_handler(document: dict[str, Any]) -> Any:
+    """``GET /openapi.json``: the document, serialized once."""
+    response_body = json_response(document).body
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(body=response_body, content_type="application/json")
+
+    return handler
