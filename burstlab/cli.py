@@ -9,6 +9,7 @@ import os
 import click
 
 from burstlab.experiment_cli import compare, run
+from burstlab.faults_cli import faults
 from burstlab.health_cli import check, check_worker
 from burstlab.monitor_cli import monitor
 from burstlab.stack_cli import demo, stack
@@ -99,3 +100,4 @@ main.add_command(compare)
 main.add_command(check)
 main.add_command(check_worker)
 main.add_command(monitor)
+main.add_command(faults)

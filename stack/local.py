@@ -248,9 +248,17 @@ class LocalStack:
         """Whether the Celery worker answers a control ping."""
         return worker_ready(self.redis_url)
 
-    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
-        """Send ``signum`` to the service's whole process group (the supervisor restarts it)."""
-        self.service(name).signal(signum)
+    def kill(self, name: str, signum: int = signal.SIGKILL, *, restart: bool = True) -> None:
+        """Send ``signum`` to the service's whole process group.
+
+        The supervisor restarts it, unless ``restart`` is false: then it stays down until
+        :meth:`start_service` (a crash whose restart the caller times).
+        """
+        process = self.service(name)
+        if not restart:
+            with process.lock:
+                process.wanted = False
+        process.signal(signum)
 
     def kill_child(self, name: str, signum: int = signal.SIGKILL) -> int:
         """Send ``signum`` to one child of the service (a pool process); return its pid."""
