@@ -1,4 +1,4 @@
-"""Only JSON is ever deserialized from the queue: a pickle message is refused, never executed."""
+"""Only JSON is ever deserialized from the queue: a pickle or yaml message is refused, never run."""
 
 from __future__ import annotations
 
@@ -57,5 +57,28 @@ def test_a_pickle_message_in_the_queue_is_refused_and_never_executed(
     client = redis.Redis.from_url(stack.redis_url)
     assert not client.exists(job_key(job_id))
     # And the message is not left to be redelivered
+    assert client.llen(QUEUE_NAME) == 0
+    assert client.hlen("unacked") == 0
+
+
+def test_a_yaml_message_in_the_queue_is_refused_and_never_executed(stack: LocalStack) -> None:
+    # Given a yaml-serialized task message (a format that can construct objects)
+    app = create_celery_app(WorkerConfig(redis_url=stack.redis_url))
+    job_id = "yaml-job"
+    try:
+        app.send_task(
+            TASK_NAME,
+            kwargs={"job_id": job_id, "spec": {"kind": "io", "duration_ms": 1}},
+            serializer="yaml",
+            queue=QUEUE_NAME,
+        )
+    finally:
+        app.close()
+    # When the worker receives it
+    refused = _wait_for_log(stack.worker.log_path, "untrusted content of type yaml", 10)
+    # Then it is refused and logged, the job never ran, and the message is not redelivered
+    assert refused, stack.worker.tail()
+    client = redis.Redis.from_url(stack.redis_url)
+    assert not client.exists(job_key(job_id))
     assert client.llen(QUEUE_NAME) == 0
     assert client.hlen("unacked") == 0
