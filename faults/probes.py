@@ -28,6 +28,25 @@ def rss_mib(pid: int | None) -> tuple[float, float]:
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
+def running_a_job(pid: int) -> bool:
+    """Whether a pool process is in the middle of an io job (asleep in it, not waiting for one)."""
+    try:
+        return "nanosleep" in Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False
+
+
+def busy_child(children: list[int], timeout_s: float = 2.0) -> int:
+    """One of ``children`` running a job (polled for up to ``timeout_s``), else the first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        busy = [pid for pid in children if running_a_job(pid)]
+        if busy:
+            return busy[0]
+        time.sleep(0.005)
+    return children[0]
+
+
 def held_job_ids(redis_url: str) -> set[str]:
     """Ids of the jobs workers hold now: delivered, not acknowledged (running or prefetched)."""
     client = redis.Redis.from_url(redis_url, socket_timeout=2)

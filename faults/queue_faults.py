@@ -9,11 +9,12 @@ the jobs workers held, unacknowledged, at that moment, and any job that had to r
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from collections.abc import Callable
 
-from faults.probes import held_job_ids, last_finish, ledger, rss_mib, wait_until_final
+from faults.probes import busy_child, held_job_ids, last_finish, ledger, rss_mib, wait_until_final
 from faults.report import FaultReport
 from faults.traffic import (
     Answer,
@@ -77,7 +78,8 @@ def _async_fault(name: str, fault: str, inject: Inject, *, after_s: float = 1.5)
 
 
 def _kill_one_pool_process(stack: LocalStack) -> dict[str, object]:
-    pid = stack.kill_child("worker", signal.SIGKILL)
+    pid = busy_child(stack.worker.child_pids())  # one in the middle of a job
+    os.kill(pid, signal.SIGKILL)
     return {"killed pid": pid}
 
 

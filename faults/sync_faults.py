@@ -11,9 +11,8 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from faults.probes import rss_mib
+from faults.probes import busy_child, rss_mib
 from faults.report import FaultReport
 from faults.traffic import Answer, Background, job, refused, stream, unanswered
 from stack.local import LocalStack, StackConfig
@@ -80,22 +79,9 @@ def baseline_worker_kill() -> FaultReport:
     )
 
 
-def _busy(pid: int) -> bool:
-    """Whether a gunicorn worker is in the middle of an io job (asleep in it, not in accept)."""
-    try:
-        return "nanosleep" in Path(f"/proc/{pid}/wchan").read_text()
-    except OSError:
-        return False
-
-
 def _kill_a_gunicorn_worker(stack: LocalStack) -> None:
     before = stack.baseline.child_pids()
-    deadline = time.monotonic() + 2
-    busy = [pid for pid in before if _busy(pid)]
-    while not busy and time.monotonic() < deadline:
-        time.sleep(0.005)
-        busy = [pid for pid in before if _busy(pid)]
-    os.kill((busy or before)[0], signal.SIGKILL)
+    os.kill(busy_child(before), signal.SIGKILL)  # one serving a request
     # Wait until gunicorn saw it go, so "pool whole again" means a replacement.
     deadline = time.monotonic() + 5
     while stack.baseline.child_pids() == before and time.monotonic() < deadline:
