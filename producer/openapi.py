@@ -11,96 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from jobs.names import MAX_LOOKUP_IDS
-from jobs.spec import KINDS, MAX_DURATION_MS, MAX_PAYLOAD_BYTES, MODES
+from producer.api_schemas import ERROR_REF, SCHEMAS
 from producer.errors import json_response
-from producer.experiment_context import CONTEXT_MODES, MAX_WORKERS
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_TIMINGS = {
-    "type": "object",
-    "properties": {
-        name: {"type": ["number", "null"]}
-        for name in ("submitted_at", "enqueued_at", "started_at", "finished_at")
-    },
-}
-_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
-
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error", "detail"],
-        "properties": {
-            "error": {"type": "string", "description": "a stable code, e.g. out_of_range"},
-            "detail": {"type": "string"},
-            "field": {"type": "string", "description": "the field at fault, if one is"},
-        },
-    },
-    "JobSubmission": {
-        "type": "object",
-        "required": ["mode", "kind", "duration_ms"],
-        "additionalProperties": False,
-        "properties": {
-            "mode": {"type": "string", "enum": list(MODES)},
-            "kind": {"type": "string", "enum": list(KINDS)},
-            "duration_ms": {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS},
-            "payload_bytes": {"type": "integer", "minimum": 0, "maximum": MAX_PAYLOAD_BYTES},
-        },
-    },
-    "SyncResult": {
-        "type": "object",
-        "required": ["job_id", "mode", "status", "result", "timings"],
-        "properties": {
-            "job_id": {"type": "string"},
-            "mode": {"const": "sync"},
-            "status": {"const": "succeeded"},
-            "result": {"type": "object"},
-            "timings": _TIMINGS,
-        },
-    },
-    "Queued": {
-        "type": "object",
-        "required": ["job_id", "mode", "status", "status_url"],
-        "properties": {
-            "job_id": {"type": "string"},
-            "mode": {"const": "async"},
-            "status": {"const": "queued"},
-            "status_url": {"type": "string"},
-        },
-    },
-    "Job": {
-        "type": "object",
-        "required": ["job_id", "mode", "status", "timings", "attempts"],
-        "properties": {
-            "job_id": {"type": "string"},
-            "mode": {"type": ["string", "null"], "enum": [*MODES, None]},
-            "status": {"type": ["string", "null"]},
-            "kind": {"type": ["string", "null"]},
-            "duration_ms": {"type": ["number", "null"]},
-            "result": {"type": ["object", "null"]},
-            "timings": _TIMINGS,
-            "attempts": {"type": "integer", "minimum": 0},
-            "error": {"type": "string"},
-        },
-    },
-    "Experiment": {
-        "type": "object",
-        "required": ["scenario", "mode", "workers", "phase"],
-        "additionalProperties": False,
-        "properties": {
-            "scenario": _NAME,
-            "mode": {"type": "string", "enum": list(CONTEXT_MODES)},
-            "workers": {"type": "integer", "minimum": 0, "maximum": MAX_WORKERS},
-            "phase": _NAME,
-        },
-    },
-    "ExperimentView": {
-        "type": "object",
-        "required": ["context"],
-        "properties": {
-            "context": {"anyOf": [{"$ref": "#/components/schemas/Experiment"}, {"type": "null"}]}
-        },
-    },
-}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -117,14 +29,14 @@ def _errors(*statuses: int) -> dict[str, Any]:
         429: "the async backlog is full (see Retry-After)",
         503: "a dependency is down, did not answer in time, or the producer sheds load",
     }
-    return {str(s): _json(_ERROR, meaning[s]) for s in statuses}
+    return {str(s): _json(ERROR_REF, meaning[s]) for s in statuses}
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-_BODY_ERRORS = (400, 408, 413, 415)
+_BODYERROR_REFS = (400, 408, 413, 415)
 
 
 def _paths() -> dict[str, Any]:
@@ -138,7 +50,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json({"$ref": ref + "SyncResult"}, "the sync job ran"),
                     "202": _json({"$ref": ref + "Queued"}, "the async job is queued"),
-                    **_errors(*_BODY_ERRORS, 429, 503),
+                    **_errors(*_BODYERROR_REFS, 429, 503),
                 },
             }
         },
@@ -172,7 +84,7 @@ def _paths() -> dict[str, Any]:
                         },
                         "the jobs found, and the ids not found",
                     ),
-                    **_errors(*_BODY_ERRORS, 503),
+                    **_errors(*_BODYERROR_REFS, 503),
                 },
             }
         },
@@ -235,7 +147,7 @@ def _paths() -> dict[str, Any]:
                     "200": _json({"type": "object", "required": ["status", "checks"]}, "ready"),
                     "503": _json(
                         {
-                            "allOf": [_ERROR],
+                            "allOf": [ERROR_REF],
                             "required": ["checks"],
                             "properties": {"checks": {"type": "object"}},
                         },
@@ -268,7 +180,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body({"$ref": ref + "Experiment"}),
                 "responses": {
                     "200": _json({"$ref": ref + "ExperimentView"}, "the new context"),
-                    **_errors(*_BODY_ERRORS),
+                    **_errors(*_BODYERROR_REFS),
                 },
             },
             "delete": {

@@ -1,0 +1,95 @@
+"""The JSON Schemas of the producer's request and response bodies (see :mod:`producer.openapi`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.spec import KINDS, MAX_DURATION_MS, MAX_PAYLOAD_BYTES, MODES
+from producer.experiment_context import CONTEXT_MODES, MAX_WORKERS
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_TIMINGS = {
+    "type": "object",
+    "properties": {
+        name: {"type": ["number", "null"]}
+        for name in ("submitted_at", "enqueued_at", "started_at", "finished_at")
+    },
+}
+_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "detail"],
+        "properties": {
+            "error": {"type": "string", "description": "a stable code, e.g. out_of_range"},
+            "detail": {"type": "string"},
+            "field": {"type": "string", "description": "the field at fault, if one is"},
+        },
+    },
+    "JobSubmission": {
+        "type": "object",
+        "required": ["mode", "kind", "duration_ms"],
+        "additionalProperties": False,
+        "properties": {
+            "mode": {"type": "string", "enum": list(MODES)},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "duration_ms": {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS},
+            "payload_bytes": {"type": "integer", "minimum": 0, "maximum": MAX_PAYLOAD_BYTES},
+        },
+    },
+    "SyncResult": {
+        "type": "object",
+        "required": ["job_id", "mode", "status", "result", "timings"],
+        "properties": {
+            "job_id": {"type": "string"},
+            "mode": {"const": "sync"},
+            "status": {"const": "succeeded"},
+            "result": {"type": "object"},
+            "timings": _TIMINGS,
+        },
+    },
+    "Queued": {
+        "type": "object",
+        "required": ["job_id", "mode", "status", "status_url"],
+        "properties": {
+            "job_id": {"type": "string"},
+            "mode": {"const": "async"},
+            "status": {"const": "queued"},
+            "status_url": {"type": "string"},
+        },
+    },
+    "Job": {
+        "type": "object",
+        "required": ["job_id", "mode", "status", "timings", "attempts"],
+        "properties": {
+            "job_id": {"type": "string"},
+            "mode": {"type": ["string", "null"], "enum": [*MODES, None]},
+            "status": {"type": ["string", "null"]},
+            "kind": {"type": ["string", "null"]},
+            "duration_ms": {"type": ["number", "null"]},
+            "result": {"type": ["object", "null"]},
+            "timings": _TIMINGS,
+            "attempts": {"type": "integer", "minimum": 0},
+            "error": {"type": "string"},
+        },
+    },
+    "Experiment": {
+        "type": "object",
+        "required": ["scenario", "mode", "workers", "phase"],
+        "additionalProperties": False,
+        "properties": {
+            "scenario": _NAME,
+            "mode": {"type": "string", "enum": list(CONTEXT_MODES)},
+            "workers": {"type": "integer", "minimum": 0, "maximum": MAX_WORKERS},
+            "phase": _NAME,
+        },
+    },
+    "ExperimentView": {
+        "type": "object",
+        "required": ["context"],
+        "properties": {
+            "context": {"anyOf": [{"$ref": "#/components/schemas/Experiment"}, {"type": "null"}]}
+        },
+    },
+}
