@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack.health import worker_ready
 from stack.ports import free_port
 from stack.process import ManagedProcess
 from stack.redis_server import redis_process
@@ -181,19 +182,6 @@ class BenchStack:
     worker_pid: int
 
 
-def _worker_answers(redis_url: str) -> bool:
-    from workers.app import create_celery_app
-    from workers.config import WorkerConfig
-
-    app = create_celery_app(WorkerConfig(redis_url=redis_url))
-    try:
-        return bool(app.control.ping(timeout=0.5))
-    except Exception:
-        return False
-    finally:
-        app.close()
-
-
 @contextmanager
 def bench_stack(workers: int, baseline_workers: int, **extra: str) -> Iterator[BenchStack]:
     """Redis, baseline, one Celery worker (``workers`` processes) and the producer, as plain
@@ -217,7 +205,7 @@ def bench_stack(workers: int, baseline_workers: int, **extra: str) -> Iterator[B
             producer = f"http://127.0.0.1:{ports['producer']}"
             wait_http(f"{producer}/readyz")
             deadline = time.monotonic() + 30
-            while not _worker_answers(redis_url):
+            while not worker_ready(redis_url):
                 if time.monotonic() > deadline:
                     raise RuntimeError("the worker did not answer a ping in 30 s")
             yield BenchStack(
