@@ -13,13 +13,10 @@ RUN groupadd --system --gid 10001 burstlab \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY burstlab ./burstlab
-COPY jobs ./jobs
 COPY producer ./producer
 COPY workers ./workers
 COPY sync_baseline ./sync_baseline
-COPY stack ./stack
-COPY telemetry ./telemetry
-COPY experiments ./experiments
+COPY monitoring ./monitoring
 RUN pip install . \
     && mkdir -p /app/results \
     && chown burstlab:burstlab /app/results

@@ -12,10 +12,10 @@ import asyncio
 import sys
 import time
 
-from experiments.loadgen import Progress, client_session, generate
-from experiments.schedule import PlannedJob, Schedule
-from experiments.stats import percentiles_ms
-from stack.local import LocalStack, StackConfig
+from burstlab.experiments.loadgen import Progress, client_session, generate
+from burstlab.experiments.schedule import PlannedJob, Schedule
+from burstlab.experiments.stats import percentiles_ms
+from burstlab.stack.local import LocalStack, StackConfig
 
 GOAL_P99_MS = 5.0
 JOB_MS = 50.0

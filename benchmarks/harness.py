@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.health import worker_ready
-from stack.ports import free_port
-from stack.process import ManagedProcess
-from stack.redis_server import redis_process
+from burstlab.stack.health import worker_ready
+from burstlab.stack.ports import free_port
+from burstlab.stack.process import ManagedProcess
+from burstlab.stack.redis_server import redis_process
 
 POST_JOB_LUA = """\
 wrk.method = "POST"
@@ -58,7 +58,7 @@ def wait_http(url: str, timeout_s: float = 30.0) -> None:
 
 def wait_port(port: int, timeout_s: float = 30.0) -> None:
     """Wait until something accepts connections on 127.0.0.1:``port``."""
-    from stack.ports import port_open
+    from burstlab.stack.ports import port_open
 
     deadline = time.monotonic() + timeout_s
     while not port_open("127.0.0.1", port):

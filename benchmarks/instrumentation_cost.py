@@ -27,8 +27,8 @@ from benchmarks.harness import (
     wait_http,
     wrk,
 )
-from jobs.names import QUEUE_NAME
-from stack.ports import free_port
+from burstlab.jobs.names import QUEUE_NAME
+from burstlab.stack.ports import free_port
 
 WORKERS = 4
 

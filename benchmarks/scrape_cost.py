@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.harness import bench_stack
-from experiments.loadgen import client_session, generate
-from experiments.schedule import PlannedJob, Schedule
-from experiments.stats import percentiles_ms
+from burstlab.experiments.loadgen import client_session, generate
+from burstlab.experiments.schedule import PlannedJob, Schedule
+from burstlab.experiments.stats import percentiles_ms
 
 GOAL_P99_MS = 50.0
 

@@ -29,8 +29,8 @@ from benchmarks.harness import (
     wait_port,
     wrk,
 )
-from jobs.names import QUEUE_NAME
-from stack.ports import free_port
+from burstlab.jobs.names import QUEUE_NAME
+from burstlab.stack.ports import free_port
 
 CONNECTIONS = 32
 

@@ -33,7 +33,7 @@ def main() -> None:
 @click.option("--port", type=int, help="Listen port (env PRODUCER_PORT, default 8080).")
 def producer(host: str | None, port: int | None) -> None:
     """Run the aiohttp producer (settings from the environment)."""
-    from telemetry.multiproc import disable_multiprocess_mode
+    from burstlab.telemetry.multiproc import disable_multiprocess_mode
 
     disable_multiprocess_mode()  # one asyncio process: metrics stay in memory
     from producer.app import run_producer
@@ -54,7 +54,7 @@ def producer(host: str | None, port: int | None) -> None:
 @click.option("--workers", type=int, help="gunicorn sync worker processes (env BASELINE_WORKERS).")
 def baseline(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the blocking sync baseline under gunicorn sync workers."""
-    from telemetry.multiproc import prepare_multiprocess_dir
+    from burstlab.telemetry.multiproc import prepare_multiprocess_dir
 
     # Before anything imports prometheus_client: gunicorn's workers write to this folder.
     metrics_dir = prepare_multiprocess_dir("baseline")
@@ -75,7 +75,7 @@ def baseline(host: str | None, port: int | None, workers: int | None) -> None:
 @click.option("--concurrency", type=int, help="Worker processes (env WORKER_CONCURRENCY).")
 def worker(concurrency: int | None) -> None:
     """Run a Celery worker consuming burstlab jobs (settings from the environment)."""
-    from telemetry.multiproc import disable_multiprocess_mode, prepare_multiprocess_dir
+    from burstlab.telemetry.multiproc import disable_multiprocess_mode, prepare_multiprocess_dir
     from workers.config import WorkerConfig  # plain settings: imports no prometheus_client
 
     config = WorkerConfig.from_env()

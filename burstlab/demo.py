@@ -9,7 +9,7 @@ import aiohttp
 from rich.console import Console
 from rich.table import Table
 
-from stack.local import LocalStack, StackConfig
+from burstlab.stack.local import LocalStack, StackConfig
 
 
 async def _submit_all(base_url: str, duration_ms: float) -> list[dict[str, Any]]:

@@ -73,9 +73,9 @@ def run(
     """Run a burst experiment SCENARIO (a shipped name or a TOML file) and write a report."""
     from rich.console import Console
 
-    from experiments.console import summary_table
-    from experiments.runner import RunPlan, default_out_dir, run_experiment
-    from experiments.scenario import ScenarioError, load_scenario
+    from burstlab.experiments.console import summary_table
+    from burstlab.experiments.runner import RunPlan, default_out_dir, run_experiment
+    from burstlab.experiments.scenario import ScenarioError, load_scenario
 
     try:
         loaded = load_scenario(scenario)
@@ -84,7 +84,7 @@ def run(
     worker_counts = _int_list(workers) if workers else loaded.workers
     factory = None
     if compose:
-        from experiments.compose import ComposeScaler
+        from burstlab.experiments.compose import ComposeScaler
 
         target = target or "http://127.0.0.1:8080"
         factory = ComposeScaler(target_url=target, compose_file=compose_file).stack
@@ -126,8 +126,8 @@ def compare(dir_a: Path, dir_b: Path, plot: Path | None) -> None:
     """Show what changed between two result folders (A before, B after)."""
     from rich.console import Console
 
-    from experiments.compare import compare as compare_dirs
-    from experiments.compare import plot_comparison, render_table
+    from burstlab.experiments.compare import compare as compare_dirs
+    from burstlab.experiments.compare import plot_comparison, render_table
 
     table = compare_dirs(dir_a, dir_b)
     console = Console()

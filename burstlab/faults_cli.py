@@ -16,8 +16,8 @@ def faults(names: tuple[str, ...], list_only: bool) -> None:
 
     Without NAMES every scenario runs (about 10 minutes). Exits 1 if any accepted job was lost.
     """
-    from faults.catalog import SCENARIOS
-    from faults.report import format_table
+    from burstlab.faults.catalog import SCENARIOS
+    from burstlab.faults.report import format_table
 
     if list_only:
         for name, (_, duration) in SCENARIOS.items():

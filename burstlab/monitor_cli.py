@@ -34,7 +34,7 @@ def render(
     out: Path,
 ) -> None:
     """Render the Sync vs Async key panels over a time range to a PNG."""
-    from telemetry.render import render_panels
+    from burstlab.telemetry.render import render_panels
 
     end = end or time.time()
     start = start or end - last_s

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import aiohttp
 
+from burstlab.stack.local import LocalStack, StackConfig
+from burstlab.telemetry.render import render_panels
 from producer.experiment_context import aset_experiment_context
-from stack.local import LocalStack, StackConfig
-from telemetry.render import render_panels
 
 SCENARIO = "monitor-demo"
 

@@ -56,7 +56,7 @@ def stack_up(
 
     A service process that dies is restarted, with a line on stderr saying which and why.
     """
-    from stack.local import LocalStack, StackConfig
+    from burstlab.stack.local import LocalStack, StackConfig
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.spec import KINDS, MAX_DURATION_MS, MAX_PAYLOAD_BYTES, MODES
+from burstlab.jobs.spec import KINDS, MAX_DURATION_MS, MAX_PAYLOAD_BYTES, MODES
 from producer.experiment_context import CONTEXT_MODES, MAX_WORKERS
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}

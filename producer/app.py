@@ -14,7 +14,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from jobs.record import RECORD_TTL_S
+from burstlab.jobs.record import RECORD_TTL_S
 from producer import keys
 from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig

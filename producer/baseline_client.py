@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from jobs.spec import JobSpec
+from burstlab.jobs.spec import JobSpec
 
 
 class BaselineUnavailable(Exception):

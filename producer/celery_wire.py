@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from jobs.names import QUEUE_NAME, TASK_NAME
+from burstlab.jobs.names import QUEUE_NAME, TASK_NAME
 
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from jobs.names import QUEUE_NAME
-from jobs.spec import MAX_DURATION_MS
+from burstlab.jobs.names import QUEUE_NAME
+from burstlab.jobs.spec import MAX_DURATION_MS
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_BASELINE_URL = "http://127.0.0.1:8081"

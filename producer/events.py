@@ -19,7 +19,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from jobs.names import JOB_EVENTS_CHANNEL
+from burstlab.jobs.names import JOB_EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
 

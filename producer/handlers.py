@@ -11,9 +11,9 @@ import orjson
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from jobs.names import MAX_LOOKUP_IDS, job_key
-from jobs.record import ACCEPTED_FIELD, FINAL_STATUSES, job_view
-from jobs.spec import MODES, JobSpec, ValidationError, parse_submission
+from burstlab.jobs.names import MAX_LOOKUP_IDS, job_key
+from burstlab.jobs.record import ACCEPTED_FIELD, FINAL_STATUSES, job_view
+from burstlab.jobs.spec import MODES, JobSpec, ValidationError, parse_submission
 from producer import keys
 from producer.baseline_client import BaselineUnavailable
 from producer.bodies import read_json

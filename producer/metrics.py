@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Proc
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from jobs.spec import MODES
+from burstlab.jobs.spec import MODES
+from burstlab.telemetry.buckets import LATENCY_BUCKETS_S
 from producer.experiment_context import ExperimentMetrics
-from telemetry.buckets import LATENCY_BUCKETS_S
 
 NO_MODE = "none"
 """The ``mode`` label of a request that carries no job (status reads, health, metrics)."""

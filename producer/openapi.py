@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from jobs.names import MAX_LOOKUP_IDS
+from burstlab.jobs.names import MAX_LOOKUP_IDS
 from producer.api_schemas import ERROR_REF, SCHEMAS
 from producer.errors import json_response
 

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from jobs.names import FINISHED_COUNTER_KEY, UNACKED_KEY, job_key, priority_queue_names
-from jobs.record import RECORD_TTL_S, decode_record, encode_fields
+from burstlab.jobs.names import FINISHED_COUNTER_KEY, UNACKED_KEY, job_key, priority_queue_names
+from burstlab.jobs.record import RECORD_TTL_S, decode_record, encode_fields
 from producer.metrics import QueueSnapshot
 from producer.publisher import Command
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from jobs.spec import ValidationError, parse_spec
-from jobs.work import execute
+from burstlab.jobs.spec import ValidationError, parse_spec
+from burstlab.jobs.work import execute
 from sync_baseline.config import BaselineConfig
 from sync_baseline.metrics import BaselineMetrics
 

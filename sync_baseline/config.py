@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from jobs.spec import MAX_DURATION_MS
+from burstlab.jobs.spec import MAX_DURATION_MS
 
 DEFAULT_TIMEOUT_S = MAX_DURATION_MS / 1000 + 30
 DEFAULT_METRICS_PORT = 9541

@@ -13,11 +13,11 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from prometheus_client.multiprocess import mark_process_dead
 
-from jobs.work import calibrate
+from burstlab.jobs.work import calibrate
+from burstlab.telemetry.exposition import MetricsServer, multiprocess_registry
 from sync_baseline.app import WSGIApp, create_app
 from sync_baseline.config import BaselineConfig
 from sync_baseline.metrics import BaselineMetrics
-from telemetry.exposition import MetricsServer, multiprocess_registry
 
 
 def gunicorn_options(config: BaselineConfig) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from stack.local import LocalStack, StackConfig
-from stack.ports import free_port
-from stack.process import ManagedProcess
-from stack.redis_server import redis_process
+from burstlab.stack.local import LocalStack, StackConfig
+from burstlab.stack.ports import free_port
+from burstlab.stack.process import ManagedProcess
+from burstlab.stack.redis_server import redis_process
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from celery import Celery
 from celery.signals import task_received, worker_process_init, worker_ready, worker_shutdown
 from prometheus_client import CollectorRegistry
 
-from jobs.work import calibrate
-from telemetry.exposition import MetricsServer, multiprocess_registry
+from burstlab.jobs.work import calibrate
+from burstlab.telemetry.exposition import MetricsServer, multiprocess_registry
 from workers.config import WorkerConfig
 from workers.metrics import WorkerMetrics
 from workers.store import JobStore

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from jobs.spec import KINDS
-from telemetry.buckets import LATENCY_BUCKETS_S
+from burstlab.jobs.spec import KINDS
+from burstlab.telemetry.buckets import LATENCY_BUCKETS_S
 
 OUTCOMES = ("succeeded", "failed")
 UNKNOWN_KIND = "unknown"

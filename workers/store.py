@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import redis
 
-from jobs.names import FINISHED_COUNTER_KEY, JOB_EVENTS_CHANNEL, job_key
-from jobs.record import RECORD_TTL_S, encode_fields
+from burstlab.jobs.names import FINISHED_COUNTER_KEY, JOB_EVENTS_CHANNEL, job_key
+from burstlab.jobs.record import RECORD_TTL_S, encode_fields
 
 
 class JobStore:

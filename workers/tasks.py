@@ -10,9 +10,9 @@ import redis
 from celery import Celery
 from celery.exceptions import Reject
 
-from jobs.names import TASK_NAME
-from jobs.spec import KINDS, ValidationError, parse_spec
-from jobs.work import execute
+from burstlab.jobs.names import TASK_NAME
+from burstlab.jobs.spec import KINDS, ValidationError, parse_spec
+from burstlab.jobs.work import execute
 from workers.metrics import UNKNOWN_KIND, WorkerMetrics
 from workers.store import JobStore
 

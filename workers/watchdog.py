@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import redis
 
-from jobs.names import priority_queue_names
+from burstlab.jobs.names import priority_queue_names
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from burstlab.stack.local import LocalStack
 from producer.app import create_app
 from producer.config import ProducerConfig
-from stack.local import LocalStack
 
 J = {"Content-Type": "application/json"}
 GOOD = b'{"mode": "async", "kind": "io", "duration_ms": 1}'

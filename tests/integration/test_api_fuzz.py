@@ -24,11 +24,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from jobs.names import priority_queue_names
-from stack.health import http_ok
-from stack.local import LocalStack
-from stack.ports import free_port
-from stack.process import ManagedProcess
+from burstlab.jobs.names import priority_queue_names
+from burstlab.stack.health import http_ok
+from burstlab.stack.local import LocalStack
+from burstlab.stack.ports import free_port
+from burstlab.stack.process import ManagedProcess
 
 EXAMPLES_PER_OPERATION_AND_MODE = 150
 MIN_REQUESTS = 1000

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from stack.local import LocalStack
+from burstlab.stack.local import LocalStack
 
 BURST = 200
 DURATION_MS = 100

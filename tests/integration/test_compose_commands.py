@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
-from stack.ports import free_port
-from stack.process import ManagedProcess
-from stack.redis_server import redis_process
+from burstlab.stack.ports import free_port
+from burstlab.stack.process import ManagedProcess
+from burstlab.stack.redis_server import redis_process
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "compose-test-password"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.local import LocalStack
+from burstlab.stack.local import LocalStack
 
 FAKE_DOCKER = textwrap.dedent(
     """\

@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from burstlab.stack.local import LocalStack
 from producer.app import create_app
 from producer.config import ProducerConfig
-from stack.local import LocalStack
 
 SYNC_JOB = {"mode": "sync", "kind": "io", "duration_ms": 10}
 ASYNC_JOB = {"mode": "async", "kind": "io", "duration_ms": 10}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from stack.ports import free_port
-from stack.redis_server import redis_process, redis_server_binary
+from burstlab.stack.ports import free_port
+from burstlab.stack.redis_server import redis_process, redis_server_binary
 
 
 def test_the_embedded_redis_binary_is_used_and_serves_when_none_is_on_path(

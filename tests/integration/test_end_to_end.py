@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from stack.local import LocalStack
+from burstlab.stack.local import LocalStack
 
 TIMING_ORDER = ("submitted_at", "enqueued_at", "started_at", "finished_at")
 

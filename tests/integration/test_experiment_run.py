@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments.runner import RunPlan, Target, run_experiment
-from experiments.scenario import load_scenario
-from stack.local import LocalStack
+from burstlab.experiments.runner import RunPlan, Target, run_experiment
+from burstlab.experiments.scenario import load_scenario
+from burstlab.stack.local import LocalStack
 
 TINY = """\
 name = "tiny-burst"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faults import hostile, overload
+from burstlab.faults import hostile, overload
 
 
 def _before_after(report_notes: dict[str, object]) -> tuple[float, float]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from faults import queue_faults
-from faults.queue_faults import REDELIVERY_BOUND_S
+from burstlab.faults import queue_faults
+from burstlab.faults.queue_faults import REDELIVERY_BOUND_S
 
 
 def test_a_killed_pool_process_loses_no_job_and_its_job_runs_again() -> None:

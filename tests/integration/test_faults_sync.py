@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faults import sync_faults
+from burstlab.faults import sync_faults
 
 
 def test_a_killed_gunicorn_worker_costs_at_most_its_request_and_is_replaced() -> None:

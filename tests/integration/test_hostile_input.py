@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from faults.hostile import BODY_TIMEOUT_S, CATALOGUE, Hostile, exchange, trickle
+from burstlab.faults.hostile import BODY_TIMEOUT_S, CATALOGUE, Hostile, exchange, trickle
+from burstlab.stack.local import LocalStack
 from producer.app import create_app
 from producer.config import ProducerConfig
-from stack.local import LocalStack
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import asyncio
 import time
 from typing import Any
 
+from burstlab.stack.local import LocalStack
 from producer.app import create_app
 from producer.config import ProducerConfig
-from stack.local import LocalStack
 
 SLOW = {"mode": "sync", "kind": "io", "duration_ms": 1000}
 

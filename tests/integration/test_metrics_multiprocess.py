@@ -21,7 +21,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from stack.local import LocalStack, StackConfig
+from burstlab.stack.local import LocalStack, StackConfig
 
 WORKERS = 4
 pytestmark = pytest.mark.slow

@@ -25,9 +25,8 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from producer.experiment_context import clear_experiment_context, set_experiment_context
-from stack.local import LocalStack, StackConfig
-from telemetry.dashboards import (
+from burstlab.stack.local import LocalStack, StackConfig
+from burstlab.telemetry.dashboards import (
     Query,
     dashboard_paths,
     dashboard_queries,
@@ -35,7 +34,8 @@ from telemetry.dashboards import (
     recorded_names,
     rule_queries,
 )
-from telemetry.prometheus_api import PrometheusClient, sample_values
+from burstlab.telemetry.prometheus_api import PrometheusClient, sample_values
+from producer.experiment_context import clear_experiment_context, set_experiment_context
 
 pytestmark = pytest.mark.slow
 
@@ -355,7 +355,7 @@ def test_every_metric_a_dashboard_or_rule_names_is_exposed_by_a_service(
 def test_the_key_panels_render_from_prometheus_query_results(
     monitored: tuple[LocalStack, Observed], tmp_path: Any
 ) -> None:
-    from telemetry.render import KEY_PANELS, render_panels
+    from burstlab.telemetry.render import KEY_PANELS, render_panels
 
     stack, seen = monitored
     # When the dashboard's key panels are drawn over the scenario's time range

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from stack.ports import free_port
-from stack.process import ManagedProcess
-from stack.redis_server import redis_process
+from burstlab.stack.ports import free_port
+from burstlab.stack.process import ManagedProcess
+from burstlab.stack.redis_server import redis_process
 
 
 def _post(url: str, body: dict[str, object]) -> dict[str, object]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import redis
 
-from jobs.names import QUEUE_NAME, TASK_NAME, job_key
-from stack.local import LocalStack
+from burstlab.jobs.names import QUEUE_NAME, TASK_NAME, job_key
+from burstlab.stack.local import LocalStack
 from workers.app import create_celery_app
 from workers.config import WorkerConfig
 

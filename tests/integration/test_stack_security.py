@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from stack.local import LocalStack, StackConfig
-from stack.process import descendant_pids
+from burstlab.stack.local import LocalStack, StackConfig
+from burstlab.stack.process import descendant_pids
 
 PASSWORD = "pa:ss/w@rd with spaces"
 """Characters that must be quoted in a URL, to prove the quoting is right everywhere."""

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from jobs.names import QUEUE_NAME
-from stack.local import LocalStack, StackConfig
-from stack.process import descendant_pids
+from burstlab.jobs.names import QUEUE_NAME
+from burstlab.stack.local import LocalStack, StackConfig
+from burstlab.stack.process import descendant_pids
 from workers.app import create_celery_app
 from workers.config import WorkerConfig
 

@@ -161,17 +161,15 @@ def test_every_file_the_compose_file_mounts_exists_in_the_repository(
 def test_the_prometheus_config_in_compose_is_the_one_the_local_stack_uses(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    from stack import prometheus_server
+    from burstlab.stack import prometheus_server
 
     mounts = dict(v.split(":", 1) for v in services["prometheus"]["volumes"])
     assert mounts["./monitoring/prometheus"] == "/etc/prometheus:ro"
     config_flag = services["prometheus"]["command"][0]
     assert config_flag == "--config.file=/etc/prometheus/prometheus.yml"
-    local = Path(inspect.getsourcefile(prometheus_server) or "").parents[1]
-    assert (local / "monitoring/prometheus/prometheus.yml").samefile(
+    assert (prometheus_server.MONITORING_DIR / "prometheus/prometheus.yml").samefile(
         ROOT / "monitoring/prometheus/prometheus.yml"
     )
-    assert "monitoring" in inspect.getsource(prometheus_server)
 
 
 def test_every_variable_the_compose_file_interpolates_is_documented_in_env_example() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from experiments.compare import compare, plot_comparison, render_table
+from burstlab.experiments.compare import compare, plot_comparison, render_table
 
 
 def _run(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.arrivals import BurstArrival, RampArrival, StepArrival
-from experiments.scenario import (
+from burstlab.experiments.arrivals import BurstArrival, RampArrival, StepArrival
+from burstlab.experiments.scenario import (
     JobMix,
     ScenarioError,
     list_scenarios,

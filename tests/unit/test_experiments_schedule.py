@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from experiments.arrivals import (
+from burstlab.experiments.arrivals import (
     BurstArrival,
     PoissonArrival,
     RampArrival,
@@ -18,8 +18,8 @@ from experiments.arrivals import (
     Step,
     StepArrival,
 )
-from experiments.scenario import JobMix, Scenario
-from experiments.schedule import (
+from burstlab.experiments.scenario import JobMix, Scenario
+from burstlab.experiments.schedule import (
     arrival_offsets,
     build_schedule,
     draw_duration_ms,

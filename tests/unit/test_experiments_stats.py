@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from experiments.records import JobRow
-from experiments.stats import (
+from burstlab.experiments.records import JobRow
+from burstlab.experiments.stats import (
     BacklogPoint,
     RateBin,
     backlog_series,
@@ -17,7 +17,7 @@ from experiments.stats import (
     percentiles_ms,
     summarize_run,
 )
-from experiments.theory import TheoryInputs
+from burstlab.experiments.theory import TheoryInputs
 
 T0 = 1_700_000_000.0
 

@@ -9,8 +9,8 @@ import statistics
 
 import pytest
 
-from experiments.scenario import load_scenario
-from experiments.theory import (
+from burstlab.experiments.scenario import load_scenario
+from burstlab.experiments.theory import (
     TheoryInputs,
     burst_drain_exponential,
     burst_drain_fixed,

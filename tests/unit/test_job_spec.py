@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.spec import JobSpec, ValidationError, parse_spec, parse_submission
+from burstlab.jobs.spec import JobSpec, ValidationError, parse_spec, parse_submission
 
 
 def test_a_minimal_async_submission_is_parsed_with_defaults() -> None:
@@ -101,7 +101,7 @@ def test_invalid_submissions_are_rejected_with_a_precise_message(
     ],
 )
 def test_the_fast_path_and_the_full_validation_agree_on_valid_bodies(body: dict) -> None:
-    from jobs.spec import _fast_submission
+    from burstlab.jobs.spec import _fast_submission
 
     fast = _fast_submission(body)
     assert fast is not None
@@ -120,6 +120,6 @@ def test_the_fast_path_and_the_full_validation_agree_on_valid_bodies(body: dict)
     ],
 )
 def test_the_fast_path_leaves_anything_unusual_to_the_full_validation(body: dict) -> None:
-    from jobs.spec import _fast_submission
+    from burstlab.jobs.spec import _fast_submission
 
     assert _fast_submission(body) is None

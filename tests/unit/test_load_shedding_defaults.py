@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from experiments.scenario import list_scenarios, load_scenario
+from burstlab.experiments.scenario import list_scenarios, load_scenario
+from burstlab.stack.local import SYNC_IN_FLIGHT_PER_BASELINE_WORKER
 from producer.config import ProducerConfig
-from stack.local import SYNC_IN_FLIGHT_PER_BASELINE_WORKER
 
 
 def test_no_shipped_scenario_waits_longer_than_the_default_sync_queue_timeout() -> None:

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from telemetry.buckets import LATENCY_BUCKETS_S
+from burstlab.telemetry.buckets import LATENCY_BUCKETS_S
 
 
 def _python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -35,7 +35,7 @@ def test_start_up_wipes_the_values_of_a_previous_run_and_nothing_else(tmp_path: 
     # When a service starts up with it and counts one thing
     result = _python(
         """
-        from telemetry.multiproc import prepare_multiprocess_dir
+        from burstlab.telemetry.multiproc import prepare_multiprocess_dir
         path = prepare_multiprocess_dir("test")
         from prometheus_client import Counter, CollectorRegistry
         from prometheus_client.multiprocess import MultiProcessCollector
@@ -57,7 +57,7 @@ def test_setting_up_multiprocess_mode_after_prometheus_client_was_imported_fails
     result = _python(
         """
         import prometheus_client
-        from telemetry.multiproc import MetricsSetupError, prepare_multiprocess_dir
+        from burstlab.telemetry.multiproc import MetricsSetupError, prepare_multiprocess_dir
         try:
             prepare_multiprocess_dir("test")
         except MetricsSetupError as exc:
@@ -72,7 +72,7 @@ def test_setting_up_multiprocess_mode_after_prometheus_client_was_imported_fails
 def test_without_a_folder_a_temporary_one_is_made_and_removed_at_exit() -> None:
     result = _python(
         """
-        from telemetry.multiproc import prepare_multiprocess_dir
+        from burstlab.telemetry.multiproc import prepare_multiprocess_dir
         import os
         path = prepare_multiprocess_dir("test")
         print(path, os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(path), path.is_dir())
@@ -88,7 +88,7 @@ def test_a_dead_childs_live_gauges_are_dropped_and_a_live_childs_kept(tmp_path: 
     from prometheus_client import CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
 
-    from telemetry.exposition import reap_dead_processes
+    from burstlab.telemetry.exposition import reap_dead_processes
 
     # Given two children of this process that each count themselves in a livesum gauge
     script = textwrap.dedent(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stack.prometheus_server import prepare_config_dir
-from telemetry.dashboards import (
+from burstlab.stack.prometheus_server import prepare_config_dir
+from burstlab.telemetry.dashboards import (
     DASHBOARDS_DIR,
     MONITORING_DIR,
     RULES_DIR,

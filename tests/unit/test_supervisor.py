@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from stack.process import ManagedProcess, describe_exit
-from stack.supervisor import Supervisor
+from burstlab.stack.process import ManagedProcess, describe_exit
+from burstlab.stack.supervisor import Supervisor
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
@@ -48,7 +48,7 @@ def test_a_process_killed_unasked_is_restarted_with_a_log_line_saying_why(
     first_pid = sleeper.pid
     try:
         # When it is killed
-        with caplog.at_level(logging.WARNING, logger="stack.supervisor"):
+        with caplog.at_level(logging.WARNING, logger="burstlab.stack.supervisor"):
             sleeper.signal(signal.SIGKILL)
             restarted = _wait(lambda: supervisor.restarts("sleeper") == 1 and sleeper.is_running())
         # Then it runs again under a new pid, and the log says which and why

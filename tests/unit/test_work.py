@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from jobs.spec import JobSpec
-from jobs.work import calibrate, execute
+from burstlab.jobs.spec import JobSpec
+from burstlab.jobs.work import calibrate, execute
 
 
 def test_an_io_job_sleeps_for_its_duration_without_using_cpu() -> None:
@@ -32,7 +32,7 @@ def test_the_payload_size_is_echoed_not_the_payload() -> None:
 
 
 def test_a_cpu_job_that_runs_faster_than_calibrated_raises_the_rate_for_later_jobs() -> None:
-    import jobs.work as work
+    import burstlab.jobs.work as work
 
     # Given a calibration taken while the machine was slow (half the real rate)
     real = calibrate(force=True)

@@ -1,0 +1,260 @@
+"""Run a scenario: for each worker count, start a stack (or use a target), drive each mode, report.
+
+For every (workers, mode) run the runner first measures the unloaded service time S with a few
+sequential probe jobs, then sends the scenario's schedule open loop, collects every job's
+timings, and summarizes the run beside the queueing-theory prediction for N workers and S.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from burstlab.experiments.collect import collect_async, to_rows
+from burstlab.experiments.loadgen import Progress, client_session, generate
+from burstlab.experiments.phases import PhaseAnnouncer
+from burstlab.experiments.progress import ProgressDisplay
+from burstlab.experiments.records import JobRow, write_jobs_csv
+from burstlab.experiments.report import write_report
+from burstlab.experiments.scenario import Scenario
+from burstlab.experiments.schedule import Schedule, build_schedule
+from burstlab.experiments.stats import summarize_run
+from burstlab.experiments.theory import theory_inputs
+from burstlab.experiments.thresholds import ThresholdCheck, all_passed, check_thresholds
+
+PROBES_PER_JOB = 5
+"""Sequential probe jobs per job-mix entry used to measure the unloaded service time S."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A running stack to drive: the producer's URL and, if known, the worker replicas running."""
+
+    url: str
+    replicas: int | None = None
+
+
+StackFactory = Callable[[int], contextlib.AbstractContextManager[Target]]
+"""Given a worker count, a context manager that yields a running stack with that many workers."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What to run: a scenario, its modes and worker counts, where to write the results."""
+
+    scenario: Scenario
+    modes: tuple[str, ...]
+    workers: tuple[int, ...]
+    out_dir: Path
+    seed: int
+    target: str | None = None
+
+
+@dataclass
+class ExperimentResult:
+    """Everything a run produced."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+    rows: list[JobRow] = field(default_factory=list)
+    checks: list[ThresholdCheck] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all_passed(self.checks)
+
+
+def default_out_dir(scenario: Scenario, root: Path = Path("results")) -> Path:
+    """``results/<UTC timestamp>-<scenario>/``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return root / f"{stamp}-{scenario.name}"
+
+
+@contextlib.contextmanager
+def local_stack(workers: int) -> Iterator[Target]:
+    """A fresh local stack with ``workers`` Celery processes and as many gunicorn workers."""
+    from burstlab.stack.local import LocalStack, StackConfig
+
+    with LocalStack(StackConfig(workers=workers, baseline_workers=workers)) as running:
+        yield Target(running.producer_url)
+
+
+@contextlib.contextmanager
+def existing_target(url: str) -> Iterator[Target]:
+    """A stack that is already running (``--target``): nothing to start or stop."""
+    yield Target(url)
+
+
+async def measure_service_time(
+    session: aiohttp.ClientSession, base_url: str, mode: str, scenario: Scenario
+) -> dict[str, float]:
+    """Unloaded service time S of ``mode``: sequential probes of each job-mix entry at its mean.
+
+    S is the mean of ``finished_at - enqueued_at``: the job's run plus the hop that hands it to
+    a free worker (broker fetch or HTTP accept), the per-job cost a saturated worker also pays.
+    """
+    total_weight = sum(job.weight for job in scenario.jobs)
+    weighted = pure = 0.0
+    for job in scenario.jobs:
+        hops, runs = [], []
+        for _ in range(PROBES_PER_JOB):
+            body = {"mode": mode, "kind": job.kind, "duration_ms": job.duration_ms}
+            async with session.post(f"{base_url}/jobs", json=body) as response:
+                reply = await response.json()
+                response.raise_for_status()
+            if mode == "async":
+                async with session.get(f"{base_url}/jobs/{reply['job_id']}?wait=60") as response:
+                    reply = await response.json()
+            t = reply["timings"]
+            hops.append(t["finished_at"] - t["enqueued_at"])
+            runs.append(t["finished_at"] - t["started_at"])
+        weighted += job.weight * statistics.fmean(hops)
+        pure += job.weight * statistics.fmean(runs)
+    return {"service_s": weighted / total_weight, "run_only_s": pure / total_weight}
+
+
+def theory_service(
+    scenario: Scenario, schedule: Schedule, workers: int, probe: dict[str, float]
+) -> tuple[float, int]:
+    """The S and number of servers the prediction uses.
+
+    S is the mean duration of the jobs this run actually offers (random mixes draw them from
+    the seed) plus the per-job hand-over overhead the probes measured. Jobs that are all
+    CPU-bound cannot run on more servers than the machine has cores.
+    """
+    durations = [item.duration_ms for item in schedule.items] or [
+        job.duration_ms for job in scenario.jobs
+    ]
+    overhead = max(probe["service_s"] - probe["run_only_s"], 0.0)
+    service_s = statistics.fmean(durations) / 1000 + overhead
+    servers = workers
+    if all(job.kind == "cpu" for job in scenario.jobs):
+        servers = min(workers, os.cpu_count() or workers)
+    return service_s, servers
+
+
+async def run_mode(
+    base_url: str,
+    mode: str,
+    workers: int,
+    plan: RunPlan,
+    display: ProgressDisplay,
+) -> tuple[list[JobRow], dict[str, Any]]:
+    """One run: probe S, send the schedule open loop, collect, summarize."""
+    scenario = plan.scenario
+    schedule = build_schedule(scenario, plan.seed)
+    async with client_session() as session:
+        phases = PhaseAnnouncer(session, base_url, scenario.name, mode, workers)
+        await phases.set("probe")
+        probe = await measure_service_time(session, base_url, mode, scenario)
+        progress = Progress()
+
+        def on_start(start_epoch: float) -> None:
+            phases.at(start_epoch, "load")
+            if schedule.burst_window is not None:
+                begin, end = schedule.burst_window
+                phases.at(start_epoch + begin, "burst")
+                phases.at(start_epoch + max(end, begin + 0.05), "drain")
+
+        try:
+            async with display.run(base_url, mode, workers, progress, session):
+                sends = await generate(
+                    session,
+                    base_url,
+                    mode,
+                    schedule,
+                    timeout_s=scenario.timeout_s,
+                    progress=progress,
+                    on_start=on_start,
+                )
+                await phases.set("drain")
+                records: dict[str, dict[str, Any]] = {}
+                if mode == "async":
+                    records = await collect_async(
+                        session, base_url, sends, drain_timeout_s=scenario.drain_timeout_s
+                    )
+        finally:
+            await phases.clear()
+    rows = to_rows(mode, workers, sends, records)
+    service_s, servers = theory_service(scenario, schedule, workers, probe)
+    probe.update({"theory_service_s": service_s, "theory_servers": servers})
+    inputs = theory_inputs(scenario, servers, service_s)
+    summary = summarize_run(rows, mode, workers, inputs)
+    summary["probe"] = probe
+    if schedule.burst_window is not None:
+        summary["burst_window_s"] = list(schedule.burst_window)
+    return rows, summary
+
+
+def run_experiment(
+    plan: RunPlan, *, stack_factory: StackFactory | None = None, live: bool = True
+) -> ExperimentResult:
+    """Run every (workers, mode) of ``plan``, write jobs.csv, summary.json and the report."""
+    factory: StackFactory
+    if stack_factory is not None:
+        factory = stack_factory
+    elif plan.target is not None:
+        url = plan.target
+
+        def factory(_workers: int) -> contextlib.AbstractContextManager[Target]:
+            return existing_target(url)
+    else:
+        factory = local_stack
+    display = ProgressDisplay(enabled=live)
+    started = time.time()
+    all_rows: list[JobRow] = []
+    runs: list[dict[str, Any]] = []
+    for workers in plan.workers:
+        display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
+        with factory(workers) as target:
+            for mode in plan.modes:
+                rows, summary = asyncio.run(run_mode(target.url, mode, workers, plan, display))
+                if target.replicas is not None:
+                    summary["replicas"] = target.replicas
+                all_rows.extend(rows)
+                runs.append(summary)
+    checks = check_thresholds(plan.scenario.thresholds, runs)
+    summary = {
+        "scenario": plan.scenario.name,
+        "description": plan.scenario.description,
+        "seed": plan.seed,
+        "target": plan.target or "local stack",
+        "started_at": started,
+        "elapsed_s": time.time() - started,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "runs": runs,
+        "thresholds": [check.to_dict() for check in checks],
+        "passed": all_passed(checks),
+    }
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    files = [write_jobs_csv(plan.out_dir / "jobs.csv", all_rows)]
+    summary_path = plan.out_dir / "summary.json"
+    summary_path.write_text(json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
+    files.append(summary_path)
+    files.extend(write_report(plan.out_dir, summary, all_rows))
+    return ExperimentResult(plan.out_dir, summary, all_rows, checks, files)
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, so the JSON is standard."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value

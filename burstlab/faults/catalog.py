@@ -1,0 +1,22 @@
+"""Every fault scenario by name, in the order ``burstlab faults`` runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from burstlab.faults import durability, hostile, overload, queue_faults, sync_faults
+from burstlab.faults.report import FaultReport
+
+SCENARIOS: dict[str, tuple[Callable[[], FaultReport], str]] = {
+    "worker-child-kill": (queue_faults.worker_child_kill, "about 20 s"),
+    "worker-kill": (queue_faults.worker_kill, "about 2 min: the visibility timeout"),
+    "broker-restart": (queue_faults.broker_restart, "about 2 min: the visibility timeout"),
+    "broker-crash": (queue_faults.broker_crash, "about 2 min: the visibility timeout"),
+    "baseline-worker-kill": (sync_faults.baseline_worker_kill, "about 15 s"),
+    "baseline-kill": (sync_faults.baseline_kill, "about 15 s"),
+    "overload-sync": (overload.overload_sync, "about 45 s"),
+    "overload-async": (overload.overload_async, "about 50 s"),
+    "hostile-input": (hostile.hostile_input, "about 10 s"),
+    "fsync-cost": (durability.fsync_cost, "about 20 s"),
+}
+"""Scenario name: (function, how long it takes)."""

@@ -1,0 +1,177 @@
+"""Faults on the async path: a worker process, the whole worker, or the broker dies mid-burst.
+
+Each scenario starts its own local stack, sends a burst of async jobs, injects the fault while
+they run, and then checks the ledger: every job the producer accepted (202) must complete at
+least once. Recovery is the time from the fault until the last job it interrupted finished:
+the jobs workers held, unacknowledged, at that moment, and any job that had to run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Callable
+
+from burstlab.faults.probes import (
+    busy_child,
+    held_job_ids,
+    last_finish,
+    ledger,
+    rss_mib,
+    wait_until_final,
+)
+from burstlab.faults.report import FaultReport
+from burstlab.faults.traffic import (
+    Answer,
+    Background,
+    accepted_ids,
+    burst,
+    get_json,
+    job,
+    refused,
+    unanswered,
+)
+from burstlab.stack.local import LocalStack, StackConfig
+from workers.app import UNACKED_RESTORE_INTERVAL_S
+from workers.config import DEFAULT_VISIBILITY_TIMEOUT_S
+
+Inject = Callable[[LocalStack], dict[str, object]]
+
+BURST_JOBS = 200
+JOB_MS = 100.0
+WORKERS = 2
+REDELIVERY_BOUND_S = DEFAULT_VISIBILITY_TIMEOUT_S + 2 * UNACKED_RESTORE_INTERVAL_S + 5
+"""A job held by a dead worker is back in the queue after the visibility timeout plus at most
+one restore sweep, and then runs (a few seconds of margin for the job and the hand-over)."""
+
+
+def _async_fault(name: str, fault: str, inject: Inject, *, after_s: float = 1.5) -> FaultReport:
+    config = StackConfig(workers=WORKERS, baseline_workers=1)
+    with LocalStack(config) as stack:
+        url = stack.producer_url
+        rss_before = rss_mib(stack.producer.pid)[0]
+        traffic = Background(burst(url, job("async", JOB_MS), BURST_JOBS))
+        time.sleep(after_s)
+        held = held_job_ids(stack.redis_url)
+        fault_at = time.time()
+        notes = inject(stack)
+        answers: list[Answer] = traffic.result()
+        # After the fault, the pipeline must take and run new jobs too.
+        answers += asyncio.run(burst(url, job("async", JOB_MS), 20))
+        accepted = accepted_ids(answers, 202)
+        views = wait_until_final(url, accepted, REDELIVERY_BOUND_S + 30)
+        completed, lost, duplicated = ledger(views, accepted)
+        rerun = {i for i in accepted if int(views.get(i, {}).get("attempts") or 0) > 1}
+        end = last_finish(views, (held & set(accepted)) | rerun)
+        rss_after, rss_peak = rss_mib(stack.producer.pid)
+        restarts = [e for e in stack.restart_events if e.restarted_at >= fault_at]
+        if restarts:
+            notes["restarted after s"] = round(restarts[0].restarted_at - fault_at, 2)
+        notes["jobs held at the fault"] = len(held)
+        return FaultReport(
+            name=name,
+            fault=fault,
+            accepted=len(accepted),
+            completed=completed,
+            lost=lost + unanswered(answers),
+            duplicated=duplicated,
+            refused=refused(answers),
+            recovery_s=None if end is None else max(0.0, end - fault_at),
+            rss_mb=(rss_before, rss_peak, rss_after),
+            notes=notes,
+        )
+
+
+def _kill_one_pool_process(stack: LocalStack) -> dict[str, object]:
+    pid = busy_child(stack.worker.child_pids())  # one in the middle of a job
+    os.kill(pid, signal.SIGKILL)
+    return {"killed pid": pid}
+
+
+def _kill_whole_worker(stack: LocalStack) -> dict[str, object]:
+    stack.kill("worker", signal.SIGKILL)
+    return {}
+
+
+def worker_child_kill() -> FaultReport:
+    """SIGKILL one Celery pool process while a burst runs."""
+    return _async_fault(
+        "worker-child-kill",
+        f"SIGKILL one of {WORKERS} Celery pool processes mid-burst "
+        f"({BURST_JOBS} async jobs of {JOB_MS:g} ms)",
+        _kill_one_pool_process,
+    )
+
+
+def worker_kill() -> FaultReport:
+    """SIGKILL the whole worker (main process and pool) while a burst runs; it is restarted."""
+    return _async_fault(
+        "worker-kill",
+        f"SIGKILL the whole Celery worker (main + {WORKERS} pool processes) mid-burst; "
+        "the supervisor restarts it",
+        _kill_whole_worker,
+    )
+
+
+def _broker_outage(stop: Callable[[LocalStack], None], down_s: float) -> Inject:
+    def inject(stack: LocalStack) -> dict[str, object]:
+        stop(stack)
+        down_at = time.monotonic()
+        probes = asyncio.run(_while_down(stack.producer_url))
+        time.sleep(max(0.0, down_s - (time.monotonic() - down_at)))
+        stack.start_service("redis")
+        up_at = time.time()
+        notes: dict[str, object] = {
+            "submits while down": f"{sum(a.status == 503 for a in probes[:-1])}/{len(probes) - 1} "
+            "answered 503",
+            "slowest 503 s": round(max(a.latency_s for a in probes[:-1]), 3),
+            "readyz names broker": probes[-1].status == 503
+            and "broker" in str((probes[-1].body or {}).get("detail", "")),
+        }
+        stack.wait_healthy("worker", timeout_s=60)
+        notes["worker consuming again after s"] = round(_first_start_after(stack, up_at), 2)
+        return notes
+
+    return inject
+
+
+async def _while_down(producer_url: str) -> list[Answer]:
+    answers = await burst(producer_url, job("async", JOB_MS), 5, timeout_s=10)
+    return [*answers, await get_json(f"{producer_url}/readyz")]
+
+
+def _first_start_after(stack: LocalStack, up_at: float) -> float:
+    """Seconds from the broker's return until a new job starts on a worker."""
+    answers = asyncio.run(burst(stack.producer_url, job("async", 1), 1))
+    job_id = answers[0].job_id
+    deadline = time.monotonic() + 120
+    while job_id and time.monotonic() < deadline:
+        view = asyncio.run(get_json(f"{stack.producer_url}/jobs/{job_id}?wait=5", timeout_s=10))
+        started = ((view.body or {}).get("timings") or {}).get("started_at")
+        if started:
+            return float(started) - up_at
+    return float("nan")
+
+
+def broker_restart() -> FaultReport:
+    """Stop Redis (SIGTERM) mid-burst for 3 s, then start it again on the same port."""
+    return _async_fault(
+        "broker-restart",
+        "stop Redis (SIGTERM; AOF on) mid-burst for 3 s, start it again on the same port",
+        _broker_outage(lambda s: s.stop_service("redis"), 3.0),
+    )
+
+
+def broker_crash() -> FaultReport:
+    """SIGKILL Redis mid-burst (no chance to flush), then start it again on the same port."""
+
+    def crash(stack: LocalStack) -> None:
+        stack.kill("redis", signal.SIGKILL, restart=False)
+
+    return _async_fault(
+        "broker-crash",
+        "SIGKILL Redis mid-burst (appendfsync everysec), start it again 3 s later",
+        _broker_outage(crash, 3.0),
+    )

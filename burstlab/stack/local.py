@@ -1,0 +1,304 @@
+"""Start and stop the whole stack from Python: Redis, baseline, Celery worker, producer.
+
+Once started, a supervisor restarts any service process that dies unasked (as compose's
+``restart: unless-stopped``); :meth:`LocalStack.stop_service` stops one on purpose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from burstlab.stack.health import http_ok, prometheus_targets_up, redis_ready, worker_ready
+from burstlab.stack.ports import free_port
+from burstlab.stack.process import ManagedProcess
+from burstlab.stack.prometheus_server import MONITORING_DIR, prepare_config_dir, prometheus_process
+from burstlab.stack.redis_server import redis_process, redis_url
+from burstlab.stack.supervisor import RestartEvent, Supervisor
+
+SYNC_IN_FLIGHT_PER_BASELINE_WORKER = 2
+"""The producer forwards at most this many sync jobs per gunicorn worker; the rest wait in it."""
+
+
+class StackError(RuntimeError):
+    """A service of the stack did not start or become healthy."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What to start: worker counts, ports (0 picks a free one), an external Redis or not."""
+
+    workers: int = 2
+    baseline_workers: int = 2
+    port: int = 0
+    baseline_port: int = 0
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    run_dir: Path | None = None
+    """Logs and Redis data go here; ``None`` uses a temporary folder removed on stop."""
+    start_timeout_s: float = 30.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+    prometheus: bool = False
+    """Also start a Prometheus (``monitoring/prometheus``'s config and rules) scraping the stack."""
+    prometheus_port: int = 0
+    monitoring_dir: Path = MONITORING_DIR
+    redis_password: str | None = None
+    """Protect the private Redis with this password (every service's ``REDIS_URL`` carries it)."""
+    redis_appendfsync: str = "everysec"
+    """The private Redis' AOF fsync policy: ``everysec`` or ``always``."""
+    supervise: bool = True
+    """Restart a service process that dies unasked."""
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.baseline_workers < 1:
+            raise ValueError("workers and baseline_workers must be at least 1")
+
+
+_NOT_INHERITED = ("BURSTLAB_", "CELERY_", "PROMETHEUS_MULTIPROC_DIR")
+
+
+def _service_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+class LocalStack:
+    """The burstlab services as processes; use as a context manager or call start/stop."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self._owns_run_dir = config.run_dir is None
+        self.run_dir = Path(config.run_dir or tempfile.mkdtemp(prefix="burstlab-stack-"))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        host = config.host
+        self.redis: ManagedProcess | None = None
+        if config.redis_url:
+            self.redis_url = config.redis_url
+        else:
+            redis_port = free_port(host)
+            self.redis_url = redis_url(host, redis_port, config.redis_password)
+            self.redis = redis_process(
+                redis_port,
+                self.run_dir / "redis-data",
+                self.run_dir / "redis.log",
+                host=host,
+                password=config.redis_password,
+                appendfsync=config.redis_appendfsync,
+            )
+        self.port = config.port or free_port(host)
+        self.baseline_port = config.baseline_port or free_port(host)
+        self.worker_metrics_port = free_port(host)
+        self.baseline_metrics_port = free_port(host)
+        self.producer_url = f"http://{host}:{self.port}"
+        self.baseline_url = f"http://{host}:{self.baseline_port}"
+        self.metrics_urls = {
+            "producer": f"{self.producer_url}/metrics",
+            "worker": f"http://{host}:{self.worker_metrics_port}/metrics",
+            "baseline": f"http://{host}:{self.baseline_metrics_port}/metrics",
+        }
+        """Each service's ``/metrics``, by scrape job name."""
+        self._build_services()
+        self.prometheus: ManagedProcess | None = None
+        self.prometheus_url: str | None = None
+        if config.prometheus:
+            prometheus_port = config.prometheus_port or free_port(host)
+            self.prometheus_url = f"http://{host}:{prometheus_port}"
+            folder = self.run_dir / "prometheus"
+            targets = {job: [url.split("/")[2]] for job, url in self.metrics_urls.items()}
+            targets["prometheus"] = [f"{host}:{prometheus_port}"]
+            config_path = prepare_config_dir(folder, targets, config.monitoring_dir)
+            self.prometheus = prometheus_process(
+                config_path, host, prometheus_port, folder / "data", self.run_dir / "prometheus.log"
+            )
+        self.supervisor: Supervisor | None = None
+
+    def _build_services(self) -> None:
+        config, host = self.config, self.config.host
+        metrics_dir = self.run_dir / "metrics"
+        common = {"REDIS_URL": self.redis_url}
+        python = [sys.executable, "-m", "burstlab"]
+
+        def service(name: str, env: dict[str, str]) -> ManagedProcess:
+            merged = _service_env({**common, **env, **config.extra_env})
+            return ManagedProcess(name, [*python, name], merged, self.run_dir / f"{name}.log")
+
+        self.baseline = service(
+            "baseline",
+            {
+                "BASELINE_HOST": host,
+                "BASELINE_PORT": str(self.baseline_port),
+                "BASELINE_WORKERS": str(config.baseline_workers),
+                "BASELINE_METRICS_PORT": str(self.baseline_metrics_port),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "baseline"),
+            },
+        )
+        self.worker = service(
+            "worker",
+            {
+                "WORKER_CONCURRENCY": str(config.workers),
+                "WORKER_METRICS_HOST": host,
+                "WORKER_METRICS_PORT": str(self.worker_metrics_port),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "worker"),
+            },
+        )
+        in_flight = SYNC_IN_FLIGHT_PER_BASELINE_WORKER * config.baseline_workers
+        self.producer = service(
+            "producer",
+            {
+                "PRODUCER_HOST": host,
+                "PRODUCER_PORT": str(self.port),
+                "BASELINE_URL": self.baseline_url,
+                "SYNC_MAX_INFLIGHT": str(in_flight),
+            },
+        )
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        """Every process of the stack, in start order."""
+        first = [self.redis] if self.redis else []
+        last = [self.prometheus] if self.prometheus else []
+        return [*first, self.baseline, self.worker, self.producer, *last]
+
+    def service(self, name: str) -> ManagedProcess:
+        """The process of the service ``name`` (``redis``, ``baseline``, ``worker``, ...)."""
+        for process in self.processes:
+            if process.name == name:
+                return process
+        raise KeyError(f"no service {name!r} in this stack")
+
+    @property
+    def restart_events(self) -> list[RestartEvent]:
+        """Every restart the supervisor made, oldest first."""
+        return list(self.supervisor.events) if self.supervisor else []
+
+    def _health_checks(self) -> dict[str, Callable[[], bool]]:
+        checks: dict[str, Callable[[], bool]] = {
+            "redis": lambda: redis_ready(self.redis_url),
+            "baseline": lambda: (
+                http_ok(f"{self.baseline_url}/healthz") and http_ok(self.metrics_urls["baseline"])
+            ),
+            "producer": lambda: http_ok(f"{self.producer_url}/healthz"),
+            "worker": lambda: self.worker_ready() and http_ok(self.metrics_urls["worker"]),
+        }
+        if self.prometheus_url:
+            url = self.prometheus_url
+            jobs = {*self.metrics_urls, "prometheus"}
+            # A rate needs a sample from before the first job: wait for one of every target.
+            checks["prometheus"] = lambda: (
+                http_ok(f"{url}/-/ready") and prometheus_targets_up(url, jobs)
+            )
+        return checks
+
+    def start(self) -> LocalStack:
+        """Start every service and wait until each is healthy; on failure stop what started."""
+        try:
+            if self.redis:
+                self.redis.start()
+                self.wait_healthy("redis")
+            for process in self.processes:
+                if process is not self.redis:
+                    process.start()
+            for process in self.processes:
+                if process is not self.redis:
+                    self.wait_healthy(process.name)
+        except BaseException:
+            self.stop()
+            raise
+        if self.config.supervise:
+            self.supervisor = Supervisor(self.processes)
+            self.supervisor.start()
+        return self
+
+    def wait_healthy(self, name: str, timeout_s: float | None = None) -> float:
+        """Wait until the service ``name`` is healthy; return how long that took (seconds).
+
+        Raises :class:`StackError` if it exits (and no supervisor brings it back) or the
+        timeout (default ``start_timeout_s``) passes.
+        """
+        process = self.service(name)
+        check = self._health_checks()[name]
+        started = time.monotonic()
+        deadline = started + (timeout_s or self.config.start_timeout_s)
+        while time.monotonic() < deadline:
+            if not process.is_running() and self.supervisor is None:
+                raise StackError(
+                    f"{name} exited ({process.exit_description()}) while starting; "
+                    f"log {process.log_path}:\n{process.tail()}"
+                )
+            if check():
+                return time.monotonic() - started
+            time.sleep(0.1)
+        raise StackError(
+            f"{name} did not become healthy within {timeout_s or self.config.start_timeout_s:g} s;"
+            f" log {process.log_path}:\n{process.tail()}"
+        )
+
+    def worker_ready(self) -> bool:
+        """Whether the Celery worker answers a control ping."""
+        return worker_ready(self.redis_url)
+
+    def kill(self, name: str, signum: int = signal.SIGKILL, *, restart: bool = True) -> None:
+        """Send ``signum`` to the service's whole process group.
+
+        The supervisor restarts it, unless ``restart`` is false: then it stays down until
+        :meth:`start_service` (a crash whose restart the caller times).
+        """
+        process = self.service(name)
+        if not restart:
+            with process.lock:
+                process.wanted = False
+        process.signal(signum)
+
+    def kill_child(self, name: str, signum: int = signal.SIGKILL) -> int:
+        """Send ``signum`` to one child of the service (a pool process); return its pid."""
+        children = self.service(name).child_pids()
+        if not children:
+            raise StackError(f"{name} has no child process to kill")
+        os.kill(children[0], signum)
+        return children[0]
+
+    def stop_service(self, name: str, timeout_s: float = 10.0) -> None:
+        """Stop the service on purpose: it stays down until :meth:`start_service`."""
+        self.service(name).stop(timeout_s)
+
+    def start_service(self, name: str, *, wait: bool = True) -> None:
+        """Start a stopped service again (same ports, same data) and wait until it is healthy."""
+        process = self.service(name)
+        with process.lock:
+            if not process.is_running():
+                process.start()
+        if wait:
+            self.wait_healthy(name)
+
+    def stop(self) -> None:
+        """Stop every process (Prometheus first, Redis last) and remove temporary files."""
+        if self.supervisor is not None:
+            self.supervisor.close()
+            self.supervisor = None
+        for process in reversed(self.processes):
+            process.stop()
+        if self._owns_run_dir:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(self.run_dir)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
