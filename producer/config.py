@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.jobs.spec import MAX_DURATION_MS
+from burstlab.settings import DEFAULT_REDIS_URL, read_metrics_enabled
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_BASELINE_URL = "http://127.0.0.1:8081"
 
 
@@ -70,7 +70,7 @@ class ProducerConfig:
             sync_timeout_s=float(env.get("SYNC_TIMEOUT_S", str(defaults.sync_timeout_s))),
             broker_timeout_s=float(env.get("BROKER_TIMEOUT_S", str(defaults.broker_timeout_s))),
             max_backlog=int(env.get("MAX_BACKLOG", str(defaults.max_backlog))),
-            metrics_enabled=env.get("METRICS_ENABLED", "1").lower() not in ("0", "false", "no"),
+            metrics_enabled=read_metrics_enabled(env),
             sync_max_connections=int(
                 env.get("SYNC_MAX_CONNECTIONS", str(defaults.sync_max_connections))
             ),

@@ -22,6 +22,16 @@ _CODES_BY_STATUS = {
 }
 
 
+RETRY_AFTER_S = 1
+"""Seconds a client refused for a passing condition (broker down, backlog full, overload) is
+asked to wait before retrying."""
+
+
+def retry_after(seconds: int = RETRY_AFTER_S) -> dict[str, str]:
+    """The ``Retry-After`` header asking a client to wait ``seconds`` before retrying."""
+    return {"Retry-After": str(seconds)}
+
+
 CLOSE_AFTER = (408, 413)
 """Statuses answered before the whole body was read: the connection is closed after them."""
 

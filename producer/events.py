@@ -1,7 +1,7 @@
 """Job status events: one pub/sub subscription per producer wakes every long-poll waiter.
 
-Workers publish a job id on :data:`jobs.names.JOB_EVENTS_CHANNEL` whenever its status changes
-(the final event is a JSON object that also carries the job's timings, handed to ``on_final``).
+Workers publish on :data:`burstlab.jobs.names.JOB_EVENTS_CHANNEL` whenever a job's status
+changes (format: :mod:`burstlab.jobs.events`); a final event is also handed to ``on_final``.
 ``GET /jobs/{id}?wait=S`` registers a waiter *before* reading the record, so no change is
 missed between the read and the wait, and Redis is never polled in a loop.
 """
@@ -13,12 +13,11 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from burstlab.jobs.events import FinalEvent, decode_event
 from burstlab.jobs.names import JOB_EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ class JobEvents:
     def __init__(
         self,
         client: aioredis.Redis,
-        on_final: Callable[[dict[str, Any]], None] | None = None,
+        on_final: Callable[[FinalEvent], None] | None = None,
     ) -> None:
         self._client = client
         self._on_final = on_final
@@ -77,19 +76,16 @@ class JobEvents:
                 future.set_result(None)
 
     def _receive(self, data: bytes | str) -> None:
-        """A bare job id (status changed) or a JSON final event with the job's timings."""
-        if isinstance(data, str):
-            data = data.encode()
-        if not data.startswith(b"{"):
-            self._dispatch(data.decode())
-            return
+        """A job's start (its bare id) or its end (a final event with the worker's timings)."""
         try:
-            event = orjson.loads(data)
-            job_id = event["job_id"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            log.warning("ignoring an unreadable job event: %r", data[:200])
+            event = decode_event(data)
+        except ValueError as exc:
+            log.warning("ignoring an unreadable job event: %s", exc)
             return
-        self._dispatch(str(job_id))
+        if isinstance(event, str):
+            self._dispatch(event)
+            return
+        self._dispatch(event.job_id)
         if self._on_final is not None:
             self._on_final(event)
 

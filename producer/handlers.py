@@ -7,28 +7,32 @@ import contextlib
 import time
 from typing import Any
 
-import orjson
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from burstlab.jobs.names import MAX_LOOKUP_IDS, job_key
-from burstlab.jobs.record import ACCEPTED_FIELD, FINAL_STATUSES, job_view
+from burstlab.jobs.record import (
+    ATTEMPTS,
+    FINAL_STATUSES,
+    QUEUED,
+    SUCCEEDED,
+    accepted_fields,
+    finished_fields,
+    flat,
+    job_view,
+)
 from burstlab.jobs.spec import MODES, JobSpec, ValidationError, parse_submission
+from burstlab.jobs.task_message import build_task_message, new_id, task_kwargs
 from producer import keys
 from producer.baseline_client import BaselineUnavailable
 from producer.bodies import read_json
-from producer.celery_wire import build_task_message, new_id
 from producer.config import ProducerConfig
-from producer.errors import ApiError, json_response
+from producer.errors import ApiError, json_response, retry_after
 from producer.metrics import ProducerMetrics
 from producer.publisher import BrokerUnavailable, Enqueue
 from producer.store import queue_depth, read_record, read_records, record_commands
 
 MAX_JOB_ID_LENGTH = 64
-BACKLOG_RETRY_AFTER_S = 1
-"""Seconds a client refused for a full backlog is asked to wait before retrying."""
-OVERLOAD_RETRY_AFTER_S = 1
-"""Seconds a sync client shed for overload is asked to wait before retrying."""
 
 
 def _validation_error(exc: ValidationError) -> ApiError:
@@ -65,26 +69,15 @@ async def _submit_async(
     app = request.app
     config = app[keys.CONFIG]
     enqueued_at = time.time()
-    spec_fields = spec.to_dict()
     message = build_task_message(
-        job_id,
-        {
-            "job_id": job_id,
-            "spec": spec_fields,
-            "submitted_at": submitted_at,
-            "enqueued_at": enqueued_at,
-            "payload": payload,
-            "mode": "async",
-        },
-        queue=config.queue,
+        job_id, task_kwargs(job_id, spec, enqueued_at, payload), queue=config.queue
     )
-    known = orjson.dumps(
-        {"mode": "async", **spec_fields, "submitted_at": submitted_at, "enqueued_at": enqueued_at}
-    ).decode()
-    fields = ("status", "queued", ACCEPTED_FIELD, known)
+    fields = flat(accepted_fields("async", spec, submitted_at, enqueued_at))
     job = Enqueue(key=job_key(job_id), fields=fields, message=message)
     metrics = app[keys.METRICS]
-    metrics.track_async(job_id)  # before the push: a fast worker's final event may come first
+    # Kept here, not sent to the worker: its final event is timed against these.
+    # Tracked before the push: a fast worker's final event may come first.
+    metrics.track_async(job_id, submitted_at, enqueued_at)
     try:
         accepted = await app[keys.PUBLISHER].enqueue(job)
     except (BrokerUnavailable, TimeoutError) as exc:
@@ -94,7 +87,7 @@ async def _submit_async(
             503,
             "broker_unavailable",
             f"the job was not accepted: {exc or 'the broker did not answer in time'}",
-            headers={"Retry-After": "1"},
+            headers=retry_after(),
         ) from exc
     if not accepted:
         metrics.untrack_async(job_id)
@@ -104,11 +97,11 @@ async def _submit_async(
             "backlog_full",
             f"the queue holds its maximum of {config.max_backlog} waiting jobs; "
             "retry after it drains",
-            headers={"Retry-After": str(BACKLOG_RETRY_AFTER_S)},
+            headers=retry_after(),
         )
     status_url = f"/jobs/{job_id}"
     return json_response(
-        {"job_id": job_id, "mode": "async", "status": "queued", "status_url": status_url},
+        {"job_id": job_id, "mode": "async", "status": QUEUED, "status_url": status_url},
         status=202,
         headers={"Location": status_url},
     )
@@ -128,34 +121,33 @@ async def _submit_sync(
         reply = await app[keys.BASELINE].run(spec, payload)
     except BaselineUnavailable as exc:
         metrics.job_rejected("sync", exc.code)
-        raise ApiError(503, exc.code, exc.detail, headers={"Retry-After": "1"}) from exc
+        raise ApiError(503, exc.code, exc.detail, headers=retry_after()) from exc
     finally:
         metrics.sync_in_flight.dec()
         if slots is not None:
             slots.release()
     metrics.job_finished(
-        "sync", "succeeded", submitted_at, enqueued_at, reply.started_at, reply.finished_at
+        "sync", SUCCEEDED, submitted_at, enqueued_at, reply.started_at, reply.finished_at
     )
+    record = {
+        **accepted_fields("sync", spec, submitted_at, enqueued_at),
+        **finished_fields(
+            SUCCEEDED, reply.finished_at, started_at=reply.started_at, result=reply.result
+        ),
+        ATTEMPTS: "1",
+    }
+    app[keys.PUBLISHER].submit_background(record_commands(job_id, record))
     timings = {
         "submitted_at": submitted_at,
         "enqueued_at": enqueued_at,
         "started_at": reply.started_at,
         "finished_at": reply.finished_at,
     }
-    record = {
-        "mode": "sync",
-        "status": "succeeded",
-        **spec.to_dict(),
-        **timings,
-        "result": reply.result,
-        "attempts": 1,
-    }
-    app[keys.PUBLISHER].submit_background(record_commands(job_id, record))
     return json_response(
         {
             "job_id": job_id,
             "mode": "sync",
-            "status": "succeeded",
+            "status": SUCCEEDED,
             "result": reply.result,
             "timings": timings,
         }
@@ -178,7 +170,7 @@ async def _take_sync_slot(
             "overloaded",
             f"the job was not run: {config.sync_max_inflight} sync jobs are in progress and "
             f"no slot freed within {config.sync_queue_timeout_s:g} s; retry later",
-            headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_S)},
+            headers=retry_after(),
         ) from None
 
 

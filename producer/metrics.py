@@ -2,7 +2,8 @@
 
 The producer is one asyncio process, so its values live in memory in the app's own registry.
 Job timings come from where they are known without extra Redis calls: a sync job's from the
-baseline's reply, an async job's from the final job event the worker publishes anyway.
+baseline's reply; an async job's from what the producer kept when it accepted the job (submitted
+and enqueued times) and the final job event the worker publishes anyway (started and finished).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Proc
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from burstlab.jobs.events import FinalEvent
+from burstlab.jobs.record import OUTCOMES
 from burstlab.jobs.spec import MODES
 from burstlab.telemetry.buckets import LATENCY_BUCKETS_S
 from producer.experiment_context import ExperimentMetrics
@@ -22,7 +25,6 @@ from producer.experiment_context import ExperimentMetrics
 NO_MODE = "none"
 """The ``mode`` label of a request that carries no job (status reads, health, metrics)."""
 
-OUTCOMES = ("succeeded", "failed")
 REJECT_REASONS = (
     "invalid",
     "broker_unavailable",
@@ -172,7 +174,8 @@ class ProducerMetrics:
         self.queue = QueueCollector()
         registry.register(self.queue)  # type: ignore[arg-type]
         ProcessCollector(registry=registry)
-        self._pending: dict[str, None] = {}
+        self._pending: dict[str, tuple[float, float]] = {}
+        """Accepted async jobs awaiting their final event: job id to (submitted, enqueued)."""
         self.async_in_flight.set_function(lambda: len(self._pending))
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._submitted: dict[str, Any] = {mode: self.submitted.labels(mode) for mode in MODES}
@@ -243,30 +246,21 @@ class ProducerMetrics:
         if finished_at is not None and started_at is not None:
             service.observe(max(0.0, finished_at - started_at))
 
-    def track_async(self, job_id: str) -> None:
+    def track_async(self, job_id: str, submitted_at: float, enqueued_at: float) -> None:
         """Remember an async job being submitted, to time it when its final event comes."""
         if len(self._pending) < MAX_TRACKED_ASYNC_JOBS:
-            self._pending[job_id] = None
+            self._pending[job_id] = (submitted_at, enqueued_at)
 
     def untrack_async(self, job_id: str) -> None:
         """Forget an async job that was not accepted."""
         self._pending.pop(job_id, None)
 
-    def on_final_event(self, event: dict[str, Any]) -> None:
+    def on_final_event(self, event: FinalEvent) -> None:
         """Count and time an async job this producer accepted, from the worker's final event."""
-        job_id = event.get("job_id")
-        if not isinstance(job_id, str) or job_id not in self._pending:
+        accepted = self._pending.pop(event.job_id, None)
+        if accepted is None:
             return  # another producer's job, or one timed already (a redelivery)
-        del self._pending[job_id]
+        submitted_at, enqueued_at = accepted
         self.job_finished(
-            "async",
-            str(event.get("status")),
-            _float(event.get("submitted_at")),
-            _float(event.get("enqueued_at")),
-            _float(event.get("started_at")),
-            _float(event.get("finished_at")),
+            "async", event.status, submitted_at, enqueued_at, event.started_at, event.finished_at
         )
-
-
-def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None

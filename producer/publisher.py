@@ -1,7 +1,7 @@
 """Batched, non-blocking writes to Redis for job submissions.
 
 Async jobs that arrive while a batch is in flight go together in the next one: a single
-``EVALSHA`` of :data:`ENQUEUE_SCRIPT` checks the backlog limit, writes each job's record and
+``EVALSHA`` of ``enqueue.lua`` checks the backlog limit, writes each job's record and
 pushes its task message, so under load one round trip carries many jobs and the client does
 one command's work per batch, not three per job. A job resolves only once Redis confirmed it:
 a 202 is never sent for a job Redis did not take. Other writes (records of finished sync jobs)
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
@@ -24,32 +24,13 @@ log = logging.getLogger(__name__)
 
 Command = tuple[str | bytes | int | float, ...]
 
-ENQUEUE_SCRIPT = """
-local queue = KEYS[1]
-local max_backlog = tonumber(ARGV[1])
-local ttl = ARGV[2]
-local backlog = redis.call('LLEN', queue)
-local accepted = {}
-local a = 3
-for k = 2, #KEYS do
-  local n = tonumber(ARGV[a])
-  if max_backlog > 0 and backlog >= max_backlog then
-    accepted[k - 1] = 0
-  else
-    redis.call('HSET', KEYS[k], unpack(ARGV, a + 1, a + 2 * n))
-    redis.call('EXPIRE', KEYS[k], ttl)
-    redis.call('LPUSH', queue, ARGV[a + 1 + 2 * n])
-    backlog = backlog + 1
-    accepted[k - 1] = 1
-  end
-  a = a + 2 + 2 * n
-end
-return accepted
-"""
-"""KEYS: the queue, then one record key per job. ARGV: the backlog limit (0: none), the
-record TTL, then per job: its number of fields, the fields (name, value, ...), its message.
-Returns 1 for each job taken, 0 for each refused because the queue held ``max_backlog``."""
-ENQUEUE_SHA = hashlib.sha1(ENQUEUE_SCRIPT.encode()).hexdigest()
+ENQUEUE_SCRIPT = "enqueue.lua"
+"""The Lua script (package data of :mod:`producer`) that records and queues a batch of jobs."""
+
+
+def enqueue_script_source() -> str:
+    """The text of :data:`ENQUEUE_SCRIPT`, from the checkout or an installed wheel alike."""
+    return resources.files("producer").joinpath(ENQUEUE_SCRIPT).read_text(encoding="utf-8")
 
 
 class BrokerUnavailable(Exception):
@@ -83,6 +64,7 @@ class Publisher:
         self._queue = queue
         self._max_backlog = max_backlog
         self._record_ttl_s = record_ttl_s
+        self._script = client.register_script(enqueue_script_source())
         self._jobs: list[tuple[Enqueue, asyncio.Future[bool]]] = []
         self._writes: list[tuple[Sequence[Command], asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
@@ -139,11 +121,11 @@ class Publisher:
             args.append(b"%d" % (len(job.fields) // 2))
             args.extend(field.encode() for field in job.fields)
             args.append(job.message)
-        return [b"EVALSHA", ENQUEUE_SHA.encode(), b"%d" % len(keys), *keys, *args]
+        return [b"EVALSHA", self._script.sha.encode(), b"%d" % len(keys), *keys, *args]
 
     async def _run_script(self, command: list[bytes]) -> list[int]:
         """Send the packed EVALSHA on a pooled connection (no per-argument encoding by the
-        client library); fall back to EVAL if Redis does not know the script."""
+        client library); if Redis does not know the script, the registered script loads it."""
         pool = self._client.connection_pool
         connection = await pool.get_connection()
         reply: object
@@ -158,7 +140,9 @@ class Publisher:
         finally:
             await pool.release(connection)
         if reply is None:
-            reply = await self._client.execute_command("EVAL", ENQUEUE_SCRIPT, *command[2:])
+            count = int(command[2])
+            keys, args = command[3 : 3 + count], command[3 + count :]
+            reply = await self._script(keys=keys, args=args)
         if isinstance(reply, Exception):
             raise reply
         assert isinstance(reply, list)

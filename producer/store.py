@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+from collections.abc import Mapping
 from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
 
 from burstlab.jobs.names import FINISHED_COUNTER_KEY, UNACKED_KEY, job_key, priority_queue_names
-from burstlab.jobs.record import RECORD_TTL_S, decode_record, encode_fields
+from burstlab.jobs.record import RECORD_TTL_S, decode_record, flat
+from burstlab.jobs.task_message import enqueued_at_of
 from producer.metrics import QueueSnapshot
 from producer.publisher import Command
 
 
-def flat_fields(fields: dict[str, Any]) -> list[str]:
-    """A record's fields encoded for HSET, as alternating names and values."""
-    flat: list[str] = []
-    for name, value in encode_fields(fields).items():
-        flat.extend((name, value))
-    return flat
-
-
-def record_commands(job_id: str, fields: dict[str, Any]) -> list[Command]:
-    """Return the commands that write a job's record and refresh its expiry."""
+def record_commands(job_id: str, fields: Mapping[str, str]) -> list[Command]:
+    """Return the commands that write a job's record fields and refresh its expiry."""
     key = job_key(job_id)
-    return [("HSET", key, *flat_fields(fields)), ("EXPIRE", key, RECORD_TTL_S)]
+    return [("HSET", key, *flat(fields)), ("EXPIRE", key, RECORD_TTL_S)]
 
 
 async def read_record(client: aioredis.Redis, job_id: str) -> dict[str, Any] | None:
@@ -68,23 +59,6 @@ async def queue_depth(client: aioredis.Redis, queue: str) -> dict[str, int]:
         "backlog": queued + int(reserved),
         "finished_total": int(finished or 0),
     }
-
-
-def enqueued_at_of(message: bytes) -> float | None:
-    """Return the ``enqueued_at`` of a queued Celery message, or ``None`` if it has none.
-
-    Reads the producer's own messages (plain JSON body) and base64-encoded ones alike.
-    """
-    try:
-        envelope = orjson.loads(message)
-        body = envelope["body"]
-        if envelope.get("properties", {}).get("body_encoding") == "base64":
-            body = base64.b64decode(body)
-        kwargs = orjson.loads(body)[1]
-        value = kwargs["enqueued_at"]
-    except (orjson.JSONDecodeError, binascii.Error, KeyError, IndexError, TypeError):
-        return None
-    return float(value) if isinstance(value, int | float) else None
 
 
 async def queue_snapshot(client: aioredis.Redis, queue: str) -> QueueSnapshot:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from burstlab.jobs.record import OUTCOMES
 from burstlab.jobs.spec import KINDS
 from burstlab.telemetry.buckets import LATENCY_BUCKETS_S
-
-OUTCOMES = ("succeeded", "failed")
 
 
 class BaselineMetrics:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.jobs.spec import MAX_DURATION_MS
+from burstlab.settings import DEFAULT_REDIS_URL, read_metrics_enabled
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_METRICS_PORT = 9540
 DEFAULT_VISIBILITY_TIMEOUT_S = MAX_DURATION_MS / 1000 + 30
 """Longer than the longest job, so a running job is never handed to a second worker."""
@@ -27,9 +27,9 @@ class WorkerConfig:
     """Celery logs two INFO lines per task; at WARNING a burst of thousands stays readable."""
     metrics_host: str = "127.0.0.1"
     metrics_port: int = DEFAULT_METRICS_PORT
+    """Where the main worker process serves ``/metrics`` for the whole pool; 0 serves none."""
     metrics_enabled: bool = True
     """Off (METRICS_ENABLED=0) only to measure what the metrics cost."""
-    """Where the main worker process serves ``/metrics`` for the whole pool; 0 serves none."""
     stall_timeout_s: float = 30.0
     """Jobs queued, a pool process free, nothing received for this long: the worker stopped
     consuming, so it shuts down to be restarted (0: never)."""
@@ -62,6 +62,6 @@ class WorkerConfig:
             log_level=env.get("LOG_LEVEL", "WARNING"),
             metrics_host=env.get("WORKER_METRICS_HOST", "127.0.0.1"),
             metrics_port=int(env.get("WORKER_METRICS_PORT", str(DEFAULT_METRICS_PORT))),
-            metrics_enabled=env.get("METRICS_ENABLED", "1").lower() not in ("0", "false", "no"),
+            metrics_enabled=read_metrics_enabled(env),
             stall_timeout_s=float(env.get("WORKER_STALL_TIMEOUT_S", "30")),
         )

@@ -1,16 +1,20 @@
-"""The worker's writes to a job's record: running, then succeeded or failed."""
+"""The worker's writes to a job's record: running, then succeeded or failed.
+
+The fields come from :mod:`burstlab.jobs.record` and the events from
+:mod:`burstlab.jobs.events`; the worker writes only what it learned by running the job.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
 import time
-from typing import Any
 
-import orjson
 import redis
 
+from burstlab.jobs.events import FinalEvent, encode_final, encode_started
 from burstlab.jobs.names import FINISHED_COUNTER_KEY, JOB_EVENTS_CHANNEL, job_key
-from burstlab.jobs.record import RECORD_TTL_S, encode_fields
+from burstlab.jobs.record import ATTEMPTS, RECORD_TTL_S, finished_fields, running_fields
 
 
 class JobStore:
@@ -20,6 +24,7 @@ class JobStore:
         self._redis_url = redis_url
         self._client: redis.Redis | None = None
         self._pid = 0
+        self._host = socket.gethostname()
 
     @property
     def client(self) -> redis.Redis:
@@ -30,41 +35,47 @@ class JobStore:
             self._pid = os.getpid()
         return self._client
 
-    def _write(
-        self,
-        job_id: str,
-        fields: dict[str, Any],
-        *,
-        count_attempt: bool = False,
-        finished: bool = False,
-        event: dict[str, Any] | None = None,
-    ) -> None:
+    @property
+    def worker(self) -> str:
+        """This process, as ``pid@host``."""
+        return f"{os.getpid()}@{self._host}"
+
+    def _write(self, job_id: str, fields: dict[str, str], *, started: bool, event: bytes) -> None:
         pipe = self.client.pipeline(transaction=False)
         key = job_key(job_id)
-        pipe.hset(key, mapping=encode_fields(fields))  # type: ignore[arg-type]
-        if count_attempt:
-            pipe.hincrby(key, "attempts", 1)
-        if finished:
+        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+        if started:
+            pipe.hincrby(key, ATTEMPTS, 1)
+        else:
             pipe.incr(FINISHED_COUNTER_KEY)
         pipe.expire(key, RECORD_TTL_S)
-        message = job_id if event is None else orjson.dumps({"job_id": job_id, **event})
-        pipe.publish(JOB_EVENTS_CHANNEL, message)
+        pipe.publish(JOB_EVENTS_CHANNEL, event)
         pipe.execute()
 
-    def mark_running(self, job_id: str, base: dict[str, Any]) -> float:
-        """Record that the job started here (``base`` restores a record that expired).
-
-        Returns the start time written (epoch seconds).
-        """
+    def mark_running(self, job_id: str) -> float:
+        """Record that the job started here; return the start time written (epoch seconds)."""
         started_at = time.time()
-        fields = {**base, "status": "running", "started_at": started_at, "worker_pid": os.getpid()}
-        self._write(job_id, fields, count_attempt=True)
+        fields = running_fields(started_at, self.worker)
+        self._write(job_id, fields, started=True, event=encode_started(job_id))
         return started_at
 
-    def mark_finished(self, job_id: str, fields: dict[str, Any], event: dict[str, Any]) -> None:
-        """Record the final status, result and timings; publish ``event`` with the job id.
+    def mark_finished(
+        self,
+        job_id: str,
+        status: str,
+        started_at: float | None,
+        finished_at: float,
+        *,
+        result: object = None,
+        error: str | None = None,
+    ) -> None:
+        """Record the outcome, result and timings; publish the job's final event.
 
-        The running event carries the bare job id; the final one is a JSON object with the
-        status and timings, so the producer can time the job without reading its record.
+        The start event is the bare job id; the final one carries the outcome and timings, so
+        the producer times the job without reading its record.
         """
-        self._write(job_id, fields, finished=True, event=event)
+        fields = finished_fields(
+            status, finished_at, started_at=started_at, result=result, error=error
+        )
+        event = FinalEvent(job_id, status, started_at, finished_at, self.worker)
+        self._write(job_id, fields, started=False, event=encode_final(event))

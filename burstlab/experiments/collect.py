@@ -18,8 +18,8 @@ import aiohttp
 from burstlab.experiments.loadgen import Sent
 from burstlab.experiments.records import JobRow
 from burstlab.jobs.names import MAX_LOOKUP_IDS
+from burstlab.jobs.record import FINAL_STATUSES as FINAL
 
-FINAL = ("succeeded", "failed")
 _LONG_POLL_S = 5.0
 
 

@@ -12,8 +12,7 @@ from typing import Any
 import redis
 
 from burstlab.jobs.names import MAX_LOOKUP_IDS, UNACKED_KEY
-
-FINAL = ("succeeded", "failed")
+from burstlab.jobs.record import FINAL_STATUSES as FINAL
 
 
 def rss_mib(pid: int | None) -> tuple[float, float]:

@@ -1,44 +1,103 @@
-"""A job's record as stored in a Redis hash, and its public JSON view.
+"""A job's record as stored in a Redis hash: its field names, statuses, encoding and JSON view.
 
-The producer writes the record when it accepts a job; the process that runs the job
-updates ``status`` and the timestamps. Every timestamp is epoch seconds (float).
+This module is the one owner of the record format. The producer writes the record when it
+accepts a job (:func:`accepted_fields`, plus :func:`finished_fields` for a sync job it ran
+through the baseline); the worker that runs an async job adds what it learned
+(:func:`running_fields`, then :func:`finished_fields`); readers call :func:`decode_record`.
+Every timestamp is epoch seconds (float).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 
+from burstlab.jobs.spec import JobSpec, Mode
+
 Status = Literal["queued", "running", "succeeded", "failed"]
-FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed"})
-TIMING_FIELDS = ("submitted_at", "enqueued_at", "started_at", "finished_at")
+QUEUED: Final = "queued"
+RUNNING: Final = "running"
+SUCCEEDED: Final = "succeeded"
+FAILED: Final = "failed"
+OUTCOMES: tuple[str, ...] = (SUCCEEDED, FAILED)
+"""How a job can end: the final statuses, and the ``outcome`` label of every job metric."""
+FINAL_STATUSES: frozenset[str] = frozenset(OUTCOMES)
+
 RECORD_TTL_S = 24 * 3600
 """Records expire a day after the last write, so a long-lived Redis does not fill up."""
 
+# Field names of the Redis hash.
+STATUS = "status"
+ACCEPTED = "accepted"
+"""One field holding, as JSON, what the producer knew when it accepted the job (mode, kind,
+duration, payload size, submitted and enqueued times): one field to write per job instead of
+six. Fields written later take precedence."""
+STARTED_AT = "started_at"
+FINISHED_AT = "finished_at"
+RESULT = "result"
+ERROR = "error"
+ATTEMPTS = "attempts"
+"""Incremented by each worker start (a redelivered job is started again)."""
+WORKER = "worker"
+"""The worker process that last started the job, ``pid@host``."""
 
-def encode_fields(fields: dict[str, Any]) -> dict[str, str]:
-    """Encode values for HSET: numbers as repr, dicts as JSON, None dropped."""
-    encoded: dict[str, str] = {}
-    for key, value in fields.items():
-        if value is None:
-            continue
-        if isinstance(value, dict | list):
-            encoded[key] = orjson.dumps(value).decode()
-        else:
-            encoded[key] = str(value)
-    return encoded
+TIMING_FIELDS = ("submitted_at", "enqueued_at", STARTED_AT, FINISHED_AT)
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def accepted_fields(
+    mode: Mode, spec: JobSpec, submitted_at: float, enqueued_at: float
+) -> dict[str, str]:
+    """The fields written when the producer accepts a job (status ``queued``)."""
+    known = {
+        "mode": mode,
+        **spec.to_dict(),
+        "submitted_at": submitted_at,
+        "enqueued_at": enqueued_at,
+    }
+    return {STATUS: QUEUED, ACCEPTED: orjson.dumps(known).decode()}
+
+
+def running_fields(started_at: float, worker: str) -> dict[str, str]:
+    """The fields a worker writes when it starts the job (it also increments ``attempts``)."""
+    return {STATUS: RUNNING, STARTED_AT: repr(started_at), WORKER: worker}
+
+
+def finished_fields(
+    status: str,
+    finished_at: float,
+    *,
+    started_at: float | None = None,
+    result: Any = None,
+    error: str | None = None,
+) -> dict[str, str]:
+    """The fields written when the job ends; ``None`` values are left out."""
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"not a final status: {status!r}")
+    fields = {STATUS: status, FINISHED_AT: repr(finished_at)}
+    for name, value in ((STARTED_AT, started_at), (RESULT, result), (ERROR, error)):
+        if value is not None:
+            fields[name] = _encode(value)
+    return fields
+
+
+def flat(fields: Mapping[str, str]) -> list[str]:
+    """``fields`` as alternating names and values (the argument list of HSET)."""
+    out: list[str] = []
+    for name, value in fields.items():
+        out.extend((name, value))
+    return out
 
 
 def _float_or_none(raw: str | float | None) -> float | None:
     return float(raw) if raw not in (None, "") else None
-
-
-ACCEPTED_FIELD = "accepted"
-"""One field holding, as JSON, what the producer knew when it accepted an async job (mode,
-kind, duration, payload size, submitted and enqueued times): one field to write per job
-instead of six. Fields written later by a worker take precedence."""
 
 
 def decode_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
@@ -47,7 +106,7 @@ def decode_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
         for k, v in raw.items()
     }
-    accepted = data.pop(ACCEPTED_FIELD, None)
+    accepted = data.pop(ACCEPTED, None)
     if accepted:
         for name, value in orjson.loads(accepted).items():
             data.setdefault(name, value)
@@ -56,10 +115,10 @@ def decode_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
         record[name] = _float_or_none(data.get(name))
     if "duration_ms" in data:
         record["duration_ms"] = float(data["duration_ms"])
-    for name in ("payload_bytes", "attempts"):
+    for name in ("payload_bytes", ATTEMPTS):
         if name in data:
             record[name] = int(data[name])
-    record["result"] = orjson.loads(data["result"]) if data.get("result") else None
+    record[RESULT] = orjson.loads(data[RESULT]) if data.get(RESULT) else None
     return record
 
 
@@ -68,13 +127,13 @@ def job_view(job_id: str, record: dict[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = {
         "job_id": job_id,
         "mode": record.get("mode"),
-        "status": record.get("status"),
+        "status": record.get(STATUS),
         "kind": record.get("kind"),
         "duration_ms": record.get("duration_ms"),
-        "result": record.get("result"),
+        "result": record.get(RESULT),
         "timings": {name: record.get(name) for name in TIMING_FIELDS},
-        "attempts": record.get("attempts", 0),
+        "attempts": record.get(ATTEMPTS, 0),
     }
-    if record.get("error"):
-        view["error"] = record["error"]
+    if record.get(ERROR):
+        view[ERROR] = record[ERROR]
     return view

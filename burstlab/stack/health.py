@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import urllib.error
 import urllib.request
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 
 def http_ok(url: str, timeout_s: float = 1.0) -> bool:
@@ -29,18 +34,39 @@ def redis_ready(redis_url: str) -> bool:
         return False
 
 
-def worker_ready(redis_url: str) -> bool:
-    """Whether a Celery worker on that broker answers a control ping."""
-    from workers.app import create_celery_app
+@functools.cache
+def _control_app(redis_url: str) -> Celery:
+    """A Celery app that only sends control commands to the workers on ``redis_url``.
+
+    Built once per broker (not per poll), with the workers' settings and no task registered.
+    """
+    from celery import Celery
+
+    from workers.app import celery_settings
     from workers.config import WorkerConfig
 
-    app = create_celery_app(WorkerConfig(redis_url=redis_url))
+    app = Celery("burstlab-control", broker=redis_url, set_as_current=False)
+    app.conf.update(celery_settings(WorkerConfig(redis_url=redis_url)))
+    return app
+
+
+def worker_ready(redis_url: str) -> bool:
+    """Whether a Celery worker on that broker answers a control ping.
+
+    A broker that cannot be reached is "not ready"; a wrong password, an import or a
+    configuration error raises.
+    """
+    import redis
+    from kombu.exceptions import OperationalError
+
+    app = _control_app(redis_url)
     try:
         return bool(app.control.ping(timeout=0.5))
-    except Exception:
+    except (OperationalError, redis.ConnectionError, OSError) as exc:
+        cause = exc if isinstance(exc, redis.AuthenticationError) else exc.__cause__
+        if isinstance(cause or exc.__context__, redis.AuthenticationError):
+            raise
         return False
-    finally:
-        app.close()
 
 
 def prometheus_targets_up(prometheus_url: str, jobs: set[str]) -> bool:

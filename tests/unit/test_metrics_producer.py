@@ -7,9 +7,9 @@ import base64
 import orjson
 from prometheus_client import CollectorRegistry
 
-from producer.celery_wire import build_task_message
+from burstlab.jobs.events import FinalEvent
+from burstlab.jobs.task_message import build_task_message, enqueued_at_of
 from producer.metrics import ProducerMetrics, QueueSnapshot
-from producer.store import enqueued_at_of
 
 
 def _value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -34,27 +34,20 @@ def test_a_finished_sync_job_is_counted_and_each_stage_observed() -> None:
 def test_an_async_job_is_timed_from_its_final_event_once_and_only_if_this_producer_took_it() -> (
     None
 ):
-    # Given a producer that accepted job "a" (and not job "b")
+    # Given a producer that accepted job "a" submitted at 9.5 and enqueued at 10 (and not "b")
     registry = CollectorRegistry()
     metrics = ProducerMetrics(registry)
-    metrics.track_async("a")
+    metrics.track_async("a", 9.5, 10.0)
     assert _value(registry, "burstlab_async_jobs_in_flight") == 1
-    event = {
-        "job_id": "a",
-        "status": "succeeded",
-        "mode": "async",
-        "submitted_at": 10.0,
-        "enqueued_at": 10.0,
-        "started_at": 14.0,
-        "finished_at": 14.5,
-    }
+    event = FinalEvent("a", "succeeded", started_at=14.0, finished_at=14.5, worker="1@w")
     # When the final events of "a" (twice, as after a redelivery) and of "b" arrive
     metrics.on_final_event(event)
     metrics.on_final_event(event)
-    metrics.on_final_event({**event, "job_id": "b"})
-    # Then "a" is counted once with its stages, and "b" not at all
+    metrics.on_final_event(FinalEvent("b", "succeeded", 14.0, 14.5, "1@w"))
+    # Then "a" is counted once, its stages timed from what the producer kept and the event
     assert _value(registry, "burstlab_jobs_completed_total", mode="async", outcome="succeeded") == 1
     assert _value(registry, "burstlab_job_end_to_end_seconds_count", mode="async") == 1
+    assert _value(registry, "burstlab_job_end_to_end_seconds_sum", mode="async") == 5.0
     assert _value(registry, "burstlab_job_queue_wait_seconds_sum", mode="async") == 4.0
     assert _value(registry, "burstlab_job_service_seconds_sum", mode="async") == 0.5
     assert _value(registry, "burstlab_async_jobs_in_flight") == 0
@@ -65,7 +58,7 @@ def test_a_job_that_was_not_accepted_is_forgotten_and_counted_as_rejected() -> N
     metrics = ProducerMetrics(registry)
     # Given an async submission being tracked
     metrics.job_submitted("async")
-    metrics.track_async("x")
+    metrics.track_async("x", 1.0, 1.0)
     # When the broker refuses it
     metrics.untrack_async("x")
     metrics.job_rejected("async", "broker_unavailable")
