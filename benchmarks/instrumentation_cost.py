@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
 
 import aiohttp
 import redis
@@ -27,6 +26,7 @@ from benchmarks.harness import (
     wait_http,
     wrk,
 )
+from burstlab.client import ProducerClient
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.stack.ports import free_port
 
@@ -35,24 +35,13 @@ WORKERS = 4
 
 async def drain_rate(url: str, burst: int) -> float:
     """Submit ``burst`` no-op async jobs at once; jobs per second from first start to last end."""
-    body = {"mode": "async", "kind": "io", "duration_ms": 0}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
-
-        async def one() -> str:
-            async with session.post(f"{url}/jobs", json=body) as response:
-                return str((await response.json())["job_id"])
-
-        ids = await asyncio.gather(*(one() for _ in range(burst)))
-        async with session.get(f"{url}/jobs/{ids[-1]}?wait=60") as response:
-            await response.read()
-        records: list[dict[str, Any]] = []
+        client = ProducerClient(url, session, timeout_s=300)
+        replies = await asyncio.gather(*(client.submit("async", "io", 0) for _ in range(burst)))
+        ids = [str(r["job_id"]) for r in replies]
+        await client.wait(ids[-1])
         while True:
-            records = []
-            for i in range(0, len(ids), 1000):
-                async with session.post(
-                    f"{url}/jobs/lookup", json={"job_ids": ids[i : i + 1000]}
-                ) as response:
-                    records.extend((await response.json())["jobs"])
+            records = list((await client.lookup(ids)).values())
             if all(r["status"] == "succeeded" for r in records):
                 break
             await asyncio.sleep(0.5)

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.harness import bench_stack
+from burstlab.client import ProducerClient
 
 CONCURRENCY = 8
 DURATION_MS = 50
@@ -26,31 +27,17 @@ GOAL = 0.95
 
 
 async def _burst(url: str, mode: str, burst: int) -> float:
-    body = {"mode": mode, "kind": "io", "duration_ms": DURATION_MS}
-    connector = aiohttp.TCPConnector(limit=0)
-    timeout = aiohttp.ClientTimeout(total=300)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-
-        async def one() -> dict[str, Any]:
-            async with session.post(f"{url}/jobs", json=body) as response:
-                return dict(await response.json())
-
-        replies = await asyncio.gather(*(one() for _ in range(burst)))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        client = ProducerClient(url, session, timeout_s=300)
+        submits = (client.submit(mode, "io", DURATION_MS) for _ in range(burst))
+        replies = list(await asyncio.gather(*submits))
         if mode == "async":
             ids = [r["job_id"] for r in replies]
-            async with session.get(f"{url}/jobs/{ids[-1]}?wait=60") as response:
-                await response.read()
-            records: list[dict[str, Any]] = []
-            for i in range(0, len(ids), 1000):
-                async with session.post(
-                    f"{url}/jobs/lookup", json={"job_ids": ids[i : i + 1000]}
-                ) as r:
-                    records.extend((await r.json())["jobs"])
-            while any(r["status"] != "succeeded" for r in records):
+            await client.wait(ids[-1])
+            replies = list((await client.lookup(ids)).values())
+            while any(r["status"] != "succeeded" for r in replies):
                 await asyncio.sleep(0.5)
-                async with session.post(f"{url}/jobs/lookup", json={"job_ids": ids}) as r:
-                    records = (await r.json())["jobs"]
-            replies = records
+                replies = list((await client.lookup(ids)).values())
     assert all(r["status"] == "succeeded" for r in replies), replies[:3]
     starts = [r["timings"]["started_at"] for r in replies]
     ends = [r["timings"]["finished_at"] for r in replies]
@@ -67,7 +54,7 @@ def _handover_gaps(replies: list[dict[str, Any]]) -> list[float]:
     for r in replies:
         t = r["timings"]
         by_pid.setdefault(r["result"]["pid"], []).append((t["started_at"], t["finished_at"]))
-    gaps = []
+    gaps: list[float] = []
     for runs in by_pid.values():
         runs.sort()
         gaps.extend(b[0] - a[1] for a, b in itertools.pairwise(runs))

@@ -5,30 +5,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiohttp
 from rich.console import Console
 from rich.table import Table
 
+from burstlab.client import ProducerClient, ProducerError
 from burstlab.stack.local import LocalStack, StackConfig
 
 
 async def _submit_all(base_url: str, duration_ms: float) -> list[dict[str, Any]]:
-    jobs = [
-        {"mode": mode, "kind": kind, "duration_ms": duration_ms}
-        for mode in ("sync", "async")
-        for kind in ("io", "cpu")
-    ]
-    async with aiohttp.ClientSession() as session:
+    jobs = [(mode, kind) for mode in ("sync", "async") for kind in ("io", "cpu")]
+    async with ProducerClient(base_url) as client:
 
-        async def one(job: dict[str, Any]) -> dict[str, Any]:
-            async with session.post(f"{base_url}/jobs", json=job) as response:
-                reply: dict[str, Any] = await response.json()
-            if response.status == 202:
-                async with session.get(f"{base_url}{reply['status_url']}?wait=30") as response:
-                    reply = await response.json()
-            return reply
+        async def one(mode: str, kind: str) -> dict[str, Any]:
+            try:
+                return await client.run(mode, kind, duration_ms, timeout_s=30)
+            except ProducerError as exc:
+                return {"mode": mode, "kind": kind, "error": exc.error, **exc.body}
 
-        return list(await asyncio.gather(*(one(job) for job in jobs)))
+        return list(await asyncio.gather(*(one(mode, kind) for mode, kind in jobs)))
 
 
 def _ms(later: float | None, earlier: float | None) -> str:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import aiohttp
 
+from burstlab.client import ProducerClient, encode_job
 from burstlab.stack.local import LocalStack, StackConfig
 from burstlab.telemetry.render import render_panels
-from producer.experiment_context import aset_experiment_context
 
 SCENARIO = "monitor-demo"
 
@@ -32,30 +32,24 @@ class MonitorDemo:
     """Quiet time before, between and after the bursts (the last one lets 30 s windows close)."""
 
 
-async def _burst(session: aiohttp.ClientSession, url: str, mode: str, demo: MonitorDemo) -> int:
+async def _burst(client: ProducerClient, mode: str, demo: MonitorDemo) -> int:
     """Send one open-loop burst; return how many jobs were not accepted."""
-    job = {"mode": mode, "kind": "io", "duration_ms": demo.duration_ms}
+    url, body = f"{client.base_url}/jobs", encode_job(mode, "io", demo.duration_ms)
+    headers = {"Content-Type": "application/json"}
     loop = asyncio.get_running_loop()
     begin = loop.time()
 
     async def one(at: float) -> bool:
         await asyncio.sleep(max(0.0, begin + at - loop.time()))
-        async with session.post(f"{url}/jobs", json=job) as response:
+        async with client.session.post(url, data=body, headers=headers) as response:
             await response.read()
             return response.status in (200, 202)
 
     count = round(demo.rate * demo.burst_s)
     sends = [asyncio.create_task(one(i / demo.rate)) for i in range(count)]
     await asyncio.sleep(demo.burst_s)
-    await aset_experiment_context(
-        session, url, scenario=SCENARIO, mode=mode, workers=demo.workers, phase="drain"
-    )
+    await client.set_phase(scenario=SCENARIO, mode=mode, workers=demo.workers, phase="drain")
     return sum(not ok for ok in await asyncio.gather(*sends))
-
-
-async def _backlog(session: aiohttp.ClientSession, url: str) -> int:
-    async with session.get(f"{url}/queue") as response:
-        return int((await response.json())["backlog"])
 
 
 async def _drive(url: str, demo: MonitorDemo) -> int:
@@ -63,20 +57,17 @@ async def _drive(url: str, demo: MonitorDemo) -> int:
     timeout = aiohttp.ClientTimeout(total=300)
     failed = 0
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        client = ProducerClient(url, session)
         for mode in ("sync", "async"):
-            await aset_experiment_context(
-                session, url, scenario=SCENARIO, mode=mode, workers=demo.workers, phase="idle"
-            )
+            await client.set_phase(scenario=SCENARIO, mode=mode, workers=demo.workers, phase="idle")
             await asyncio.sleep(demo.idle_s)
-            await aset_experiment_context(
-                session, url, scenario=SCENARIO, mode=mode, workers=demo.workers, phase="burst"
+            await client.set_phase(
+                scenario=SCENARIO, mode=mode, workers=demo.workers, phase="burst"
             )
-            failed += await _burst(session, url, mode, demo)
-            while await _backlog(session, url):
+            failed += await _burst(client, mode, demo)
+            while (await client.queue())["backlog"]:
                 await asyncio.sleep(0.5)
-        await aset_experiment_context(
-            session, url, scenario=SCENARIO, mode="mixed", workers=demo.workers, phase="idle"
-        )
+        await client.set_phase(scenario=SCENARIO, mode="mixed", workers=demo.workers, phase="idle")
         await asyncio.sleep(demo.idle_s + 15)
     return failed
 

@@ -7,6 +7,7 @@ import asyncio
 import orjson
 from aiohttp import web
 
+from producer import keys
 from producer.errors import ApiError
 
 _JSON_TYPES = ("application/json",)
@@ -24,8 +25,6 @@ async def read_json(request: web.Request) -> object:
                 "unsupported_media_type",
                 f"the body must be application/json, got {mime or 'an empty Content-Type'}",
             )
-    from producer import keys  # here, not at the top: keys imports the metrics, which read bodies
-
     config = request.app[keys.CONFIG]
     announced = request.content_length
     if announced is not None and announced > config.max_body_bytes:

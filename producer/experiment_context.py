@@ -8,24 +8,16 @@ producer exposes it as metrics, so Prometheus and Grafana show when each burst h
 - ``burstlab_experiment_burst_active`` 1 while ``phase`` is ``burst``, else 0;
 - ``burstlab_experiment_phase_started_timestamp_seconds`` when the current phase began.
 
-The client functions at the end are what a runner calls.
+The model and its gauges only: the HTTP handlers are in :mod:`producer.context_handlers`, and
+a runner sets the context through :mod:`burstlab.client`.
 """
 
 from __future__ import annotations
 
 import re
-import time
-import urllib.request
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
-import aiohttp
-import orjson
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge
-
-from producer.bodies import read_json
-from producer.errors import ApiError, json_response
 
 BURST_PHASE = "burst"
 CONTEXT_MODES = ("sync", "async", "mixed")
@@ -118,99 +110,3 @@ class ExperimentMetrics:
         self.burst_active.set(0)
         self.phase_started.set(0)
         self.current = None
-
-
-def _view(metrics: ExperimentMetrics) -> dict[str, Any]:
-    current = metrics.current
-    return {"context": asdict(current) if current else None}
-
-
-def experiment_handlers(metrics: ExperimentMetrics) -> dict[str, Any]:
-    """The ``/experiment`` handlers (``PUT``, ``GET``, ``DELETE``) bound to ``metrics``."""
-
-    async def put(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        try:
-            context = ExperimentContext.from_body(body)
-        except ContextError as exc:
-            code = "unknown_field" if exc.detail.startswith("unknown") else "invalid_value"
-            raise ApiError(400, code, exc.detail, extra={"field": exc.field}) from exc
-        metrics.set(context, time.time())
-        return json_response(_view(metrics))
-
-    async def get(_request: web.Request) -> web.Response:
-        return json_response(_view(metrics))
-
-    async def delete(_request: web.Request) -> web.Response:
-        metrics.clear()
-        return json_response(_view(metrics))
-
-    return {"PUT": put, "GET": get, "DELETE": delete}
-
-
-# --- what an experiment runner calls ---------------------------------------------------------
-
-
-def set_experiment_context(
-    producer_url: str,
-    *,
-    scenario: str,
-    mode: str,
-    workers: int,
-    phase: str,
-    timeout_s: float = 2.0,
-) -> None:
-    """Tell the producer at ``producer_url`` which experiment phase starts now (blocking).
-
-    ``phase`` is a short name (``warmup``, ``burst``, ``drain``, ...); ``burst`` also sets
-    ``burstlab_experiment_burst_active`` to 1. Raises ``ValueError`` for a bad field and
-    ``OSError`` if the producer cannot be reached.
-    """
-    context = ExperimentContext(scenario=scenario, mode=mode, workers=workers, phase=phase)
-    _send(producer_url, "PUT", orjson.dumps(asdict(context)), timeout_s)
-
-
-def clear_experiment_context(producer_url: str, *, timeout_s: float = 2.0) -> None:
-    """Tell the producer that no experiment runs any more (blocking)."""
-    _send(producer_url, "DELETE", None, timeout_s)
-
-
-async def aset_experiment_context(
-    session: aiohttp.ClientSession,
-    producer_url: str,
-    *,
-    scenario: str,
-    mode: str,
-    workers: int,
-    phase: str,
-    timeout_s: float = 2.0,
-) -> None:
-    """:func:`set_experiment_context` for asyncio code, on an existing aiohttp session."""
-    context = ExperimentContext(scenario=scenario, mode=mode, workers=workers, phase=phase)
-    async with session.put(
-        f"{producer_url.rstrip('/')}/experiment",
-        json=asdict(context),
-        timeout=aiohttp.ClientTimeout(total=timeout_s),
-    ) as response:
-        response.raise_for_status()
-
-
-async def aclear_experiment_context(
-    session: aiohttp.ClientSession, producer_url: str, *, timeout_s: float = 2.0
-) -> None:
-    """:func:`clear_experiment_context` for asyncio code."""
-    async with session.delete(
-        f"{producer_url.rstrip('/')}/experiment", timeout=aiohttp.ClientTimeout(total=timeout_s)
-    ) as response:
-        response.raise_for_status()
-
-
-def _send(producer_url: str, method: str, body: bytes | None, timeout_s: float) -> None:
-    request = urllib.request.Request(
-        f"{producer_url.rstrip('/')}/experiment",
-        data=body,
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        response.read()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from producer import handlers, keys
-from producer.experiment_context import experiment_handlers
+from producer.context_handlers import experiment_handlers
 from producer.instrumentation import metrics_handler
 from producer.openapi import openapi_document, openapi_handler
 

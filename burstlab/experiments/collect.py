@@ -13,33 +13,16 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import aiohttp
-
+from burstlab.client import ProducerClient, ProducerError
 from burstlab.experiments.loadgen import Sent
 from burstlab.experiments.records import JobRow
-from burstlab.jobs.names import MAX_LOOKUP_IDS
-from burstlab.jobs.record import FINAL_STATUSES as FINAL
+from burstlab.jobs.record import FINAL_STATUSES
 
 _LONG_POLL_S = 5.0
 
 
-async def _lookup(
-    session: aiohttp.ClientSession, base_url: str, job_ids: list[str]
-) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(job_ids), MAX_LOOKUP_IDS):
-        chunk = job_ids[i : i + MAX_LOOKUP_IDS]
-        async with session.post(f"{base_url}/jobs/lookup", json={"job_ids": chunk}) as response:
-            response.raise_for_status()
-            body = await response.json()
-        for job in body["jobs"]:
-            found[job["job_id"]] = job
-    return found
-
-
 async def collect_async(
-    session: aiohttp.ClientSession,
-    base_url: str,
+    client: ProducerClient,
     sends: Iterable[Sent],
     *,
     drain_timeout_s: float,
@@ -49,29 +32,23 @@ async def collect_async(
     Jobs still unfinished at the deadline are returned with their last known record (or not
     at all if it could not be read); the caller counts them as lost.
     """
-    base_url = base_url.rstrip("/")
     ids = [s.body["job_id"] for s in sends if s.status == 202 and s.body and "job_id" in s.body]
     records: dict[str, dict[str, Any]] = {}
     pending = list(ids)
     deadline = time.monotonic() + drain_timeout_s
     while pending:
         try:
-            records.update(await _lookup(session, base_url, pending))
-        except (aiohttp.ClientError, TimeoutError):
+            records.update(await client.lookup(pending))
+        except ProducerError:
             await asyncio.sleep(0.5)
-        pending = [i for i in pending if records.get(i, {}).get("status") not in FINAL]
+        pending = [i for i in pending if records.get(i, {}).get("status") not in FINAL_STATUSES]
         remaining = deadline - time.monotonic()
         if not pending or remaining <= 0:
             break
         wait = min(_LONG_POLL_S, remaining)
         try:
-            async with session.get(
-                f"{base_url}/jobs/{pending[0]}",
-                params={"wait": f"{wait:.3f}"},
-                timeout=aiohttp.ClientTimeout(total=wait + 5),
-            ) as response:
-                await response.read()
-        except (aiohttp.ClientError, TimeoutError):
+            await client.get_job(pending[0], wait_s=wait)
+        except ProducerError:
             await asyncio.sleep(0.5)
     return records
 
@@ -101,7 +78,7 @@ def to_rows(
         else:
             record = records.get(job_id)
             status = record.get("status") if record else None
-            outcome = status if status in FINAL else "lost"
+            outcome = status if status in FINAL_STATUSES else "lost"
         rows.append(
             JobRow(
                 mode=mode,

@@ -13,13 +13,12 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from burstlab.client import Producer
 from burstlab.experiments.runner import Target
 
 WORKER_SERVICE = "worker"
@@ -90,7 +89,7 @@ class ComposeScaler:
                 for r in self.replicas()
                 if r.get("State") == "running" and r.get("Health", "healthy") in ("healthy", "")
             ]
-            if len(running) == workers and _ready(self.target_url):
+            if len(running) == workers and Producer(self.target_url, timeout_s=2).ready():
                 return len(running)
             time.sleep(1.0)
         raise ComposeError(
@@ -101,11 +100,3 @@ class ComposeScaler:
     def stack(self, workers: int) -> Iterator[Target]:
         """A stack factory for the runner: scale, then yield the target with its replica count."""
         yield Target(self.target_url, replicas=self.scale(workers))
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/readyz", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False

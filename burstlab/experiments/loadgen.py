@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from burstlab.client import encode_job
 from burstlab.experiments.schedule import PlannedJob, Schedule
 
 START_LEAD_S = 0.2
@@ -49,10 +50,6 @@ class Progress:
     started_at: float = field(default_factory=time.time)
 
 
-def _body(mode: str, planned: PlannedJob) -> bytes:
-    return orjson.dumps({"mode": mode, "kind": planned.kind, "duration_ms": planned.duration_ms})
-
-
 async def _send(
     session: aiohttp.ClientSession,
     url: str,
@@ -61,7 +58,7 @@ async def _send(
     timeout: aiohttp.ClientTimeout,
     progress: Progress,
 ) -> None:
-    body = _body(mode, record.planned)
+    body = encode_job(mode, record.planned.kind, record.planned.duration_ms)
     record.sent = time.time()
     progress.sent += 1
     try:

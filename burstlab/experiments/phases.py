@@ -14,9 +14,7 @@ import logging
 import re
 import time
 
-import aiohttp
-
-from producer.experiment_context import aclear_experiment_context, aset_experiment_context
+from burstlab.client import ProducerClient, ProducerError
 
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -25,11 +23,8 @@ _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 class PhaseAnnouncer:
     """Sends phase changes of one (scenario, mode, workers) run to the producer."""
 
-    def __init__(
-        self, session: aiohttp.ClientSession, url: str, scenario: str, mode: str, workers: int
-    ) -> None:
-        self._session = session
-        self._url = url
+    def __init__(self, client: ProducerClient, scenario: str, mode: str, workers: int) -> None:
+        self._client = client
         self._scenario = (_NAME.sub("-", scenario).strip("-") or "scenario")[:64]
         self._mode = mode
         self._workers = workers
@@ -39,15 +34,13 @@ class PhaseAnnouncer:
     async def set(self, phase: str) -> None:
         """Announce ``phase`` now."""
         try:
-            await aset_experiment_context(
-                self._session,
-                self._url,
+            await self._client.set_phase(
                 scenario=self._scenario,
                 mode=self._mode,
                 workers=self._workers,
                 phase=phase,
             )
-        except (aiohttp.ClientError, TimeoutError, ValueError, OSError) as exc:
+        except (ProducerError, ValueError) as exc:
             self._warn(exc)
 
     def at(self, epoch_s: float, phase: str) -> None:
@@ -67,11 +60,11 @@ class PhaseAnnouncer:
                 await timer
         self._timers.clear()
         try:
-            await aclear_experiment_context(self._session, self._url)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            await self._client.clear_phase()
+        except ProducerError as exc:
             self._warn(exc)
 
     def _warn(self, exc: BaseException) -> None:
         if not self._warned:
-            log.warning("cannot set the experiment phase on %s: %s", self._url, exc)
+            log.warning("cannot set the experiment phase on %s: %s", self._client.base_url, exc)
             self._warned = True

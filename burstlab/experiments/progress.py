@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from burstlab.client import ProducerClient, ProducerError
 from burstlab.experiments.loadgen import Progress
 
 REFRESH_S = 0.5
@@ -65,50 +65,43 @@ class ProgressDisplay:
     @contextlib.asynccontextmanager
     async def run(
         self,
-        base_url: str,
+        client: ProducerClient,
         mode: str,
         workers: int,
         progress: Progress,
-        session: aiohttp.ClientSession,
     ) -> AsyncIterator[None]:
         """Display ``progress`` while the body runs."""
         if not self.enabled:
             yield
             return
         view = _View(mode, workers, progress)
-        await self._read_queue(base_url, session, view)
+        await self._read_queue(client, view)
         view.finished_before = view.queue["finished_total"] if view.queue else None
         live = Live(view.render(), console=self.console, auto_refresh=False)
         if self.console.is_terminal:
             live.start()
-        task = asyncio.create_task(self._refresh(live, base_url, session, view))
+        task = asyncio.create_task(self._refresh(live, client, view))
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await self._read_queue(base_url, session, view)
+            await self._read_queue(client, view)
             if self.console.is_terminal:
                 live.update(view.render(done=True), refresh=True)
                 live.stop()
             else:
                 self.console.print(view.render(done=True))
 
-    async def _refresh(
-        self, live: Live, base_url: str, session: aiohttp.ClientSession, view: _View
-    ) -> None:
+    async def _refresh(self, live: Live, client: ProducerClient, view: _View) -> None:
         while True:
             await asyncio.sleep(REFRESH_S)
-            await self._read_queue(base_url, session, view)
+            await self._read_queue(client, view)
             if self.console.is_terminal:
                 live.update(view.render(), refresh=True)
 
     @staticmethod
-    async def _read_queue(base_url: str, session: aiohttp.ClientSession, view: _View) -> None:
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError, KeyError):
-            async with session.get(
-                f"{base_url}/queue", timeout=aiohttp.ClientTimeout(total=1)
-            ) as response:
-                if response.status == 200:
-                    view.queue = await response.json()
+    async def _read_queue(client: ProducerClient, view: _View) -> None:
+        with contextlib.suppress(ProducerError):
+            view.queue = await client.queue(timeout_s=1)

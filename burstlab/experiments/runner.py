@@ -21,8 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
+from burstlab.client import ProducerClient
 from burstlab.experiments.collect import collect_async, to_rows
 from burstlab.experiments.loadgen import Progress, client_session, generate
 from burstlab.experiments.phases import PhaseAnnouncer
@@ -100,7 +99,7 @@ def existing_target(url: str) -> Iterator[Target]:
 
 
 async def measure_service_time(
-    session: aiohttp.ClientSession, base_url: str, mode: str, scenario: Scenario
+    client: ProducerClient, mode: str, scenario: Scenario
 ) -> dict[str, float]:
     """Unloaded service time S of ``mode``: sequential probes of each job-mix entry at its mean.
 
@@ -112,13 +111,7 @@ async def measure_service_time(
     for job in scenario.jobs:
         hops, runs = [], []
         for _ in range(PROBES_PER_JOB):
-            body = {"mode": mode, "kind": job.kind, "duration_ms": job.duration_ms}
-            async with session.post(f"{base_url}/jobs", json=body) as response:
-                reply = await response.json()
-                response.raise_for_status()
-            if mode == "async":
-                async with session.get(f"{base_url}/jobs/{reply['job_id']}?wait=60") as response:
-                    reply = await response.json()
+            reply = await client.run(mode, job.kind, job.duration_ms)
             t = reply["timings"]
             hops.append(t["finished_at"] - t["enqueued_at"])
             runs.append(t["finished_at"] - t["started_at"])
@@ -158,9 +151,10 @@ async def run_mode(
     scenario = plan.scenario
     schedule = build_schedule(scenario, plan.seed)
     async with client_session() as session:
-        phases = PhaseAnnouncer(session, base_url, scenario.name, mode, workers)
+        client = ProducerClient(base_url, session)
+        phases = PhaseAnnouncer(client, scenario.name, mode, workers)
         await phases.set("probe")
-        probe = await measure_service_time(session, base_url, mode, scenario)
+        probe = await measure_service_time(client, mode, scenario)
         progress = Progress()
 
         def on_start(start_epoch: float) -> None:
@@ -171,7 +165,7 @@ async def run_mode(
                 phases.at(start_epoch + max(end, begin + 0.05), "drain")
 
         try:
-            async with display.run(base_url, mode, workers, progress, session):
+            async with display.run(client, mode, workers, progress):
                 sends = await generate(
                     session,
                     base_url,
@@ -185,7 +179,7 @@ async def run_mode(
                 records: dict[str, dict[str, Any]] = {}
                 if mode == "async":
                     records = await collect_async(
-                        session, base_url, sends, drain_timeout_s=scenario.drain_timeout_s
+                        client, sends, drain_timeout_s=scenario.drain_timeout_s
                     )
         finally:
             await phases.clear()

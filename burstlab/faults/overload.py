@@ -10,16 +10,17 @@ completes. Afterwards the system drains and the latency is back to its unloaded 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 
+from burstlab.client import ProducerClient, ProducerError
 from burstlab.faults.probes import ledger, rss_mib, wait_until_final
 from burstlab.faults.report import FaultReport
 from burstlab.faults.traffic import (
     Answer,
     accepted_ids,
     burst,
-    get_json,
     job,
     refused,
     stream,
@@ -44,7 +45,9 @@ async def _probe_latency_ms(producer_url: str, mode: str) -> float:
         started = time.perf_counter()
         answer = (await burst(producer_url, job(mode, JOB_MS), 1))[0]
         if mode == "async" and answer.job_id:
-            await get_json(f"{producer_url}/jobs/{answer.job_id}?wait=30", timeout_s=40)
+            async with ProducerClient(producer_url) as client:
+                with contextlib.suppress(ProducerError):
+                    await client.wait(answer.job_id, timeout_s=30)
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
 

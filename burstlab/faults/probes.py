@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import redis
 
-from burstlab.jobs.names import MAX_LOOKUP_IDS, UNACKED_KEY
-from burstlab.jobs.record import FINAL_STATUSES as FINAL
+from burstlab.client import Producer, ProducerError
+from burstlab.jobs.names import UNACKED_KEY
+from burstlab.jobs.record import FINAL_STATUSES
 
 
 def rss_mib(pid: int | None) -> tuple[float, float]:
@@ -61,16 +61,7 @@ def held_job_ids(redis_url: str) -> set[str]:
 
 def lookup(producer_url: str, job_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Every known job's public view, by id, through ``POST /jobs/lookup``."""
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(job_ids), MAX_LOOKUP_IDS):
-        body = json.dumps({"job_ids": job_ids[start : start + MAX_LOOKUP_IDS]}).encode()
-        request = urllib.request.Request(
-            f"{producer_url}/jobs/lookup", data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            for job in json.loads(response.read())["jobs"]:
-                found[job["job_id"]] = job
-    return found
+    return Producer(producer_url, timeout_s=30).lookup(job_ids)
 
 
 def wait_until_final(
@@ -81,9 +72,9 @@ def wait_until_final(
     views: dict[str, dict[str, Any]] = {}
     pending = list(job_ids)
     while True:
-        with contextlib.suppress(OSError):  # the producer or its broker may be coming back
+        with contextlib.suppress(ProducerError):  # the producer or its broker may be back soon
             views.update(lookup(producer_url, pending))
-        pending = [i for i in job_ids if views.get(i, {}).get("status") not in FINAL]
+        pending = [i for i in job_ids if views.get(i, {}).get("status") not in FINAL_STATUSES]
         if not pending or time.monotonic() > deadline:
             return views
         time.sleep(0.5)
@@ -91,7 +82,7 @@ def wait_until_final(
 
 def ledger(views: dict[str, dict[str, Any]], accepted: list[str]) -> tuple[int, int, int]:
     """Check accepted job ids against their records: (completed, lost, duplicated starts)."""
-    completed = sum(1 for i in accepted if views.get(i, {}).get("status") in FINAL)
+    completed = sum(1 for i in accepted if views.get(i, {}).get("status") in FINAL_STATUSES)
     duplicated = sum(max(0, int(views.get(i, {}).get("attempts") or 0) - 1) for i in accepted)
     return completed, len(accepted) - completed, duplicated
 

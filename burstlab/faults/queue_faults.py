@@ -14,6 +14,7 @@ import signal
 import time
 from collections.abc import Callable
 
+from burstlab.client import Producer, ProducerError
 from burstlab.faults.probes import (
     busy_child,
     held_job_ids,
@@ -146,10 +147,15 @@ def _first_start_after(stack: LocalStack, up_at: float) -> float:
     """Seconds from the broker's return until a new job starts on a worker."""
     answers = asyncio.run(burst(stack.producer_url, job("async", 1), 1))
     job_id = answers[0].job_id
+    producer = Producer(stack.producer_url, timeout_s=5)
     deadline = time.monotonic() + 120
     while job_id and time.monotonic() < deadline:
-        view = asyncio.run(get_json(f"{stack.producer_url}/jobs/{job_id}?wait=5", timeout_s=10))
-        started = ((view.body or {}).get("timings") or {}).get("started_at")
+        try:
+            view = producer.get_job(job_id, wait_s=5)
+        except ProducerError:
+            time.sleep(0.1)  # the broker may still be coming back
+            continue
+        started = (view.get("timings") or {}).get("started_at")
         if started:
             return float(started) - up_at
     return float("nan")

@@ -1,4 +1,9 @@
-"""Traffic for fault scenarios: bursts and open-loop streams of jobs, every answer recorded."""
+"""Traffic for fault scenarios: bursts and open-loop streams of jobs, every answer recorded.
+
+Unlike :mod:`burstlab.client`, nothing here raises for an error answer: a refusal, a timeout
+and a dropped connection are all recorded as an :class:`Answer`, because they are what a
+fault scenario measures.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 import orjson
+
+from burstlab.client import job_body
 
 T = TypeVar("T")
 
@@ -32,7 +39,8 @@ class Answer:
 
 
 def job(mode: str, duration_ms: float, kind: str = "io") -> dict[str, Any]:
-    return {"mode": mode, "kind": kind, "duration_ms": duration_ms}
+    """The ``POST /jobs`` body of one job (see :func:`burstlab.client.job_body`)."""
+    return job_body(mode, kind, duration_ms)
 
 
 async def _post(

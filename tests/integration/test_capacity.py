@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from burstlab.client import ProducerClient
 from burstlab.stack.local import LocalStack
 
 BURST = 200
@@ -37,8 +38,7 @@ async def test_200_async_jobs_on_4_workers_all_finish_within_5_6_s_of_the_first_
         accepted_by = time.time() - first_submit
 
         async def finished(job_id: str) -> dict[str, Any]:
-            async with session.get(f"{stack.producer_url}/jobs/{job_id}?wait=30") as response:
-                return dict(await response.json())
+            return await ProducerClient(stack.producer_url, session).get_job(job_id, wait_s=30)
 
         # Long-poll the last job only (the queue is FIFO), then read the rest: the check
         # itself does not load the 2-core machine while the burst drains.

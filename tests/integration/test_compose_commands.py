@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from burstlab.client import Producer
 from burstlab.stack.ports import free_port
 from burstlab.stack.process import ManagedProcess
 from burstlab.stack.redis_server import redis_process
@@ -154,16 +155,9 @@ def test_jobs_run_in_both_modes_through_the_compose_configured_services(
     _wait_healthy(_healthcheck_argv(compose["services"]["producer"]["healthcheck"]["test"], host),
                   envs["producer"])  # fmt: skip
     url = f"http://127.0.0.1:{host.ports[8080]}"
+    producer = Producer(url, timeout_s=10)
     for mode in ("sync", "async"):
-        body = json.dumps({"mode": mode, "kind": "io", "duration_ms": 10}).encode()
-        request = urllib.request.Request(
-            f"{url}/jobs", data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            reply = json.loads(response.read())
-        if mode == "async":
-            with urllib.request.urlopen(f"{url}/jobs/{reply['job_id']}?wait=10", timeout=15) as r:
-                reply = json.loads(r.read())
+        reply = producer.run(mode, "io", 10, timeout_s=10)
         assert reply["status"] == "succeeded", reply
     # And the worker and baseline serve metrics where compose's Prometheus looks for them
     for port in (9540, 9541):

@@ -8,12 +8,12 @@ import json
 import subprocess
 import sys
 import threading
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from burstlab.client import Producer
 from burstlab.experiments.runner import RunPlan, Target, run_experiment
 from burstlab.experiments.scenario import load_scenario
 from burstlab.stack.local import LocalStack
@@ -66,10 +66,11 @@ def test_a_tiny_burst_drains_as_predicted_and_writes_every_result_file(
     phases_seen: list[str] = []
     stop = threading.Event()
 
+    producer = Producer(stack.producer_url, timeout_s=2)
+
     def watch() -> None:
         while not stop.wait(0.02):
-            with urllib.request.urlopen(f"{stack.producer_url}/experiment", timeout=2) as r:
-                context = json.loads(r.read())["context"]
+            context = producer.experiment()
             if context and (not phases_seen or phases_seen[-1] != context["phase"]):
                 phases_seen.append(context["phase"])
 
@@ -82,8 +83,7 @@ def test_a_tiny_burst_drains_as_predicted_and_writes_every_result_file(
         watcher.join()
     # Then the producer was told each phase, the burst included, and the context was cleared
     assert {"probe", "load", "burst", "drain"} <= set(phases_seen), phases_seen
-    with urllib.request.urlopen(f"{stack.producer_url}/experiment", timeout=2) as r:
-        assert json.loads(r.read())["context"] is None
+    assert producer.experiment() is None
     # Then every job of both modes succeeded and the async drain is within 25% of theory
     runs = {run["mode"]: run for run in result.summary["runs"]}
     assert runs["sync"]["completed"] == runs["async"]["completed"] == 40

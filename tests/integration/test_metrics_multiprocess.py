@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from burstlab.client import Producer
 from burstlab.stack.local import LocalStack, StackConfig
 
 WORKERS = 4
@@ -124,13 +124,7 @@ def test_n_async_jobs_on_4_prefork_processes_are_counted_exactly_n_times(
     assert total(after, waits) - total(before, waits) == n
     # though the jobs ran in every one of the 4 processes
     ids = [body["job_id"] for _, body in replies]
-    lookup = urllib.request.Request(
-        f"{mp_stack.producer_url}/jobs/lookup",
-        data=orjson.dumps({"job_ids": ids}),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(lookup, timeout=10) as response:
-        records = orjson.loads(response.read())["jobs"]
+    records = list(Producer(mp_stack.producer_url, timeout_s=10).lookup(ids).values())
     assert len({r["result"]["pid"] for r in records}) == WORKERS
     assert all(r["attempts"] == 1 for r in records)
     # And no process is busy any more, and there are exactly 4

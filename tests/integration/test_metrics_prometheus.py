@@ -11,7 +11,6 @@ expression of the dashboards and rule files is evaluated through Prometheus' HTT
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import os
 import shutil
@@ -25,6 +24,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from burstlab.client import Producer
 from burstlab.stack.local import LocalStack, StackConfig
 from burstlab.telemetry.dashboards import (
     Query,
@@ -35,7 +35,6 @@ from burstlab.telemetry.dashboards import (
     rule_queries,
 )
 from burstlab.telemetry.prometheus_api import PrometheusClient, sample_values
-from producer.experiment_context import clear_experiment_context, set_experiment_context
 
 pytestmark = pytest.mark.slow
 
@@ -155,10 +154,9 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
     seen = Observed()
     every_query = DASHBOARD_QUERIES + RULE_QUERIES
     url = stack.producer_url
+    producer = Producer(url, timeout_s=5)
     # Burst: both modes at once, plus invalid submissions (a rejection reason with data)
-    set_experiment_context(
-        url, scenario="metrics-check", mode="mixed", workers=WORKERS, phase="burst"
-    )
+    producer.set_phase(scenario="metrics-check", mode="mixed", workers=WORKERS, phase="burst")
     io = {"kind": "io", "duration_ms": JOB_MS}
     jobs = [{"mode": "async", **io}] * BURST + [{"mode": "sync", **io}] * BURST
     invalid = [{"mode": "sync", "kind": "io", "duration_ms": -1}] * 2
@@ -188,7 +186,7 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
         seen.scrape_seconds[target["labels"]["job"]] = float(target["lastScrapeDuration"])
 
     # Stall: no worker runs, async jobs pile up in two waves (the backlog grows across scrapes)
-    set_experiment_context(url, scenario="metrics-check", mode="async", workers=0, phase="stall")
+    producer.set_phase(scenario="metrics-check", mode="async", workers=0, phase="stall")
     stack.worker.stop()
     stalled_since = time.time()
     wave = [{"mode": "async", **io}] * (STALLED // 2)
@@ -201,8 +199,7 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
     seen.values["stalled:reserved"] = direct["burstlab_async_reserved_jobs"]
     seen.values["stalled:oldest_age"] = direct["burstlab_async_oldest_queued_age_seconds"]
     seen.values["stalled:waited"] = time.time() - stalled_since
-    with urllib.request.urlopen(f"{url}/queue", timeout=5) as response:
-        seen.queue_endpoint = json.load(response)
+    seen.queue_endpoint = producer.queue()
     _wait(
         lambda: (
             _value(prometheus, "burstlab_async_backlog_jobs") == STALLED
@@ -218,9 +215,7 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
 
     # Recovery: once the queued jobs have waited past the SLO, the workers come back
     time.sleep(max(0.0, SLO_S + 4 - (time.time() - stalled_since)))
-    set_experiment_context(
-        url, scenario="metrics-check", mode="async", workers=WORKERS, phase="drain"
-    )
+    producer.set_phase(scenario="metrics-check", mode="async", workers=WORKERS, phase="drain")
     stack.worker.start()
     _wait(stack.worker_ready, 30, "the worker to be back")
     _wait(
@@ -235,7 +230,7 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
     seen.values["recovered:worker_finished"] = _scrape(stack.metrics_urls["worker"])[
         "burstlab_worker_jobs_finished_total"
     ]
-    clear_experiment_context(url)
+    producer.clear_phase()
     return seen
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -12,17 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from burstlab.client import Producer
 from burstlab.stack.ports import free_port
 from burstlab.stack.process import ManagedProcess
 from burstlab.stack.redis_server import redis_process
-
-
-def _post(url: str, body: dict[str, object]) -> dict[str, object]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return dict(json.loads(response.read()))
 
 
 def _wait_ready(url: str, timeout_s: float = 30) -> None:
@@ -62,11 +54,11 @@ def test_services_without_metrics_run_jobs_in_both_modes_and_serve_no_metrics(
     try:
         _wait_ready(f"{url}/readyz")
         # When a sync and an async job are submitted, Then both succeed
-        sync = _post(f"{url}/jobs", {"mode": "sync", "kind": "io", "duration_ms": 1})
+        producer = Producer(url, timeout_s=10)
+        sync = producer.submit("sync", "io", 1)
         assert sync["status"] == "succeeded"
-        accepted = _post(f"{url}/jobs", {"mode": "async", "kind": "io", "duration_ms": 1})
-        with urllib.request.urlopen(f"{url}/jobs/{accepted['job_id']}?wait=20", timeout=25) as r:
-            assert json.loads(r.read())["status"] == "succeeded"
+        accepted = producer.submit("async", "io", 1)
+        assert producer.get_job(accepted["job_id"], wait_s=20)["status"] == "succeeded"
         # And the producer serves no metrics
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{url}/metrics", timeout=5)

@@ -3,7 +3,6 @@ every service reaches with its password (and that never shows up in a log)."""
 
 from __future__ import annotations
 
-import json
 import os
 import urllib.request
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from burstlab.client import Producer
 from burstlab.stack.local import LocalStack, StackConfig
 from burstlab.stack.process import descendant_pids
 
@@ -77,22 +77,11 @@ def test_a_password_protected_redis_refuses_clients_without_the_password(
 
 
 def test_jobs_run_end_to_end_through_a_password_protected_redis(protected: LocalStack) -> None:
-    def post(body: dict[str, object]) -> dict[str, object]:
-        request = urllib.request.Request(
-            f"{protected.producer_url}/jobs",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return dict(json.loads(response.read()))
-
+    producer = Producer(protected.producer_url, timeout_s=10)
     # When a sync and an async job are submitted
-    sync = post({"mode": "sync", "kind": "io", "duration_ms": 5})
-    queued = post({"mode": "async", "kind": "io", "duration_ms": 5})
-    with urllib.request.urlopen(
-        f"{protected.producer_url}/jobs/{queued['job_id']}?wait=20", timeout=30
-    ) as response:
-        done = json.loads(response.read())
+    sync = producer.submit("sync", "io", 5)
+    queued = producer.submit("async", "io", 5)
+    done = producer.get_job(queued["job_id"], wait_s=20)
     # Then both ran: the producer, the worker and the baseline all reach Redis
     assert sync["status"] == "succeeded" and done["status"] == "succeeded"
     with urllib.request.urlopen(f"{protected.producer_url}/readyz", timeout=5) as response:

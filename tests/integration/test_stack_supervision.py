@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from burstlab.client import Producer
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.stack.local import LocalStack, StackConfig
 from burstlab.stack.process import descendant_pids
@@ -32,8 +33,7 @@ def _post(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
 
 
 def _finished(url: str, job_id: object, wait_s: int = 20) -> bool:
-    with urllib.request.urlopen(f"{url}/jobs/{job_id}?wait={wait_s}", timeout=wait_s + 5) as r:
-        return bool(json.loads(r.read())["status"] == "succeeded")
+    return Producer(url, timeout_s=5).get_job(str(job_id), wait_s)["status"] == "succeeded"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,336 @@
+"""The one client of the producer's HTTP API: :class:`ProducerClient` for asyncio code (aiohttp),
+:class:`Producer` for blocking code (stdlib ``urllib``), with the same methods.
+
+Every failed call raises :class:`ProducerError`: ``status``, ``error`` and ``detail`` come from
+the producer's JSON error body; a producer that does not answer raises the subclass
+:class:`ProducerUnreachable` (``status`` 0). Timed, open-loop senders (the load generator,
+fault traffic) keep their own pre-encoded requests and use :func:`encode_job` for the body.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import asdict
+from typing import Any
+
+import aiohttp
+import orjson
+
+from burstlab.jobs.names import MAX_LOOKUP_IDS
+from burstlab.jobs.record import FINAL_STATUSES
+from producer.experiment_context import ExperimentContext
+
+MAX_WAIT_S = 60.0
+"""The longest single long poll the producer accepts (``GET /jobs/{id}?wait=``)."""
+DEFAULT_TIMEOUT_S = 30.0
+_JSON = {"Content-Type": "application/json"}
+
+Job = dict[str, Any]
+"""A job's public view (``GET /jobs/{id}``), a submit's answer, or a sync job's result."""
+
+
+class ProducerError(Exception):
+    """The producer refused a request (``status`` >= 400), or did not answer (``status`` 0)."""
+
+    def __init__(self, status: int, error: str, detail: str, body: dict[str, Any] | None = None):
+        super().__init__(f"{status} {error}: {detail}")
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.body = body or {}
+
+    @property
+    def field(self) -> str | None:
+        """The request field at fault, when the producer named one."""
+        field = self.body.get("field")
+        return field if isinstance(field, str) else None
+
+
+class ProducerUnreachable(ProducerError):
+    """No answer: connection refused or reset, or the client's timeout passed."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(0, "unreachable", detail)
+
+
+def job_body(mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0) -> Job:
+    """The ``POST /jobs`` body of one job."""
+    body: Job = {"mode": mode, "kind": kind, "duration_ms": duration_ms}
+    if payload_bytes:
+        body["payload_bytes"] = payload_bytes
+    return body
+
+
+def encode_job(
+    mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0
+) -> bytes:
+    """:func:`job_body` as JSON bytes, for senders that encode once and post many times."""
+    return orjson.dumps(job_body(mode, kind, duration_ms, payload_bytes))
+
+
+def decode_answer(status: int, raw: bytes) -> Any:
+    """The decoded JSON of an answer; :class:`ProducerError` for an error status."""
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        body = None
+    if status < 400:
+        if body is None:
+            raise ProducerError(status, "invalid_answer", f"not JSON: {raw[:200]!r}")
+        return body
+    if isinstance(body, dict):
+        error, detail = str(body.get("error", "http_error")), str(body.get("detail", ""))
+        raise ProducerError(status, error, detail, body)
+    raise ProducerError(status, "http_error", raw[:200].decode(errors="replace"))
+
+
+def _context(scenario: str, mode: str, workers: int, phase: str) -> bytes:
+    # Validated here as well, so a bad label fails in the caller with ContextError (ValueError).
+    return orjson.dumps(asdict(ExperimentContext(scenario, mode, workers, phase)))
+
+
+def _chunks(job_ids: list[str]) -> list[list[str]]:
+    unique = list(dict.fromkeys(job_ids))
+    return [unique[i : i + MAX_LOOKUP_IDS] for i in range(0, len(unique), MAX_LOOKUP_IDS)]
+
+
+def _poll_s(deadline: float) -> float:
+    return max(0.0, min(MAX_WAIT_S, deadline - time.monotonic()))
+
+
+class ProducerClient:
+    """The producer's API for asyncio code, on an aiohttp session (its own, or one passed in)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._session = session
+        self._owns_session = session is None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The session requests go through (created on first use if none was passed)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if this client created it."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> ProducerClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        timeout_s: float | None = None,
+    ) -> Any:
+        """Send one request; return its decoded JSON or raise :class:`ProducerError`."""
+        timeout = aiohttp.ClientTimeout(total=timeout_s or self.timeout_s)
+        headers = _JSON if body is not None else None
+        try:
+            async with self.session.request(
+                method, self.base_url + path, data=body, headers=headers, timeout=timeout
+            ) as response:
+                raw = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ProducerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        return decode_answer(status, raw)
+
+    async def submit(
+        self, mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0
+    ) -> Job:
+        """``POST /jobs``: a sync job's result (it ran), or an async job's ``queued`` answer."""
+        body = encode_job(mode, kind, duration_ms, payload_bytes)
+        reply: Job = await self.request("POST", "/jobs", body)
+        return reply
+
+    async def get_job(self, job_id: str, wait_s: float = 0.0) -> Job:
+        """``GET /jobs/{id}``; with ``wait_s``, one long poll that answers once the job is final."""
+        path = f"/jobs/{urllib.parse.quote(job_id, safe='')}"
+        if wait_s > 0:
+            path += f"?wait={min(wait_s, MAX_WAIT_S):.3f}"
+        view: Job = await self.request("GET", path, timeout_s=wait_s + self.timeout_s)
+        return view
+
+    async def wait(self, job_id: str, timeout_s: float = MAX_WAIT_S) -> Job:
+        """Long-poll until the job is final or ``timeout_s`` passes; return its last view."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            view = await self.get_job(job_id, _poll_s(deadline))
+            if view.get("status") in FINAL_STATUSES or _poll_s(deadline) <= 0:
+                return view
+
+    async def run(
+        self,
+        mode: str,
+        kind: str = "io",
+        duration_ms: float = 0,
+        payload_bytes: int = 0,
+        *,
+        timeout_s: float = MAX_WAIT_S,
+    ) -> Job:
+        """Submit a job and return its final view (sync: its answer; async: after :meth:`wait`)."""
+        reply = await self.submit(mode, kind, duration_ms, payload_bytes)
+        if reply.get("status") == "queued":
+            return await self.wait(reply["job_id"], timeout_s)
+        return reply
+
+    async def lookup(self, job_ids: list[str]) -> dict[str, Job]:
+        """``POST /jobs/lookup`` in chunks of the producer's limit: the found jobs by id."""
+        found: dict[str, Job] = {}
+        for chunk in _chunks(job_ids):
+            reply = await self.request("POST", "/jobs/lookup", orjson.dumps({"job_ids": chunk}))
+            found.update((job["job_id"], job) for job in reply["jobs"])
+        return found
+
+    async def queue(self, timeout_s: float | None = None) -> dict[str, int]:
+        """``GET /queue``: ``queued``, ``reserved``, ``backlog``, ``finished_total``."""
+        depth: dict[str, int] = await self.request("GET", "/queue", timeout_s=timeout_s)
+        return depth
+
+    async def ready(self) -> bool:
+        """Whether ``GET /readyz`` answers 200 (broker and baseline reachable)."""
+        try:
+            await self.request("GET", "/readyz")
+        except ProducerError:
+            return False
+        return True
+
+    async def experiment(self) -> dict[str, Any] | None:
+        """``GET /experiment``: the current experiment context, or ``None``."""
+        view = await self.request("GET", "/experiment")
+        context: dict[str, Any] | None = view["context"]
+        return context
+
+    async def set_phase(
+        self, *, scenario: str, mode: str, workers: int, phase: str, timeout_s: float = 2.0
+    ) -> None:
+        """``PUT /experiment``: the phase starting now (``burst`` also marks a burst active)."""
+        body = _context(scenario, mode, workers, phase)
+        await self.request("PUT", "/experiment", body, timeout_s=timeout_s)
+
+    async def clear_phase(self, *, timeout_s: float = 2.0) -> None:
+        """``DELETE /experiment``: no experiment runs any more."""
+        await self.request("DELETE", "/experiment", timeout_s=timeout_s)
+
+
+class Producer:
+    """The producer's API for blocking code (one connection per call, stdlib only)."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, *, timeout_s: float | None = None
+    ) -> Any:
+        """Send one request; return its decoded JSON or raise :class:`ProducerError`."""
+        request = urllib.request.Request(
+            self.base_url + path, data=body, method=method, headers=_JSON if body else {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s or self.timeout_s) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+            exc.close()
+        except (urllib.error.URLError, OSError) as exc:  # TimeoutError is an OSError
+            raise ProducerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        return decode_answer(status, raw)
+
+    def submit(
+        self, mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0
+    ) -> Job:
+        """See :meth:`ProducerClient.submit`."""
+        body = encode_job(mode, kind, duration_ms, payload_bytes)
+        reply: Job = self.request("POST", "/jobs", body)
+        return reply
+
+    def get_job(self, job_id: str, wait_s: float = 0.0) -> Job:
+        """See :meth:`ProducerClient.get_job`."""
+        path = f"/jobs/{urllib.parse.quote(job_id, safe='')}"
+        if wait_s > 0:
+            path += f"?wait={min(wait_s, MAX_WAIT_S):.3f}"
+        view: Job = self.request("GET", path, timeout_s=wait_s + self.timeout_s)
+        return view
+
+    def wait(self, job_id: str, timeout_s: float = MAX_WAIT_S) -> Job:
+        """See :meth:`ProducerClient.wait`."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            view = self.get_job(job_id, _poll_s(deadline))
+            if view.get("status") in FINAL_STATUSES or _poll_s(deadline) <= 0:
+                return view
+
+    def run(
+        self,
+        mode: str,
+        kind: str = "io",
+        duration_ms: float = 0,
+        payload_bytes: int = 0,
+        *,
+        timeout_s: float = MAX_WAIT_S,
+    ) -> Job:
+        """See :meth:`ProducerClient.run`."""
+        reply = self.submit(mode, kind, duration_ms, payload_bytes)
+        if reply.get("status") == "queued":
+            return self.wait(reply["job_id"], timeout_s)
+        return reply
+
+    def lookup(self, job_ids: list[str]) -> dict[str, Job]:
+        """See :meth:`ProducerClient.lookup`."""
+        found: dict[str, Job] = {}
+        for chunk in _chunks(job_ids):
+            reply = self.request("POST", "/jobs/lookup", orjson.dumps({"job_ids": chunk}))
+            found.update((job["job_id"], job) for job in reply["jobs"])
+        return found
+
+    def queue(self, timeout_s: float | None = None) -> dict[str, int]:
+        """See :meth:`ProducerClient.queue`."""
+        depth: dict[str, int] = self.request("GET", "/queue", timeout_s=timeout_s)
+        return depth
+
+    def ready(self) -> bool:
+        """See :meth:`ProducerClient.ready`."""
+        try:
+            self.request("GET", "/readyz")
+        except ProducerError:
+            return False
+        return True
+
+    def experiment(self) -> dict[str, Any] | None:
+        """See :meth:`ProducerClient.experiment`."""
+        view = self.request("GET", "/experiment")
+        context: dict[str, Any] | None = view["context"]
+        return context
+
+    def set_phase(
+        self, *, scenario: str, mode: str, workers: int, phase: str, timeout_s: float = 2.0
+    ) -> None:
+        """See :meth:`ProducerClient.set_phase`."""
+        body = _context(scenario, mode, workers, phase)
+        self.request("PUT", "/experiment", body, timeout_s=timeout_s)
+
+    def clear_phase(self, *, timeout_s: float = 2.0) -> None:
+        """See :meth:`ProducerClient.clear_phase`."""
+        self.request("DELETE", "/experiment", timeout_s=timeout_s)
