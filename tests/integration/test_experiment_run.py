@@ -33,10 +33,10 @@ duration_ms = 100
 [arrival]
 pattern = "burst"
 size = 40
-at_s = 0.2
+at_s = 1.0
 window_s = 0.0
 base_rate = 0.0
-duration_s = 0.3
+duration_s = 1.1
 
 [thresholds]
 max_lost = 0
@@ -62,7 +62,8 @@ def test_a_tiny_burst_drains_as_predicted_and_writes_every_result_file(
     def running(_workers: int) -> Iterator[Target]:
         yield Target(stack.producer_url)
 
-    # When the experiment runs (while the phases it announces are watched)
+    # When the experiment runs (while the phases it announces are watched: the load phase
+    # lasts 1 s, the burst's at least 50 ms, against a 20 ms poll)
     phases_seen: list[str] = []
     stop = threading.Event()
 
