@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from workers.config import WorkerConfig
 from workers.metrics import WorkerMetrics
 from workers.store import JobStore
 from workers.watchdog import ConsumptionWatchdog
+
+log = logging.getLogger(__name__)
 
 UNACKED_RESTORE_INTERVAL_S = 5
 """How often kombu sweeps for unacknowledged jobs older than the visibility timeout (a job
@@ -111,6 +114,12 @@ def run_worker(config: WorkerConfig, metrics_dir: Path | None) -> None:
         registry = CollectorRegistry()
         metrics = WorkerMetrics(registry)
     metrics.initialize_labels()
+    if config.redelivers_running_jobs:
+        log.warning(
+            "visibility timeout %g s is not longer than the longest job: a job running longer "
+            "is handed to a second worker while the first still runs it",
+            config.visibility_timeout_s,
+        )
     app = create_celery_app(config, metrics)
     server = (
         MetricsServer(config.metrics_host, config.metrics_port, registry)

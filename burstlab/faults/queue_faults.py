@@ -43,13 +43,30 @@ Inject = Callable[[LocalStack], dict[str, object]]
 BURST_JOBS = 200
 JOB_MS = 100.0
 WORKERS = 2
-REDELIVERY_BOUND_S = DEFAULT_VISIBILITY_TIMEOUT_S + 2 * UNACKED_RESTORE_INTERVAL_S + 5
-"""A job held by a dead worker is back in the queue after the visibility timeout plus at most
-one restore sweep, and then runs (a few seconds of margin for the job and the hand-over)."""
+REDELIVERY_MARGIN_S = 10.0
+"""Time for a redelivered job to be fetched and run once it is back in the queue (what the
+machine's load can stretch; the timeout and the sweep are timers)."""
 
 
-def _async_fault(name: str, fault: str, inject: Inject, *, after_s: float = 1.5) -> FaultReport:
-    config = StackConfig(workers=WORKERS, baseline_workers=1)
+def redelivery_bound_s(visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S) -> float:
+    """When a job held by a dead worker has run again, at the latest: it is back in the queue
+    after the visibility timeout plus at most one restore sweep, and then runs."""
+    return visibility_timeout_s + 2 * UNACKED_RESTORE_INTERVAL_S + REDELIVERY_MARGIN_S
+
+
+REDELIVERY_BOUND_S = redelivery_bound_s()
+
+
+def _async_fault(
+    name: str,
+    fault: str,
+    inject: Inject,
+    *,
+    after_s: float = 1.5,
+    visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S,
+) -> FaultReport:
+    env = {"VISIBILITY_TIMEOUT_S": f"{visibility_timeout_s:g}"}
+    config = StackConfig(workers=WORKERS, baseline_workers=1, extra_env=env)
     with LocalStack(config) as stack:
         url = stack.producer_url
         rss_before = rss_mib(stack.producer.pid)[0]
@@ -62,7 +79,7 @@ def _async_fault(name: str, fault: str, inject: Inject, *, after_s: float = 1.5)
         # After the fault, the pipeline must take and run new jobs too.
         answers += asyncio.run(burst(url, job("async", JOB_MS), 20))
         accepted = accepted_ids(answers, 202)
-        views = wait_until_final(url, accepted, REDELIVERY_BOUND_S + 30)
+        views = wait_until_final(url, accepted, redelivery_bound_s(visibility_timeout_s) + 30)
         completed, lost, duplicated = ledger(views, accepted)
         rerun = {i for i in accepted if int(views.get(i, {}).get("attempts") or 0) > 1}
         end = last_finish(views, (held & set(accepted)) | rerun)
@@ -71,6 +88,7 @@ def _async_fault(name: str, fault: str, inject: Inject, *, after_s: float = 1.5)
         if restarts:
             notes["restarted after s"] = round(restarts[0].restarted_at - fault_at, 2)
         notes["jobs held at the fault"] = len(held)
+        notes["visibility timeout s"] = visibility_timeout_s
         return FaultReport(
             name=name,
             fault=fault,
@@ -106,13 +124,17 @@ def worker_child_kill() -> FaultReport:
     )
 
 
-def worker_kill() -> FaultReport:
-    """SIGKILL the whole worker (main process and pool) while a burst runs; it is restarted."""
+def worker_kill(visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S) -> FaultReport:
+    """SIGKILL the whole worker (main process and pool) while a burst runs; it is restarted.
+
+    The jobs it held come back after ``visibility_timeout_s`` (tests shorten it: their jobs
+    are short)."""
     return _async_fault(
         "worker-kill",
         f"SIGKILL the whole Celery worker (main + {WORKERS} pool processes) mid-burst; "
         "the supervisor restarts it",
         _kill_whole_worker,
+        visibility_timeout_s=visibility_timeout_s,
     )
 
 
@@ -161,16 +183,17 @@ def _first_start_after(stack: LocalStack, up_at: float) -> float:
     return float("nan")
 
 
-def broker_restart() -> FaultReport:
+def broker_restart(visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S) -> FaultReport:
     """Stop Redis (SIGTERM) mid-burst for 3 s, then start it again on the same port."""
     return _async_fault(
         "broker-restart",
         "stop Redis (SIGTERM; AOF on) mid-burst for 3 s, start it again on the same port",
         _broker_outage(lambda s: s.stop_service("redis"), 3.0),
+        visibility_timeout_s=visibility_timeout_s,
     )
 
 
-def broker_crash() -> FaultReport:
+def broker_crash(visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S) -> FaultReport:
     """SIGKILL Redis mid-burst (no chance to flush), then start it again on the same port."""
 
     def crash(stack: LocalStack) -> None:
@@ -180,4 +203,5 @@ def broker_crash() -> FaultReport:
         "broker-crash",
         "SIGKILL Redis mid-burst (appendfsync everysec), start it again 3 s later",
         _broker_outage(crash, 3.0),
+        visibility_timeout_s=visibility_timeout_s,
     )

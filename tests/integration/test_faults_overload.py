@@ -19,13 +19,16 @@ def test_sync_overload_is_shed_with_quick_503s_and_latency_returns_to_normal() -
     assert report.lost == 0
     assert report.accepted + report.refused == 12_000
     assert report.notes["refusal codes"] == "overloaded"
-    # About the capacity ran (40 jobs/s for 30 s), no request waited much past the bound
-    assert 900 <= report.accepted <= 1_400
-    assert float(report.notes["slowest answer s"]) < overload.SYNC_QUEUE_TIMEOUT_S + 1.5  # type: ignore[arg-type]
+    # At least half the capacity probed before the load ran (2 workers / unloaded latency,
+    # for 30 s), at most what 50 ms sleeps allow; no request waited long past the wait bound
+    before, after = _before_after(report.notes)
+    probed = overload.WORKERS / (before / 1000) * overload.DURATION_S
+    assert probed / 2 <= report.accepted <= 1_400, (report.accepted, probed)
+    slowest = float(report.notes["slowest answer s"])  # type: ignore[arg-type]
+    assert slowest < 2 * (overload.SYNC_QUEUE_TIMEOUT_S + overload.JOB_MS / 1000), slowest
     # Memory stayed bounded and latency returned to its unloaded level
     assert report.rss_mb is not None and report.rss_mb[1] - report.rss_mb[0] < 150
-    before, after = _before_after(report.notes)
-    assert after < before * 1.5 + 10
+    assert after < before * 2 + 10, (before, after)
 
 
 @pytest.mark.slow
@@ -38,10 +41,13 @@ def test_async_overload_is_refused_beyond_the_backlog_and_every_accepted_job_com
     assert overload.MAX_BACKLOG < report.accepted <= overload.MAX_BACKLOG + 1_400
     assert float(report.notes["slowest refusal s"]) < 1.0  # type: ignore[arg-type]
     assert report.rss_mb is not None and report.rss_mb[1] - report.rss_mb[0] < 150
-    # The backlog drained within seconds of the load ending, and latency is back to normal
-    assert report.recovery_s is not None and report.recovery_s < 15
+    # The backlog drained within twice its rounds of the unloaded latency probed before the
+    # load (MAX_BACKLOG / 2 workers x S), and latency is back to normal
     before, after = _before_after(report.notes)
-    assert after < before * 1.5 + 10
+    drain = overload.MAX_BACKLOG / overload.WORKERS * before / 1000
+    assert report.recovery_s is not None
+    assert report.recovery_s < 2 * drain, (report.recovery_s, drain)
+    assert after < before * 2 + 10, (before, after)
 
 
 def test_the_hostile_input_catalogue_gets_json_4xx_from_a_stack_that_stays_up() -> None:

@@ -35,7 +35,7 @@ async def test_a_client_that_trickles_its_body_gets_408_and_the_connection_close
     answer = await trickle(server.port)
     # Then it gets a JSON 408 once the timeout passes, and is told the connection closes
     assert answer.status == 408
-    assert BODY_TIMEOUT_S <= answer.seconds < BODY_TIMEOUT_S + 1.0
+    assert BODY_TIMEOUT_S <= answer.seconds < 2 * BODY_TIMEOUT_S + 0.5
     assert answer.headers["content-type"].startswith("application/json")
     assert answer.body["error"] == "request_timeout"
     assert answer.headers["connection"].lower() == "close"
@@ -45,9 +45,10 @@ async def test_a_client_that_trickles_its_body_gets_408_and_the_connection_close
 async def test_hostile_input_gets_a_quick_json_4xx(server: TestServer, case: Hostile) -> None:
     # When the hostile request is sent
     answer = await exchange(server.port, case.head, case.body)
-    # Then it gets the expected JSON error at once, and the producer goes on serving
+    # Then it gets the expected JSON error at once (not after waiting out the body timeout),
+    # and the producer goes on serving
     assert (answer.status, answer.body["error"]) == (case.status, case.code), answer.body
     assert answer.headers["content-type"].startswith("application/json")
-    assert answer.seconds < 1.0
+    assert answer.seconds < BODY_TIMEOUT_S
     healthz = await exchange(server.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
     assert healthz.status == 200

@@ -176,8 +176,9 @@ def test_a_scrape_is_answered_while_every_child_is_busy(mp_stack: LocalStack) ->
     scrapes, statuses = asyncio.run(scrape_while_busy())
     assert statuses == [200] * (WORKERS + 2)
     (baseline, baseline_s), (worker, worker_s) = scrapes["baseline"], scrapes["worker"]
-    # Then each answered at once, showing every process busy
-    assert baseline_s < 0.5 and worker_s < 0.5
+    # Then each answered while the jobs still had 2 s to run (not when a process freed up),
+    # showing every process busy
+    assert baseline_s < 1.0 and worker_s < 1.0, (baseline_s, worker_s)
     assert total(baseline, "burstlab_baseline_requests_in_flight") == WORKERS
     assert total(worker, "burstlab_worker_busy_processes") == WORKERS
 
