@@ -71,6 +71,7 @@ SCHEMAS: dict[str, Any] = {
             "result": {"type": ["object", "null"]},
             "timings": _TIMINGS,
             "attempts": {"type": "integer", "minimum": 0},
+            "duplicates": {"type": "integer", "minimum": 0},
             "error": {"type": "string"},
         },
     },

@@ -30,6 +30,9 @@ def _warm_up(**_: Any) -> None:
     calibrate()
 
 
+RELIABLE_TRANSPORT = "workers.reliable_redis:Transport"
+
+
 def celery_settings(config: WorkerConfig) -> dict[str, Any]:
     """Return the Celery configuration burstlab relies on."""
     return {
@@ -44,6 +47,9 @@ def celery_settings(config: WorkerConfig) -> dict[str, Any]:
         "task_ignore_result": True,
         "task_default_queue": config.queue,
         "task_create_missing_queues": True,
+        # kombu's Redis transport with the fetch window closed (see workers.reliable_redis): a
+        # message is taken from the list and recorded as unacknowledged in one step.
+        "broker_transport": RELIABLE_TRANSPORT,
         "broker_transport_options": {
             "visibility_timeout": config.visibility_timeout_s,
             "unacked_restore_interval": UNACKED_RESTORE_INTERVAL_S,

@@ -33,6 +33,11 @@ class WorkerMetrics:
             ["kind", "outcome"],
             registry=registry,
         )
+        self.duplicates = Counter(
+            "burstlab_worker_duplicate_deliveries_total",
+            "Deliveries of a job that had already finished: acknowledged, not run again.",
+            registry=registry,
+        )
         self.queue_wait = Histogram(
             "burstlab_worker_queue_wait_seconds",
             "Time a job waited from being enqueued by the producer to a worker starting it.",

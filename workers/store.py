@@ -9,12 +9,24 @@ from __future__ import annotations
 import os
 import socket
 import time
+from functools import cache
+from importlib.resources import files
 
 import redis
+from redis.commands.core import Script
 
 from burstlab.jobs.events import FinalEvent, encode_final, encode_started
 from burstlab.jobs.names import FINISHED_COUNTER_KEY, JOB_EVENTS_CHANNEL, job_key
-from burstlab.jobs.record import ATTEMPTS, RECORD_TTL_S, finished_fields, running_fields
+from burstlab.jobs.record import RECORD_TTL_S, finished_fields, flat, running_fields
+
+
+@cache
+def _script_source(name: str) -> str:
+    return (files("workers") / "lua" / f"{name}.lua").read_text()
+
+
+class AlreadyFinished(Exception):
+    """The job's record already holds its outcome: this delivery is a duplicate, not a run."""
 
 
 class JobStore:
@@ -25,6 +37,7 @@ class JobStore:
         self._client: redis.Redis | None = None
         self._pid = 0
         self._host = socket.gethostname()
+        self._scripts: dict[str, Script] = {}
 
     @property
     def client(self) -> redis.Redis:
@@ -33,6 +46,7 @@ class JobStore:
                 self._redis_url, socket_connect_timeout=2, socket_timeout=5
             )
             self._pid = os.getpid()
+            self._scripts = {}
         return self._client
 
     @property
@@ -40,23 +54,24 @@ class JobStore:
         """This process, as ``pid@host``."""
         return f"{os.getpid()}@{self._host}"
 
-    def _write(self, job_id: str, fields: dict[str, str], *, started: bool, event: bytes) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        key = job_key(job_id)
-        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
-        if started:
-            pipe.hincrby(key, ATTEMPTS, 1)
-        else:
-            pipe.incr(FINISHED_COUNTER_KEY)
-        pipe.expire(key, RECORD_TTL_S)
-        pipe.publish(JOB_EVENTS_CHANNEL, event)
-        pipe.execute()
+    def _run(self, script: str, keys: list[str], args: list[object]) -> object:
+        """Run one of ``workers/lua``'s scripts (EVALSHA, loading it on first use)."""
+        client = self.client
+        if script not in self._scripts:
+            self._scripts[script] = client.register_script(_script_source(script))
+        return self._scripts[script](keys=keys, args=args)
 
     def mark_running(self, job_id: str) -> float:
-        """Record that the job started here; return the start time written (epoch seconds)."""
+        """Record that the job started here; return the start time written (epoch seconds).
+
+        Raises :class:`AlreadyFinished` (and counts a duplicate) if the job already ended: a
+        duplicate delivery of a finished job is not run again.
+        """
         started_at = time.time()
         fields = running_fields(started_at, self.worker)
-        self._write(job_id, fields, started=True, event=encode_started(job_id))
+        args = [RECORD_TTL_S, JOB_EVENTS_CHANNEL, encode_started(job_id), *flat(fields)]
+        if not self._run("start_job", [job_key(job_id)], args):
+            raise AlreadyFinished(job_id)
         return started_at
 
     def mark_finished(
@@ -68,8 +83,11 @@ class JobStore:
         *,
         result: object = None,
         error: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Record the outcome, result and timings; publish the job's final event.
+
+        Returns ``False`` (and records nothing but a duplicate) if a run of the job already
+        succeeded: a second run never overwrites the first success.
 
         The start event is the bare job id; the final one carries the outcome and timings, so
         the producer times the job without reading its record.
@@ -77,5 +95,7 @@ class JobStore:
         fields = finished_fields(
             status, finished_at, started_at=started_at, result=result, error=error
         )
-        event = FinalEvent(job_id, status, started_at, finished_at, self.worker)
-        self._write(job_id, fields, started=False, event=encode_final(event))
+        event = encode_final(FinalEvent(job_id, status, started_at, finished_at, self.worker))
+        args = [RECORD_TTL_S, JOB_EVENTS_CHANNEL, event, *flat(fields)]
+        recorded = self._run("finish_job", [job_key(job_id), FINISHED_COUNTER_KEY], args)
+        return bool(recorded)

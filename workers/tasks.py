@@ -15,7 +15,7 @@ from burstlab.jobs.record import FAILED, SUCCEEDED
 from burstlab.jobs.spec import KINDS, ValidationError, parse_spec
 from burstlab.jobs.work import execute
 from workers.metrics import UNKNOWN_KIND, WorkerMetrics
-from workers.store import JobStore
+from workers.store import AlreadyFinished, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,12 @@ def register_tasks(app: Celery, store: JobStore, metrics: WorkerMetrics) -> None
             return
         try:
             started_at = store.mark_running(job_id)
+        except AlreadyFinished:
+            # A duplicate delivery (a redelivered message whose job had already ended): counted
+            # in the record, not run again; the message is acknowledged like any other.
+            log.info("job %s already finished; duplicate delivery not run", job_id)
+            metrics.duplicates.inc()
+            return
         except redis.RedisError as exc:
             log.warning("job %s: cannot record start (%s); requeueing", job_id, exc)
             raise Reject(str(exc), requeue=True) from exc

@@ -81,9 +81,17 @@ def wait_until_final(
 
 
 def ledger(views: dict[str, dict[str, Any]], accepted: list[str]) -> tuple[int, int, int]:
-    """Check accepted job ids against their records: (completed, lost, duplicated starts)."""
+    """Check accepted job ids against their records: (completed, lost, duplicate deliveries).
+
+    Duplicates are runs after the first (``attempts`` - 1) plus deliveries of a job that had
+    already finished, which were acknowledged without running (``duplicates``).
+    """
     completed = sum(1 for i in accepted if views.get(i, {}).get("status") in FINAL_STATUSES)
-    duplicated = sum(max(0, int(views.get(i, {}).get("attempts") or 0) - 1) for i in accepted)
+    duplicated = sum(
+        max(0, int(views.get(i, {}).get("attempts") or 0) - 1)
+        + int(views.get(i, {}).get("duplicates") or 0)
+        for i in accepted
+    )
     return completed, len(accepted) - completed, duplicated
 
 

@@ -40,6 +40,9 @@ RESULT = "result"
 ERROR = "error"
 ATTEMPTS = "attempts"
 """Incremented by each worker start (a redelivered job is started again)."""
+DUPLICATES = "duplicates"
+"""Deliveries that found the job already finished and did not run it (at-least-once delivery:
+a redelivered message is counted here, never run twice after a success)."""
 WORKER = "worker"
 """The worker process that last started the job, ``pid@host``."""
 
@@ -115,7 +118,7 @@ def decode_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
         record[name] = _float_or_none(data.get(name))
     if "duration_ms" in data:
         record["duration_ms"] = float(data["duration_ms"])
-    for name in ("payload_bytes", ATTEMPTS):
+    for name in ("payload_bytes", ATTEMPTS, DUPLICATES):
         if name in data:
             record[name] = int(data[name])
     record[RESULT] = orjson.loads(data[RESULT]) if data.get(RESULT) else None
@@ -133,6 +136,7 @@ def job_view(job_id: str, record: dict[str, Any]) -> dict[str, Any]:
         "result": record.get(RESULT),
         "timings": {name: record.get(name) for name in TIMING_FIELDS},
         "attempts": record.get(ATTEMPTS, 0),
+        "duplicates": record.get(DUPLICATES, 0),
     }
     if record.get(ERROR):
         view[ERROR] = record[ERROR]

@@ -49,6 +49,7 @@ def test_a_record_written_by_producer_then_worker_reads_back_as_the_job_view() -
             "finished_at": 11.25,
         },
         "attempts": 1,
+        "duplicates": 0,
     }
 
 

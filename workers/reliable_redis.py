@@ -1,0 +1,147 @@
+"""kombu's Redis transport with the fetch window closed: a message never lives only in a worker.
+
+kombu's Redis transport takes a message with ``BRPOP`` (which removes it from the list) and records
+it in the ``unacked`` hash only afterwards, in a second round trip; a worker killed between the two
+takes the message with it (celery/celery#7950, kombu#1836). This transport waits for a message with
+``BLMOVE list list RIGHT RIGHT`` (a blocking look at the tail that leaves the list as it was), then
+takes it with one Lua script that pops it and records it as unacknowledged in the same step
+(``lua/claim_message.lua``). From then on kombu does everything as usual: the ack removes the
+entry, a rejected or dead worker's message is restored from the hash (``restore_by_tag`` runs in a
+MULTI, so the restore path has no window either).
+
+Consumers with ``no_ack`` and brokers with a ``global_keyprefix`` keep kombu's own path. Celery
+selects this transport with ``broker_transport = "workers.reliable_redis:Transport"`` and a plain
+``redis://`` URL.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from importlib.resources import files
+from time import monotonic
+from typing import Any
+
+from kombu.transport import redis as kombu_redis
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import loads
+
+BLOCK_ON_MANY_KEYS_S = 1.0
+"""With several lists to watch, block on the first for at most this long, then claim from any."""
+
+
+@cache
+def claim_script_source() -> str:
+    """The Lua script that pops a message and records it as unacknowledged in one step."""
+    return (files("workers") / "lua" / "claim_message.lua").read_text()
+
+
+class Channel(kombu_redis.Channel):
+    """A Redis channel whose consumers take messages atomically into the unacked hash."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.global_keyprefix:
+            raise ValueError("workers.reliable_redis does not support global_keyprefix")
+        self._noack_queues: set[str] = set()
+        self._claim_keys: list[str] | None = None
+        self._claim_script: Any = None
+
+    # Which queues may take the reliable path.
+
+    def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:
+        if no_ack:
+            self._noack_queues.add(queue)
+        else:
+            self._noack_queues.discard(queue)
+        return super().basic_consume(queue, no_ack, *args, **kwargs)
+
+    def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> Any:
+        message = super().basic_get(queue, no_ack=no_ack, **kwargs)
+        if message is not None and no_ack:
+            # Claimed into the unacked hash by _get, but no ack will ever come: forget it.
+            self.qos._remove_from_indices(message.delivery_tag).execute()
+        return message
+
+    def _keys_for(self, queues: list[str]) -> list[str]:
+        return [self._q_for_pri(queue, pri) for pri in self.priority_steps for queue in queues]
+
+    # The claim.
+
+    def _claim(self, client: Any, keys: list[str]) -> tuple[str, bytes] | None:
+        """Pop the next message from ``keys``, recorded as unacked; ``None`` if all are empty."""
+        if self._claim_script is None:
+            self._claim_script = client.register_script(claim_script_source())
+        found = self._claim_script(
+            keys=[*keys, self.unacked_key, self.unacked_index_key],
+            args=[time.time()],
+            client=client,
+        )
+        if not found:
+            return None
+        key, message, _recorded = found
+        return bytes_to_str(key), message
+
+    def _get(self, queue: str) -> Any:
+        if queue in self._noack_queues:
+            return super()._get(queue)
+        with self.conn_or_acquire() as client:
+            claimed = self._claim(client, self._keys_for([queue]))
+            self._maybe_update_queues_expire(client, queue)
+        if claimed is None:
+            raise kombu_redis.Empty()
+        return loads(bytes_to_str(claimed[1]))
+
+    # The event loop's blocking fetch: wait with BLMOVE, take with the claim script.
+
+    def _brpop_start(self, timeout: float | None = None) -> None:
+        if timeout is None:
+            timeout = self.brpop_timeout
+        queues = self._queue_cycle.consume(len(self.active_queues))
+        if not queues:
+            return
+        if any(queue in self._noack_queues for queue in queues):
+            self._claim_keys = None
+            super()._brpop_start(timeout)
+            return
+        keys = self._keys_for(queues)
+        wait = timeout or 0
+        if len(keys) > 1:
+            wait = min(wait, BLOCK_ON_MANY_KEYS_S) if wait else BLOCK_ON_MANY_KEYS_S
+        self._claim_keys = keys
+        self._in_poll = self.client.connection
+        self._brpop_sent_at = monotonic()
+        self.client.connection.send_command("BLMOVE", keys[0], keys[0], "RIGHT", "RIGHT", wait)
+
+    def _brpop_read(self, **options: Any) -> bool:
+        keys = self._claim_keys
+        if keys is None:
+            return bool(super()._brpop_read(**options))
+        try:
+            try:
+                self.client.parse_response(self.client.connection, "BLMOVE", **options)
+            except self.connection_errors:
+                self.client.connection.disconnect()
+                raise
+            # Whatever the look saw, take whatever is next now (another consumer may have won it).
+            with self.conn_or_acquire() as client:
+                claimed = self._claim(client, keys)
+            if claimed is None:
+                raise kombu_redis.Empty()
+            key, message = claimed
+            queue = key.rsplit(self.sep, 1)[0]
+            self._queue_cycle.rotate(queue)
+            self.connection._deliver(loads(bytes_to_str(message)), queue)
+            return True
+        finally:
+            self._claim_keys = None
+            self._in_poll = None
+            flush = getattr(self, "_flush_brpop_reauth", None)
+            if flush is not None:
+                flush()
+
+
+class Transport(kombu_redis.Transport):
+    """kombu's Redis transport with :class:`Channel`."""
+
+    Channel = Channel
