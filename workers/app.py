@@ -49,7 +49,7 @@ def celery_settings(config: WorkerConfig) -> dict[str, Any]:
         "task_create_missing_queues": True,
         # kombu's Redis transport with the fetch window closed (see workers.reliable_redis): a
         # message is taken from the list and recorded as unacknowledged in one step.
-        "broker_transport": RELIABLE_TRANSPORT,
+        "broker_transport": RELIABLE_TRANSPORT if config.fetch == "reliable" else None,
         "broker_transport_options": {
             "visibility_timeout": config.visibility_timeout_s,
             "unacked_restore_interval": UNACKED_RESTORE_INTERVAL_S,

@@ -10,6 +10,10 @@ from burstlab.jobs.spec import MAX_DURATION_MS
 from burstlab.settings import DEFAULT_REDIS_URL, read_metrics_enabled
 
 DEFAULT_METRICS_PORT = 9540
+FETCHES = ("reliable", "kombu")
+"""How a worker takes messages from Redis: ``reliable`` (workers.reliable_redis: taken and
+recorded as unacknowledged in one step) or ``kombu`` (kombu's own BRPOP, which can lose a message
+fetched by a worker killed before it recorded it; kept to show that loss side by side)."""
 DEFAULT_VISIBILITY_TIMEOUT_S = MAX_DURATION_MS / 1000 + 30
 """Longer than the longest job, so a running job is never handed to a second worker."""
 
@@ -30,6 +34,8 @@ class WorkerConfig:
     """Where the main worker process serves ``/metrics`` for the whole pool; 0 serves none."""
     metrics_enabled: bool = True
     """Off (METRICS_ENABLED=0) only to measure what the metrics cost."""
+    fetch: str = "reliable"
+    """``WORKER_FETCH``: one of :data:`FETCHES`."""
     stall_timeout_s: float = 30.0
     """Jobs queued, a pool process free, nothing received for this long: the worker stopped
     consuming, so it shuts down to be restarted (0: never)."""
@@ -41,6 +47,8 @@ class WorkerConfig:
             raise ValueError(f"stall_timeout_s must be 0 or more, got {self.stall_timeout_s}")
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.fetch not in FETCHES:
+            raise ValueError(f"fetch must be one of {', '.join(FETCHES)}, got {self.fetch!r}")
         if self.visibility_timeout_s <= 0:
             raise ValueError(
                 f"visibility_timeout_s must be positive, got {self.visibility_timeout_s:g}"
@@ -71,4 +79,5 @@ class WorkerConfig:
             metrics_port=int(env.get("WORKER_METRICS_PORT", str(DEFAULT_METRICS_PORT))),
             metrics_enabled=read_metrics_enabled(env),
             stall_timeout_s=float(env.get("WORKER_STALL_TIMEOUT_S", "30")),
+            fetch=env.get("WORKER_FETCH", "reliable"),
         )
