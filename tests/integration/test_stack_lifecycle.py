@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -85,6 +85,14 @@ class StackCommand:
 
     proc: subprocess.Popen[str]
     output: str = ""
+    seen: set[int] = field(default_factory=set)
+    """Every process ever found below the command (cleaned up if a test fails)."""
+
+    def processes(self) -> set[int]:
+        """The live processes below the command now."""
+        found = descendants(self.proc.pid)
+        self.seen |= found
+        return found
 
     def read_until(self, marker: str, timeout_s: float = 90) -> str:
         assert self.proc.stdout is not None
@@ -124,15 +132,14 @@ def stack_up(*args: str) -> Iterator[StackCommand]:
     argv = [sys.executable, "-m", "burstlab", "stack", "up", "--port", "0", *args]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     command = StackCommand(proc)
-    seen: set[int] = set()
     try:
         yield command
     finally:
-        seen |= descendants(proc.pid)
+        command.processes()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid in _survivors(seen):
+        for pid in _survivors(command.seen):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -174,7 +181,7 @@ def test_stack_up_serves_jobs_and_a_signal_stops_it_within_seconds_leaving_nothi
         assert _post_sync_job(producer_url) == 200
         with urllib.request.urlopen(f"{producer_url}/readyz", timeout=10) as response:
             assert response.status == 200
-        started = descendants(command.proc.pid)
+        started = command.processes()
         # redis, gunicorn master + 2 workers, celery main + 2 children, producer (+ prometheus)
         assert len(started) >= 8 + prometheus, _survivors(started)
         assert run_dir.is_dir()
@@ -197,7 +204,7 @@ def test_a_signal_while_the_stack_is_still_starting_stops_it_within_seconds() ->
         deadline = time.monotonic() + 60
         started: set[int] = set()
         while time.monotonic() < deadline:
-            started = descendants(command.proc.pid)
+            started = command.processes()
             if any(_name(pid) == "prometheus" for pid in started):
                 break
             time.sleep(0.02)
@@ -218,7 +225,7 @@ def test_killing_stack_up_with_sigkill_takes_every_service_with_it() -> None:
     with stack_up("--prometheus", "--prometheus-port", "0") as command:
         command.read_until("ready; press Ctrl-C")
         run_dir = command.run_dir
-        started = descendants(command.proc.pid)
+        started = command.processes()
         names = {_name(pid) for pid in started}
         assert {"redis-server", "prometheus"} <= names, _survivors(started)
         assert len(started) >= 9, _survivors(started)
