@@ -10,7 +10,10 @@ from pathlib import Path
 import click
 
 
-def _stop_on_sigterm(stop: threading.Event) -> None:
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT (Ctrl-C) set ``stop``: no exception lands in the middle of a start
+    or a stop, which watch the event instead."""
+
     def handler(_signum: int, _frame: object) -> None:
         stop.set()
 
@@ -55,8 +58,10 @@ def stack_up(
     """Start Redis, the baseline, a Celery worker and the producer; stop all on Ctrl-C.
 
     A service process that dies is restarted, with a line on stderr saying which and why.
+    SIGTERM or Ctrl-C, even while starting, stops every service within a few seconds and
+    removes the temporary run folder; if this command is killed, its services die with it.
     """
-    from burstlab.stack.local import LocalStack, StackConfig
+    from burstlab.stack.local import LocalStack, StackConfig, StackInterrupted
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
 
@@ -70,10 +75,14 @@ def stack_up(
         prometheus_port=prometheus_port,
     )
     stop = threading.Event()
-    _stop_on_sigterm(stop)
+    _stop_on_signals(stop)
     local = LocalStack(config)
     click.echo("starting the burstlab stack ...")
-    local.start()
+    try:
+        local.start(cancel=stop)
+    except StackInterrupted:
+        click.echo("stopped before the stack was ready")
+        return
     try:
         click.echo(f"producer  {local.producer_url}   (POST /jobs, GET /jobs/ID)")
         click.echo(f"baseline  {local.baseline_url}   ({baseline_workers} gunicorn sync workers)")

@@ -2,6 +2,8 @@
 
 Once started, a supervisor restarts any service process that dies unasked (as compose's
 ``restart: unless-stopped``); :meth:`LocalStack.stop_service` stops one on purpose.
+:meth:`LocalStack.stop` stops every service together within ``stop_timeout_s`` (plus a second
+for Redis); if this process dies instead, its services die with it (a parent-death signal).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,17 +23,23 @@ from types import TracebackType
 
 from burstlab.stack.health import http_ok, prometheus_targets_up, redis_ready, worker_ready
 from burstlab.stack.ports import free_port
-from burstlab.stack.process import ManagedProcess
+from burstlab.stack.process import ManagedProcess, stop_together
 from burstlab.stack.prometheus_server import MONITORING_DIR, prepare_config_dir, prometheus_process
 from burstlab.stack.redis_server import redis_process, redis_url
 from burstlab.stack.supervisor import RestartEvent, Supervisor
 
 SYNC_IN_FLIGHT_PER_BASELINE_WORKER = 2
 """The producer forwards at most this many sync jobs per gunicorn worker; the rest wait in it."""
+REDIS_STOP_TIMEOUT_S = 1.0
+"""Redis stops last (the services may write to it while stopping) and exits at once on SIGTERM."""
 
 
 class StackError(RuntimeError):
     """A service of the stack did not start or become healthy."""
+
+
+class StackInterrupted(StackError):
+    """:meth:`LocalStack.start` was cancelled (e.g. Ctrl-C) before every service was healthy."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +66,14 @@ class StackConfig:
     """The private Redis' AOF fsync policy: ``everysec`` or ``always``."""
     supervise: bool = True
     """Restart a service process that dies unasked."""
+    stop_timeout_s: float = 3.0
+    """How long :meth:`LocalStack.stop` lets the services finish after SIGTERM before SIGKILL."""
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.baseline_workers < 1:
             raise ValueError("workers and baseline_workers must be at least 1")
+        if self.stop_timeout_s < 0:
+            raise ValueError("stop_timeout_s must not be negative")
 
 
 _NOT_INHERITED = ("BURSTLAB_", "CELERY_", "PROMETHEUS_MULTIPROC_DIR")
@@ -80,8 +93,16 @@ class LocalStack:
         self.config = config
         self._owns_run_dir = config.run_dir is None
         self.run_dir = Path(config.run_dir or tempfile.mkdtemp(prefix="burstlab-stack-"))
+        self._cancel = threading.Event()
+        try:
+            self._prepare()
+        except BaseException:
+            self._remove_run_dir()
+            raise
+
+    def _prepare(self) -> None:
+        config, host = self.config, self.config.host
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        host = config.host
         self.redis: ManagedProcess | None = None
         if config.redis_url:
             self.redis_url = config.redis_url
@@ -129,9 +150,14 @@ class LocalStack:
         common = {"REDIS_URL": self.redis_url}
         python = [sys.executable, "-m", "burstlab"]
 
-        def service(name: str, env: dict[str, str]) -> ManagedProcess:
+        def service(
+            name: str, env: dict[str, str], death_signal: int = signal.SIGKILL
+        ) -> ManagedProcess:
             merged = _service_env({**common, **env, **config.extra_env})
-            return ManagedProcess(name, [*python, name], merged, self.run_dir / f"{name}.log")
+            log_path = self.run_dir / f"{name}.log"
+            return ManagedProcess(
+                name, [*python, name], merged, log_path, death_signal=death_signal
+            )
 
         self.baseline = service(
             "baseline",
@@ -142,6 +168,9 @@ class LocalStack:
                 "BASELINE_METRICS_PORT": str(self.baseline_metrics_port),
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "baseline"),
             },
+            # gunicorn's workers would outlive a SIGKILLed master by up to half its request
+            # timeout; SIGINT is its quick shutdown, which stops them first.
+            death_signal=signal.SIGINT,
         )
         self.worker = service(
             "worker",
@@ -200,9 +229,16 @@ class LocalStack:
             )
         return checks
 
-    def start(self) -> LocalStack:
-        """Start every service and wait until each is healthy; on failure stop what started."""
+    def start(self, cancel: threading.Event | None = None) -> LocalStack:
+        """Start every service and wait until each is healthy; on failure stop what started.
+
+        Setting ``cancel`` (from a signal handler, another thread) while it waits stops what
+        started and raises :class:`StackInterrupted`.
+        """
+        if cancel is not None:
+            self._cancel = cancel
         try:
+            self._check_cancelled("starting")
             if self.redis:
                 self.redis.start()
                 self.wait_healthy("redis")
@@ -231,6 +267,7 @@ class LocalStack:
         started = time.monotonic()
         deadline = started + (timeout_s or self.config.start_timeout_s)
         while time.monotonic() < deadline:
+            self._check_cancelled(f"{name} was starting")
             if not process.is_running() and self.supervisor is None:
                 raise StackError(
                     f"{name} exited ({process.exit_description()}) while starting; "
@@ -238,11 +275,15 @@ class LocalStack:
                 )
             if check():
                 return time.monotonic() - started
-            time.sleep(0.1)
+            self._cancel.wait(0.1)
         raise StackError(
             f"{name} did not become healthy within {timeout_s or self.config.start_timeout_s:g} s;"
             f" log {process.log_path}:\n{process.tail()}"
         )
+
+    def _check_cancelled(self, doing: str) -> None:
+        if self._cancel.is_set():
+            raise StackInterrupted(f"stopped while {doing}")
 
     def worker_ready(self) -> bool:
         """Whether the Celery worker answers a control ping."""
@@ -282,12 +323,21 @@ class LocalStack:
             self.wait_healthy(name)
 
     def stop(self) -> None:
-        """Stop every process (Prometheus first, Redis last) and remove temporary files."""
+        """Stop every process and remove temporary files.
+
+        The supervisor is closed first, so nothing is restarted while stopping. The services
+        get SIGTERM together and ``stop_timeout_s`` to exit, Redis after them.
+        """
         if self.supervisor is not None:
             self.supervisor.close()
             self.supervisor = None
-        for process in reversed(self.processes):
-            process.stop()
+        services = [p for p in self.processes if p is not self.redis]
+        stop_together(services, self.config.stop_timeout_s)
+        if self.redis is not None:
+            stop_together([self.redis], REDIS_STOP_TIMEOUT_S)
+        self._remove_run_dir()
+
+    def _remove_run_dir(self) -> None:
         if self._owns_run_dir:
             with contextlib.suppress(OSError):
                 shutil.rmtree(self.run_dir)

@@ -1,4 +1,7 @@
-"""A child process in its own session, logging to a file, stopped with its whole group."""
+"""A child process in its own session, logging to a file, stopped with its whole group.
+
+Each child dies with this process (a parent-death signal, see :mod:`burstlab.stack.spawn`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from burstlab.stack.spawn import popen_dying_with_us
 
 
 def _children_by_parent() -> dict[int, list[int]]:
@@ -58,12 +63,22 @@ class ManagedProcess:
 
     ``wanted`` says whether it should be running: :meth:`start` sets it, :meth:`stop` clears
     it (under ``lock``) before signalling, so a supervisor restarts only what died unasked.
+
+    ``death_signal`` is what the process gets if this one dies (SIGKILL by default; a process
+    whose children would outlive its SIGKILL gets one it handles by stopping them).
     """
 
     def __init__(
-        self, name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        *,
+        death_signal: int = signal.SIGKILL,
     ) -> None:
         self.name = name
+        self.death_signal = death_signal
         self.argv = list(argv)
         self.env = dict(env)
         self.log_path = log_path
@@ -81,8 +96,9 @@ class ManagedProcess:
         """Start the process (appending to its log file)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.lock, open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
+            self._proc = popen_dying_with_us(
                 self.argv,
+                self.death_signal,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -120,20 +136,24 @@ class ManagedProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._proc.pid, signal.SIGKILL)
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """SIGTERM the group, wait, then SIGKILL whatever is left of it (stopped on purpose)."""
+    def terminate(self) -> None:
+        """Ask the process to stop, on purpose (a supervisor leaves it down): SIGTERM its group."""
         with self.lock:
             self.wanted = False
+        self.signal(signal.SIGTERM)
+
+    def reap(self) -> None:
+        """SIGKILL whatever is left of the group and collect the leader's exit status."""
         if self._proc is None:
             return
-        self.signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while self._proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
         # Children may outlive the leader: clear the whole group either way.
         self.clear_group()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM the group, wait, then SIGKILL whatever is left of it (stopped on purpose)."""
+        stop_together([self], timeout_s)
 
     def tail(self, lines: int = 20) -> str:
         """Return the last ``lines`` lines of the log, for error messages."""
@@ -142,3 +162,15 @@ class ManagedProcess:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def stop_together(processes: Sequence[ManagedProcess], timeout_s: float) -> None:
+    """Stop ``processes`` at once: SIGTERM every group, wait up to ``timeout_s`` for all of
+    them, then SIGKILL whatever is left (so stopping N processes takes one timeout, not N)."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + timeout_s
+    while any(p.is_running() for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for process in processes:
+        process.reap()
