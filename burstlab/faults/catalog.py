@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from burstlab.faults import durability, hostile, overload, queue_faults, sync_faults
+from burstlab.faults import durability, hostile, kill_storm, overload, queue_faults, sync_faults
 from burstlab.faults.report import FaultReport
 
 SCENARIOS: dict[str, tuple[Callable[[], FaultReport], str]] = {
     "worker-child-kill": (queue_faults.worker_child_kill, "about 20 s"),
     "worker-kill": (queue_faults.worker_kill, "about 2 min: the visibility timeout"),
+    "worker-kill-storm": (kill_storm.worker_kill_storm, "about 4 min: 100 kills, 2 s each"),
+    "worker-stop-storm": (kill_storm.worker_stop_storm, "about 3 min: 50 stops"),
     "broker-restart": (queue_faults.broker_restart, "about 2 min: the visibility timeout"),
     "broker-crash": (queue_faults.broker_crash, "about 2 min: the visibility timeout"),
     "baseline-worker-kill": (sync_faults.baseline_worker_kill, "about 15 s"),

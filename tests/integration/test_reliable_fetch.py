@@ -1,0 +1,159 @@
+"""No accepted job is lost: workers take each message and record it unacknowledged in one step.
+
+Against a private Redis: the transport of :mod:`workers.reliable_redis` leaves a fetched message
+in kombu's unacked hash (never only in the worker), kombu restores it from there, a duplicate
+delivery of a finished job is counted and not run, and storms of kills and stops lose nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import signal
+import time
+from typing import Any
+
+import pytest
+import redis
+from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu.transport import redis as kombu_redis
+from kombu.utils.json import loads
+
+from burstlab.client import Producer as ProducerApi
+from burstlab.faults.kill_storm import Storm, run_storm
+from burstlab.jobs.names import QUEUE_NAME
+from burstlab.jobs.spec import parse_spec
+from burstlab.jobs.task_message import build_task_message, task_kwargs
+from burstlab.stack.local import LocalStack
+from workers.reliable_redis import Channel, Transport
+
+QUEUE = "reliable-test"
+VISIBILITY_S = 0.5
+
+
+def _connection(redis_url: str) -> Connection:
+    return Connection(
+        redis_url,
+        transport=Transport,
+        transport_options={"visibility_timeout": VISIBILITY_S, "unacked_restore_throttle": 1},
+    )
+
+
+def _publish(connection: Connection, body: dict[str, Any]) -> None:
+    queue = Queue(QUEUE, Exchange(QUEUE, type="direct"), routing_key=QUEUE)
+    Producer(connection.channel()).publish(
+        body, exchange=queue.exchange, routing_key=QUEUE, declare=[queue], serializer="json"
+    )
+
+
+@pytest.fixture
+def client(redis_url: str) -> redis.Redis:
+    r = redis.Redis.from_url(redis_url)
+    r.flushdb()
+    return r
+
+
+def test_kombus_internals_the_transport_relies_on_are_still_there() -> None:
+    # The transport overrides these; if kombu renames or drops one, this fails first.
+    for name in ("_brpop_start", "_brpop_read", "_get", "_q_for_pri", "conn_or_acquire"):
+        assert callable(getattr(kombu_redis.Channel, name)), name
+    poller = inspect.getsource(kombu_redis.MultiChannelPoller)
+    assert "_brpop_start" in poller and "_brpop_read" in inspect.getsource(kombu_redis.Channel)
+    assert "restore_by_tag" in inspect.getsource(kombu_redis.QoS.restore_visible)
+    # kombu's restore reads the unacked entry as [message, exchange, routing_key]
+    assert "M, EX, RK = loads" in inspect.getsource(kombu_redis.QoS.restore_by_tag)
+    assert issubclass(Channel, kombu_redis.Channel)
+
+
+def test_a_message_taken_by_a_consumer_is_already_in_the_unacked_hash_when_it_arrives(
+    redis_url: str, client: redis.Redis
+) -> None:
+    # Given a message in the queue
+    with _connection(redis_url) as connection:
+        _publish(connection, {"n": 1})
+        seen: list[tuple[int, int, list[Any], str]] = []
+
+        def on_message(body: dict[str, Any], message: Any) -> None:
+            entry = client.hget("unacked", message.delivery_tag)
+            seen.append(
+                (client.llen(QUEUE), client.hlen("unacked"), loads(entry), message.delivery_tag)
+            )
+            assert body == {"n": 1}
+            message.ack()
+
+        # When a consumer takes it through the event loop's blocking fetch
+        channel = connection.channel()
+        with Consumer(channel, [Queue(QUEUE)], callbacks=[on_message], accept=["json"]):
+            connection.drain_events(timeout=5)
+    # Then, when it arrived, it was off the list and in the unacked hash in kombu's format
+    assert len(seen) == 1
+    queued, unacked, entry, tag = seen[0]
+    assert (queued, unacked) == (0, 1)
+    payload, exchange, routing_key = entry
+    assert (exchange, routing_key) == (QUEUE, QUEUE)
+    assert payload["properties"]["delivery_tag"] == tag
+    # And the ack removed it
+    assert client.hlen("unacked") == 0 and client.zcard("unacked_index") == 0
+
+
+def test_a_message_whose_consumer_died_before_acking_is_restored_by_kombus_sweep(
+    redis_url: str, client: redis.Redis
+) -> None:
+    with _connection(redis_url) as connection:
+        # Given a message taken (synchronous get) by a consumer that then dies without an ack
+        _publish(connection, {"n": 2})
+        channel = connection.channel()
+        taken = channel.basic_get(QUEUE)
+        assert taken is not None
+        assert client.llen(QUEUE) == 0 and client.hlen("unacked") == 1
+        # When the visibility timeout passes and another consumer's sweep runs
+        time.sleep(VISIBILITY_S + 0.2)
+        with _connection(redis_url) as other:
+            other.channel().qos.restore_visible(num=10, interval=1)
+    # Then the message is back in its queue, whole, and no longer unacked
+    assert client.hlen("unacked") == 0 and client.llen(QUEUE) == 1
+    restored = loads(client.lindex(QUEUE, 0))
+    assert restored["properties"]["delivery_tag"] == taken.delivery_tag
+    assert restored["headers"]["redelivered"] is True
+
+
+def test_a_no_ack_get_leaves_nothing_unacked(redis_url: str, client: redis.Redis) -> None:
+    with _connection(redis_url) as connection:
+        _publish(connection, {"n": 3})
+        message = connection.channel().basic_get(QUEUE, no_ack=True)
+    assert message is not None
+    assert client.llen(QUEUE) == 0 and client.hlen("unacked") == 0
+
+
+def test_a_duplicate_delivery_of_a_succeeded_job_is_counted_and_not_run_again(
+    stack: LocalStack,
+) -> None:
+    # Given a job that ran and succeeded
+    api = ProducerApi(stack.producer_url)
+    accepted = api.submit("async", "io", 5)
+    first = api.wait(accepted["job_id"], timeout_s=30)
+    assert first["status"] == "succeeded" and first["attempts"] == 1
+    # When its message is delivered again (as after a redelivery)
+    job_id = first["job_id"]
+    spec = parse_spec({"kind": "io", "duration_ms": 5})
+    message = build_task_message(job_id, task_kwargs(job_id, spec, time.time(), ""))
+    redis.Redis.from_url(stack.redis_url).lpush(QUEUE_NAME, message)
+    deadline = time.monotonic() + 30
+    again = api.get_job(job_id)
+    while again.get("duplicates", 0) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        again = api.get_job(job_id)
+    # Then the duplicate is counted, the job did not run again, and its record is the first run's
+    assert again["duplicates"] == 1 and again["attempts"] == 1
+    assert again["result"] == first["result"] and again["timings"] == first["timings"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["kill", "stop"])
+def test_a_storm_of_worker_kills_or_stops_during_a_drain_loses_no_accepted_job(
+    signum: int,
+) -> None:
+    # Given a queue of 10 ms jobs kept full, When the worker is killed (or stopped) 6 times
+    report = run_storm("storm", Storm(rounds=6, signum=signum, consume_s=(0.2, 1.0), seed=3))
+    # Then every accepted job completed; duplicates are counted, not lost
+    assert report.accepted >= 300
+    assert report.lost == 0 and report.completed == report.accepted, report
