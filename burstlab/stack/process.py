@@ -46,6 +46,15 @@ def descendant_pids(pid: int) -> list[int]:
     return found
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, exited but not reaped, counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def describe_exit(returncode: int | None) -> str:
     """``exit code 3`` or ``killed by SIGKILL`` (``running`` while there is no code)."""
     if returncode is None:

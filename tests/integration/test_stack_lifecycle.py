@@ -22,43 +22,15 @@ from pathlib import Path
 
 import pytest
 
+from burstlab.stack.process import descendant_pids, pid_alive
+
 STOP_BOUND_S = 10.0
 """Twice the 5 s the command promises, so a loaded machine does not fail the test."""
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    return children
-
-
 def descendants(pid: int) -> set[int]:
     """Every live process below ``pid``."""
-    tree = _children_map()
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in tree.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    return set(descendant_pids(pid))
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -76,7 +48,7 @@ def _name(pid: int) -> str:
 
 
 def _survivors(pids: set[int]) -> dict[int, str]:
-    return {pid: " ".join(_cmdline(pid))[:120] for pid in pids if _alive(pid)}
+    return {pid: " ".join(_cmdline(pid))[:120] for pid in pids if pid_alive(pid)}
 
 
 @dataclass

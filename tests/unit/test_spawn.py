@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from burstlab.stack.process import pid_alive
+
 # Starts `sleep` from a thread that then exits, says the pid, and waits to be killed.
 SCRIPT = textwrap.dedent(
     """
@@ -30,14 +32,6 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
 def test_a_child_started_from_a_finished_thread_lives_on_and_dies_with_its_parent(
     tmp_path: Path,
@@ -53,17 +47,17 @@ def test_a_child_started_from_a_finished_thread_lives_on_and_dies_with_its_paren
     try:
         # Then the child is still running: the thread's exit did not kill it
         time.sleep(0.3)
-        assert _alive(child)
+        assert pid_alive(child)
         # When the parent is killed with SIGKILL (no chance to stop anything)
         parent.kill()
         parent.wait()
         # Then the child dies with it
         deadline = time.monotonic() + 5
-        while _alive(child) and time.monotonic() < deadline:
+        while pid_alive(child) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert not _alive(child)
+        assert not pid_alive(child)
     finally:
-        if _alive(child):
+        if pid_alive(child):
             os.kill(child, signal.SIGKILL)
         if parent.poll() is None:
             parent.kill()
