@@ -16,13 +16,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from burstlab.jobs.record import RECORD_TTL_S
 from producer import keys
+from producer.amqp_broker import AmqpBroker
 from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig
 from producer.errors import json_errors
 from producer.events import JobEvents
 from producer.instrumentation import loop_lag_ctx, request_metrics
 from producer.metrics import ProducerMetrics
-from producer.publisher import Publisher
+from producer.publisher import JobPublisher, Publisher
+from producer.queues import QueueReader, RedisQueue
 from producer.routes import setup_routes
 
 REDIS_POOL_SIZE = 64
@@ -45,20 +47,41 @@ def redis_client(config: ProducerConfig, *, for_pubsub: bool = False) -> aioredi
     return aioredis.Redis(connection_pool=pool)
 
 
-async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    config = app[keys.CONFIG]
-    client = redis_client(config)
-    events_client = redis_client(config, for_pubsub=True)
-    publisher = Publisher(
+def _broker(config: ProducerConfig, client: aioredis.Redis) -> tuple[JobPublisher, QueueReader]:
+    """The publisher and queue reader of the configured broker (Redis unless ``BROKER_URL``
+    names a RabbitMQ)."""
+    on_redis = Publisher(
         client,
         config.broker_timeout_s,
         queue=config.queue,
         max_backlog=config.max_backlog,
         record_ttl_s=RECORD_TTL_S,
     )
+    if config.broker == "redis":
+        return on_redis, RedisQueue(client, config.queue)
+    amqp = AmqpBroker(
+        config.broker_url or "",
+        on_redis,
+        client,
+        config.broker_timeout_s,
+        queue=config.queue,
+        queue_type=config.queue_type,
+        max_backlog=config.max_backlog,
+        record_ttl_s=RECORD_TTL_S,
+        management_url=config.rabbitmq_management_url,
+    )
+    return amqp, amqp
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    client = redis_client(config)
+    events_client = redis_client(config, for_pubsub=True)
+    publisher, queue = _broker(config, client)
     events = JobEvents(events_client, on_final=app[keys.METRICS].on_final_event)
     app[keys.REDIS] = client
     app[keys.PUBLISHER] = publisher
+    app[keys.QUEUE] = queue
     app[keys.EVENTS] = events
     publisher.start()
     events.start()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.jobs.spec import MAX_DURATION_MS
-from burstlab.settings import DEFAULT_REDIS_URL, read_metrics_enabled
+from burstlab.settings import DEFAULT_REDIS_URL, broker_of, read_metrics_enabled, read_queue_type
 
 DEFAULT_BASELINE_URL = "http://127.0.0.1:8081"
 
@@ -19,6 +19,15 @@ class ProducerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     redis_url: str = DEFAULT_REDIS_URL
+    """Job records and events (and the queue, unless ``broker_url`` names another broker)."""
+    broker_url: str | None = None
+    """``BROKER_URL``: where async jobs are queued; ``None`` is the Redis of ``redis_url``,
+    an ``amqp://`` URL a RabbitMQ."""
+    queue_type: str = "classic"
+    """``QUEUE_TYPE`` of the RabbitMQ queue (``classic`` or ``quorum``), as workers declare it."""
+    rabbitmq_management_url: str | None = None
+    """``RABBITMQ_MANAGEMENT_URL`` (``http://USER:PASSWORD@host:15672``): where the producer reads
+    the RabbitMQ queue's unacknowledged count; without it ``reserved`` reads 0."""
     baseline_url: str = DEFAULT_BASELINE_URL
     queue: str = QUEUE_NAME
     sync_timeout_s: float = 2 * MAX_DURATION_MS / 1000
@@ -56,6 +65,11 @@ class ProducerConfig:
         if self.sync_max_inflight < 0:
             raise ValueError(f"sync_max_inflight must be 0 or more, got {self.sync_max_inflight}")
 
+    @property
+    def broker(self) -> str:
+        """``redis`` or ``rabbitmq``: which broker holds the async queue."""
+        return broker_of(self.broker_url or self.redis_url)
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ProducerConfig:
         """Build from ``PRODUCER_HOST``, ``PRODUCER_PORT``, ``REDIS_URL``, ``BASELINE_URL``, ...."""
@@ -65,6 +79,9 @@ class ProducerConfig:
             host=env.get("PRODUCER_HOST", defaults.host),
             port=int(env.get("PRODUCER_PORT", str(defaults.port))),
             redis_url=env.get("REDIS_URL", defaults.redis_url),
+            broker_url=env.get("BROKER_URL") or None,
+            queue_type=read_queue_type(env),
+            rabbitmq_management_url=env.get("RABBITMQ_MANAGEMENT_URL") or None,
             baseline_url=env.get("BASELINE_URL", defaults.baseline_url).rstrip("/"),
             queue=env.get("QUEUE_NAME", defaults.queue),
             sync_timeout_s=float(env.get("SYNC_TIMEOUT_S", str(defaults.sync_timeout_s))),

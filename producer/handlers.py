@@ -22,7 +22,7 @@ from burstlab.jobs.record import (
     job_view,
 )
 from burstlab.jobs.spec import MODES, JobSpec, ValidationError, parse_submission
-from burstlab.jobs.task_message import build_task_message, new_id, task_kwargs
+from burstlab.jobs.task_message import new_id, task_kwargs, task_message
 from producer import keys
 from producer.baseline_client import BaselineUnavailable
 from producer.bodies import read_json
@@ -30,7 +30,8 @@ from producer.config import ProducerConfig
 from producer.errors import ApiError, json_response, retry_after
 from producer.metrics import ProducerMetrics
 from producer.publisher import BrokerUnavailable, Enqueue
-from producer.store import queue_depth, read_record, read_records, record_commands
+from producer.queues import READ_ERRORS
+from producer.store import read_record, read_records, record_commands
 
 MAX_JOB_ID_LENGTH = 64
 
@@ -69,11 +70,9 @@ async def _submit_async(
     app = request.app
     config = app[keys.CONFIG]
     enqueued_at = time.time()
-    message = build_task_message(
-        job_id, task_kwargs(job_id, spec, enqueued_at, payload), queue=config.queue
-    )
+    message = task_message(job_id, task_kwargs(job_id, spec, enqueued_at, payload))
     fields = flat(accepted_fields("async", spec, submitted_at, enqueued_at))
-    job = Enqueue(key=job_key(job_id), fields=fields, message=message)
+    job = Enqueue(key=job_key(job_id), fields=fields, task=message)
     metrics = app[keys.METRICS]
     # Kept here, not sent to the worker: its final event is timed against these.
     # Tracked before the push: a fast worker's final event may come first.
@@ -252,13 +251,11 @@ async def lookup_jobs(request: web.Request) -> web.Response:
 
 
 async def queue_status(request: web.Request) -> web.Response:
-    """``GET /queue``: how many async jobs wait in Redis, are reserved, and have finished."""
+    """``GET /queue``: how many async jobs wait in the broker, are reserved, and have finished."""
     app = request.app
     try:
-        depth = await asyncio.wait_for(
-            queue_depth(app[keys.REDIS], app[keys.CONFIG].queue), app[keys.CONFIG].broker_timeout_s
-        )
-    except (RedisError, OSError, TimeoutError) as exc:
+        depth = await asyncio.wait_for(app[keys.QUEUE].depth(), app[keys.CONFIG].broker_timeout_s)
+    except READ_ERRORS as exc:
         raise ApiError(503, "broker_unavailable", f"cannot read the queue: {exc}") from exc
     return json_response(depth)
 
@@ -275,9 +272,9 @@ async def readyz(request: web.Request) -> web.Response:
 
     async def broker() -> str | None:
         try:
-            await asyncio.wait_for(app[keys.REDIS].ping(), timeout)
+            await asyncio.wait_for(app[keys.QUEUE].ping(), timeout)
             return None
-        except (RedisError, OSError, TimeoutError) as exc:
+        except READ_ERRORS as exc:
             return f"unreachable: {exc or 'timed out'}"
 
     broker_problem, baseline_problem = await asyncio.gather(broker(), app[keys.BASELINE].check())

@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
-from redis.exceptions import RedisError
 
 from producer import keys
 from producer.errors import Handler
 from producer.metrics import NO_MODE, ProducerMetrics, QueueSnapshot
-from producer.store import queue_snapshot
+from producer.queues import READ_ERRORS
 
 LOOP_LAG_INTERVAL_S = 0.1
 """How often the lag probe asks to be woken; how late it wakes is the lag."""
@@ -53,7 +52,7 @@ def request_metrics(metrics: ProducerMetrics) -> web.middleware:  # type: ignore
 
 
 def metrics_handler(metrics: ProducerMetrics) -> Handler:
-    """``GET /metrics``: read the queue from Redis (one round trip), then expose everything."""
+    """``GET /metrics``: read the queue from the broker, then expose everything."""
     expose = make_aiohttp_handler(metrics.registry)
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -61,10 +60,8 @@ def metrics_handler(metrics: ProducerMetrics) -> Handler:
         config = app[keys.CONFIG]
         snapshot: QueueSnapshot | None
         try:
-            snapshot = await asyncio.wait_for(
-                queue_snapshot(app[keys.REDIS], config.queue), config.broker_timeout_s
-            )
-        except (RedisError, OSError, TimeoutError):
+            snapshot = await asyncio.wait_for(app[keys.QUEUE].snapshot(), config.broker_timeout_s)
+        except READ_ERRORS:
             snapshot = None
         metrics.queue.update(snapshot, time.time())
         return await expose(request)

@@ -12,11 +12,14 @@ from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig
 from producer.events import JobEvents
 from producer.metrics import ProducerMetrics
-from producer.publisher import Publisher
+from producer.publisher import JobPublisher
+from producer.queues import QueueReader
 
 CONFIG = web.AppKey("config", ProducerConfig)
 REDIS = web.AppKey("redis", aioredis.Redis)
-PUBLISHER = web.AppKey("publisher", Publisher)
+PUBLISHER: web.AppKey[JobPublisher] = web.AppKey("publisher")
+QUEUE: web.AppKey[QueueReader] = web.AppKey("queue")
+"""The async queue on whichever broker holds it (``GET /queue``, the scrape, ``/readyz``)."""
 EVENTS = web.AppKey("events", JobEvents)
 BASELINE = web.AppKey("baseline", BaselineClient)
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)

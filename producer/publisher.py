@@ -16,9 +16,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
+
+from burstlab.jobs.task_message import TaskMessage
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,8 @@ def enqueue_script_source() -> str:
 
 
 class BrokerUnavailable(Exception):
-    """Redis did not take a submission in time; the job was not accepted."""
+    """The broker (or the record store) did not take a submission in time; the job was not
+    accepted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,19 @@ class Enqueue:
     key: str
     fields: Sequence[str]
     """Field names and values, alternating."""
-    message: bytes
+    task: TaskMessage
+
+
+class JobPublisher(Protocol):
+    """Takes async jobs to the broker (and other record writes to Redis)."""
+
+    def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def enqueue(self, job: Enqueue) -> bool: ...
+
+    def submit_background(self, commands: Sequence[Command]) -> None: ...
 
 
 class Publisher:
@@ -98,6 +114,15 @@ class Publisher:
         # fails fails whatever queued up behind it too (see _flush).
         return await future
 
+    async def write(self, commands: Sequence[Command]) -> None:
+        """Send ``commands`` with the next batch and wait for Redis to take them.
+
+        Raises :class:`BrokerUnavailable` if Redis refused one or did not answer in time."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writes.append((commands, future))
+        self._wakeup.set()
+        await future
+
     def submit_background(self, commands: Sequence[Command]) -> None:
         """Send ``commands`` with the next batch; a failure is logged, not raised."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -120,7 +145,7 @@ class Publisher:
             keys.append(job.key.encode())
             args.append(b"%d" % (len(job.fields) // 2))
             args.extend(field.encode() for field in job.fields)
-            args.append(job.message)
+            args.append(job.task.redis_envelope(self._queue))
         return [b"EVALSHA", self._script.sha.encode(), b"%d" % len(keys), *keys, *args]
 
     async def _run_script(self, command: list[bytes]) -> list[int]:

@@ -47,9 +47,15 @@ def celery_settings(config: WorkerConfig) -> dict[str, Any]:
         "task_ignore_result": True,
         "task_default_queue": config.queue,
         "task_create_missing_queues": True,
+        # On RabbitMQ: the queue type the producer declares too (Celery turns global QoS off
+        # for a quorum queue by itself, worker_detect_quorum_queues).
+        "task_default_queue_type": config.queue_type,
+        "task_create_missing_queue_type": config.queue_type,
         # kombu's Redis transport with the fetch window closed (see workers.reliable_redis): a
         # message is taken from the list and recorded as unacknowledged in one step.
-        "broker_transport": RELIABLE_TRANSPORT if config.fetch == "reliable" else None,
+        "broker_transport": (
+            RELIABLE_TRANSPORT if config.on_redis and config.fetch == "reliable" else None
+        ),
         "broker_transport_options": {
             "visibility_timeout": config.visibility_timeout_s,
             "unacked_restore_interval": UNACKED_RESTORE_INTERVAL_S,
@@ -77,7 +83,7 @@ def create_celery_app(config: WorkerConfig, metrics: WorkerMetrics | None = None
     """
     from workers.tasks import register_tasks
 
-    app = Celery("burstlab", broker=config.redis_url, set_as_current=False)
+    app = Celery("burstlab", broker=config.broker, set_as_current=False)
     app.conf.update(celery_settings(config))
     register_tasks(app, JobStore(config.redis_url), metrics or WorkerMetrics(None))
     worker_process_init.connect(_warm_up, weak=False, dispatch_uid="burstlab-warm-up")
@@ -86,8 +92,8 @@ def create_celery_app(config: WorkerConfig, metrics: WorkerMetrics | None = None
 
 def _watch_consumption(config: WorkerConfig) -> None:
     """Once the worker is ready, watch that it keeps consuming (see :mod:`workers.watchdog`)."""
-    if not config.stall_timeout_s:
-        return
+    if not config.stall_timeout_s or not config.on_redis:
+        return  # RabbitMQ pushes to its consumers; a lost consumer's messages return at once
     from celery.worker import state
 
     watchdog = ConsumptionWatchdog(

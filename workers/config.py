@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.jobs.spec import MAX_DURATION_MS
-from burstlab.settings import DEFAULT_REDIS_URL, read_metrics_enabled
+from burstlab.settings import DEFAULT_REDIS_URL, broker_of, read_metrics_enabled, read_queue_type
 
 DEFAULT_METRICS_PORT = 9540
 FETCHES = ("reliable", "kombu")
@@ -23,6 +23,12 @@ class WorkerConfig:
     """How a Celery worker connects and how many jobs it runs at once."""
 
     redis_url: str = DEFAULT_REDIS_URL
+    """Job records and events (and the broker, unless ``broker_url`` is set)."""
+    broker_url: str | None = None
+    """``BROKER_URL``: where the queue is; ``None`` is the Redis of ``redis_url``. The reliable
+    fetch and the consumption watchdog apply to a Redis broker only."""
+    queue_type: str = "classic"
+    """``QUEUE_TYPE``: the RabbitMQ queue type (``classic`` or ``quorum``)."""
     concurrency: int = 1
     queue: str = QUEUE_NAME
     visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S
@@ -55,6 +61,16 @@ class WorkerConfig:
             )
 
     @property
+    def broker(self) -> str:
+        """The URL of the broker the worker consumes from."""
+        return self.broker_url or self.redis_url
+
+    @property
+    def on_redis(self) -> bool:
+        """Whether the broker is Redis (kombu's Redis transport), not RabbitMQ."""
+        return broker_of(self.broker) == "redis"
+
+    @property
     def redelivers_running_jobs(self) -> bool:
         """True if a job may run longer than the visibility timeout, and so be handed to a
         second worker while the first still runs it. Only for short-job setups such as the
@@ -68,6 +84,8 @@ class WorkerConfig:
         env = dict(os.environ if env is None else env)
         return cls(
             redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
+            broker_url=env.get("BROKER_URL") or None,
+            queue_type=read_queue_type(env),
             concurrency=int(env.get("WORKER_CONCURRENCY", "1")),
             queue=env.get("QUEUE_NAME", QUEUE_NAME),
             visibility_timeout_s=float(

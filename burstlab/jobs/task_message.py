@@ -1,9 +1,9 @@
 """The Celery task message (protocol v2) of a job: its arguments, its envelope, and reading it.
 
 The one owner of the message format. The producer builds messages with
-:func:`build_task_message` and pushes them with one ``LPUSH`` on an asyncio Redis client
-instead of a blocking ``apply_async`` call; the worker's ``burstlab.run_job`` task takes
-:func:`task_kwargs` as its keyword arguments; the producer's queue scrape reads a queued
+:func:`task_message` and pushes them itself (one ``LPUSH`` on an asyncio Redis client, or
+an AMQP publish) instead of a blocking ``apply_async`` call; the worker's ``burstlab.run_job``
+task takes :func:`task_kwargs` as its keyword arguments; the producer's queue scrape reads a queued
 message's enqueue time with :func:`enqueued_at_of`. The envelope is pinned by the end-to-end
 tests, in which a real Celery worker executes what this module builds.
 
@@ -16,7 +16,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import orjson
 
@@ -60,6 +61,58 @@ _STATIC_HEADERS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class TaskMessage:
+    """One Celery protocol v2 task message, before it is framed for a broker.
+
+    Redis takes it as kombu's JSON envelope (:meth:`redis_envelope`); AMQP as a body with these
+    headers and the properties ``content_type``, ``content_encoding``, ``correlation_id`` and a
+    persistent delivery mode, which is how Celery's own AMQP publisher sends it.
+    """
+
+    task_id: str
+    body: bytes
+    """JSON ``[args, kwargs, embed]``."""
+    headers: dict[str, Any]
+
+    content_type: ClassVar[str] = "application/json"
+    content_encoding: ClassVar[str] = "utf-8"
+
+    def redis_envelope(self, queue: str = QUEUE_NAME) -> bytes:
+        """kombu's Redis envelope: the body stored as plain JSON text (no ``body_encoding``),
+        which kombu passes through unchanged; ``delivery_tag`` is unique per message because
+        kombu keys its unacked hash on it."""
+        envelope = {
+            "body": self.body.decode(),
+            "content-encoding": self.content_encoding,
+            "content-type": self.content_type,
+            "headers": self.headers,
+            "properties": {
+                "correlation_id": self.task_id,
+                "reply_to": "",
+                "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": queue},
+                "priority": 0,
+                "delivery_tag": os.urandom(16).hex(),
+            },
+        }
+        return orjson.dumps(envelope)
+
+
+def task_message(
+    task_id: str, kwargs: dict[str, Any], *, task_name: str = TASK_NAME, origin_header: str = ""
+) -> TaskMessage:
+    """The Celery protocol v2 message that runs ``task_name`` with ``kwargs``."""
+    headers = {
+        **_STATIC_HEADERS,
+        "task": task_name,
+        "id": task_id,
+        "root_id": task_id,
+        "origin": origin_header,
+    }
+    return TaskMessage(task_id, orjson.dumps([[], kwargs, _EMBED]), headers)
+
+
 def build_task_message(
     task_id: str,
     kwargs: dict[str, Any],
@@ -68,33 +121,9 @@ def build_task_message(
     queue: str = QUEUE_NAME,
     origin_header: str = "",
 ) -> bytes:
-    """Return the kombu/Redis envelope of a Celery protocol v2 message for ``task_name``.
-
-    The body is stored as plain JSON text (no ``body_encoding``), which kombu passes
-    through unchanged; ``delivery_tag`` is unique per message because kombu keys its
-    unacked hash on it.
-    """
-    envelope = {
-        "body": orjson.dumps([[], kwargs, _EMBED]).decode(),
-        "content-encoding": "utf-8",
-        "content-type": "application/json",
-        "headers": {
-            **_STATIC_HEADERS,
-            "task": task_name,
-            "id": task_id,
-            "root_id": task_id,
-            "origin": origin_header,
-        },
-        "properties": {
-            "correlation_id": task_id,
-            "reply_to": "",
-            "delivery_mode": 2,
-            "delivery_info": {"exchange": "", "routing_key": queue},
-            "priority": 0,
-            "delivery_tag": os.urandom(16).hex(),
-        },
-    }
-    return orjson.dumps(envelope)
+    """Return the kombu/Redis envelope of a Celery protocol v2 message for ``task_name``."""
+    message = task_message(task_id, kwargs, task_name=task_name, origin_header=origin_header)
+    return message.redis_envelope(queue)
 
 
 def enqueued_at_of(message: bytes) -> float | None:

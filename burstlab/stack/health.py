@@ -1,4 +1,5 @@
-"""Health checks the local stack waits on: HTTP 200, Redis PING, a Celery control ping."""
+"""Health checks the local stack waits on: HTTP 200, Redis PING, an AMQP connection, a Celery
+control ping."""
 
 from __future__ import annotations
 
@@ -34,9 +35,25 @@ def redis_ready(redis_url: str) -> bool:
         return False
 
 
+def amqp_ready(amqp_url: str) -> bool:
+    """Whether a RabbitMQ at ``amqp_url`` takes an AMQP connection (its login included)."""
+    import amqp
+    from kombu import Connection
+    from kombu.exceptions import OperationalError
+
+    connection = Connection(amqp_url, connect_timeout=0.5)
+    try:
+        connection.connect()
+        return True
+    except (OperationalError, amqp.AMQPError, OSError):
+        return False
+    finally:
+        connection.release()
+
+
 @functools.cache
-def _control_app(redis_url: str) -> Celery:
-    """A Celery app that only sends control commands to the workers on ``redis_url``.
+def _control_app(broker_url: str) -> Celery:
+    """A Celery app that only sends control commands to the workers on ``broker_url``.
 
     Built once per broker (not per poll), with the workers' settings and no task registered.
     """
@@ -45,12 +62,12 @@ def _control_app(redis_url: str) -> Celery:
     from workers.app import celery_settings
     from workers.config import WorkerConfig
 
-    app = Celery("burstlab-control", broker=redis_url, set_as_current=False)
-    app.conf.update(celery_settings(WorkerConfig(redis_url=redis_url)))
+    app = Celery("burstlab-control", broker=broker_url, set_as_current=False)
+    app.conf.update(celery_settings(WorkerConfig(broker_url=broker_url)))
     return app
 
 
-def worker_ready(redis_url: str) -> bool:
+def worker_ready(broker_url: str) -> bool:
     """Whether a Celery worker on that broker answers a control ping.
 
     A broker that cannot be reached is "not ready"; a wrong password, an import or a
@@ -59,7 +76,7 @@ def worker_ready(redis_url: str) -> bool:
     import redis
     from kombu.exceptions import OperationalError
 
-    app = _control_app(redis_url)
+    app = _control_app(broker_url)
     try:
         return bool(app.control.ping(timeout=0.5))
     except (OperationalError, redis.ConnectionError, OSError) as exc:

@@ -1,4 +1,5 @@
-"""Start and stop the whole stack from Python: Redis, baseline, Celery worker, producer.
+"""Start and stop the whole stack from Python: Redis, baseline, Celery worker, producer, and a
+RabbitMQ node when it is the broker.
 
 Once started, a supervisor restarts any service process that dies unasked (as compose's
 ``restart: unless-stopped``); :meth:`LocalStack.stop_service` stops one on purpose.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -21,10 +23,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from burstlab.stack.health import http_ok, prometheus_targets_up, redis_ready, worker_ready
+from burstlab.settings import BROKERS, QUEUE_TYPES
+from burstlab.stack.health import (
+    amqp_ready,
+    http_ok,
+    prometheus_targets_up,
+    redis_ready,
+    worker_ready,
+)
 from burstlab.stack.ports import free_port
 from burstlab.stack.process import ManagedProcess, stop_together
 from burstlab.stack.prometheus_server import MONITORING_DIR, prepare_config_dir, prometheus_process
+from burstlab.stack.rabbitmq_server import (
+    INSTALL_HINT,
+    RabbitNode,
+    rabbitmq_process,
+    rabbitmq_server_binary,
+)
 from burstlab.stack.redis_server import redis_process, redis_url
 from burstlab.stack.supervisor import RestartEvent, Supervisor
 
@@ -32,6 +47,10 @@ SYNC_IN_FLIGHT_PER_BASELINE_WORKER = 2
 """The producer forwards at most this many sync jobs per gunicorn worker; the rest wait in it."""
 REDIS_STOP_TIMEOUT_S = 1.0
 """Redis stops last (the services may write to it while stopping) and exits at once on SIGTERM."""
+RABBITMQ_STOP_TIMEOUT_S = 10.0
+"""A RabbitMQ node stops last too; its clean shutdown takes a few seconds."""
+RABBITMQ_START_TIMEOUT_S = 90.0
+"""A RabbitMQ node takes ~8 s to boot on an idle machine, several times that on a busy one."""
 
 
 class StackError(RuntimeError):
@@ -68,8 +87,23 @@ class StackConfig:
     """Restart a service process that dies unasked."""
     stop_timeout_s: float = 3.0
     """How long :meth:`LocalStack.stop` lets the services finish after SIGTERM before SIGKILL."""
+    broker: str = "redis"
+    """Where the async queue lives: ``redis`` (the stack's Redis) or ``rabbitmq``."""
+    broker_url: str | None = None
+    """An external RabbitMQ (``amqp://``) instead of a private node; ``broker`` must be
+    ``rabbitmq``."""
+    rabbitmq_management_url: str | None = None
+    """The management API of the external RabbitMQ, if it has one (for the unacked count)."""
+    queue_type: str = "classic"
+    """The RabbitMQ queue type: ``classic`` or ``quorum``."""
 
     def __post_init__(self) -> None:
+        if self.broker not in BROKERS:
+            raise ValueError(f"broker must be one of {', '.join(BROKERS)}, got {self.broker!r}")
+        if self.queue_type not in QUEUE_TYPES:
+            raise ValueError(f"queue_type must be one of {', '.join(QUEUE_TYPES)}")
+        if self.broker_url and self.broker != "rabbitmq":
+            raise ValueError("broker_url names an external RabbitMQ: use it with broker rabbitmq")
         if self.workers < 1 or self.baseline_workers < 1:
             raise ValueError("workers and baseline_workers must be at least 1")
         if self.stop_timeout_s < 0:
@@ -117,6 +151,7 @@ class LocalStack:
                 password=config.redis_password,
                 appendfsync=config.redis_appendfsync,
             )
+        self._prepare_broker()
         self.port = config.port or free_port(host)
         self.baseline_port = config.baseline_port or free_port(host)
         self.worker_metrics_port = free_port(host)
@@ -144,10 +179,45 @@ class LocalStack:
             )
         self.supervisor: Supervisor | None = None
 
+    def _prepare_broker(self) -> None:
+        """The broker: the stack's Redis, an external RabbitMQ, or a private RabbitMQ node."""
+        config, host = self.config, self.config.host
+        self.rabbitmq: ManagedProcess | None = None
+        self.broker_url = self.redis_url
+        self.rabbitmq_management_url = config.rabbitmq_management_url
+        if config.broker != "rabbitmq":
+            return
+        if config.broker_url:
+            self.broker_url = config.broker_url
+            return
+        if rabbitmq_server_binary() is None:
+            raise StackError(INSTALL_HINT)
+        node = RabbitNode(
+            host=host,
+            port=free_port(host),
+            dist_port=free_port(host),
+            management_port=free_port(host),
+            password=secrets.token_urlsafe(16),
+        )
+        self.broker_url = node.url
+        self.rabbitmq_management_url = node.management_url
+        folder, log_path = self.run_dir / "rabbitmq", self.run_dir / "rabbitmq.log"
+        self.rabbitmq = rabbitmq_process(node, folder, log_path)
+
+    @property
+    def brokers(self) -> list[ManagedProcess]:
+        """The stack's own Redis and RabbitMQ processes (started first, stopped last)."""
+        return [p for p in (self.redis, self.rabbitmq) if p is not None]
+
     def _build_services(self) -> None:
         config, host = self.config, self.config.host
         metrics_dir = self.run_dir / "metrics"
         common = {"REDIS_URL": self.redis_url}
+        if config.broker == "rabbitmq":
+            common["BROKER_URL"] = self.broker_url
+            common["QUEUE_TYPE"] = config.queue_type
+            if self.rabbitmq_management_url:
+                common["RABBITMQ_MANAGEMENT_URL"] = self.rabbitmq_management_url
         python = [sys.executable, "-m", "burstlab"]
 
         def service(
@@ -195,7 +265,7 @@ class LocalStack:
     @property
     def processes(self) -> list[ManagedProcess]:
         """Every process of the stack, in start order."""
-        first = [self.redis] if self.redis else []
+        first = self.brokers
         last = [self.prometheus] if self.prometheus else []
         return [*first, self.baseline, self.worker, self.producer, *last]
 
@@ -214,6 +284,7 @@ class LocalStack:
     def _health_checks(self) -> dict[str, Callable[[], bool]]:
         checks: dict[str, Callable[[], bool]] = {
             "redis": lambda: redis_ready(self.redis_url),
+            "rabbitmq": lambda: amqp_ready(self.broker_url),
             "baseline": lambda: (
                 http_ok(f"{self.baseline_url}/healthz") and http_ok(self.metrics_urls["baseline"])
             ),
@@ -239,14 +310,16 @@ class LocalStack:
             self._cancel = cancel
         try:
             self._check_cancelled("starting")
-            if self.redis:
-                self.redis.start()
-                self.wait_healthy("redis")
+            brokers = self.brokers
+            for process in brokers:
+                process.start()
+            for process in brokers:
+                self.wait_healthy(process.name)
             for process in self.processes:
-                if process is not self.redis:
+                if process not in brokers:
                     process.start()
             for process in self.processes:
-                if process is not self.redis:
+                if process not in brokers:
                     self.wait_healthy(process.name)
         except BaseException:
             self.stop()
@@ -265,7 +338,11 @@ class LocalStack:
         process = self.service(name)
         check = self._health_checks()[name]
         started = time.monotonic()
-        deadline = started + (timeout_s or self.config.start_timeout_s)
+        if timeout_s is None:
+            timeout_s = self.config.start_timeout_s
+            if name == "rabbitmq":
+                timeout_s = max(timeout_s, RABBITMQ_START_TIMEOUT_S)
+        deadline = started + timeout_s
         while time.monotonic() < deadline:
             self._check_cancelled(f"{name} was starting")
             if not process.is_running() and self.supervisor is None:
@@ -277,7 +354,7 @@ class LocalStack:
                 return time.monotonic() - started
             self._cancel.wait(0.1)
         raise StackError(
-            f"{name} did not become healthy within {timeout_s or self.config.start_timeout_s:g} s;"
+            f"{name} did not become healthy within {timeout_s:g} s;"
             f" log {process.log_path}:\n{process.tail()}"
         )
 
@@ -287,7 +364,7 @@ class LocalStack:
 
     def worker_ready(self) -> bool:
         """Whether the Celery worker answers a control ping."""
-        return worker_ready(self.redis_url)
+        return worker_ready(self.broker_url)
 
     def kill(self, name: str, signum: int = signal.SIGKILL, *, restart: bool = True) -> None:
         """Send ``signum`` to the service's whole process group.
@@ -326,15 +403,17 @@ class LocalStack:
         """Stop every process and remove temporary files.
 
         The supervisor is closed first, so nothing is restarted while stopping. The services
-        get SIGTERM together and ``stop_timeout_s`` to exit, Redis after them.
+        get SIGTERM together and ``stop_timeout_s`` to exit, the brokers after them.
         """
         if self.supervisor is not None:
             self.supervisor.close()
             self.supervisor = None
-        services = [p for p in self.processes if p is not self.redis]
+        brokers = self.brokers
+        services = [p for p in self.processes if p not in brokers]
         stop_together(services, self.config.stop_timeout_s)
-        if self.redis is not None:
-            stop_together([self.redis], REDIS_STOP_TIMEOUT_S)
+        if brokers:
+            timeout = RABBITMQ_STOP_TIMEOUT_S if self.rabbitmq else REDIS_STOP_TIMEOUT_S
+            stop_together(brokers, timeout)
         self._remove_run_dir()
 
     def _remove_run_dir(self) -> None:
