@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from burstlab.settings import BROKERS
 from workers.config import FETCHES
 
 
@@ -34,8 +35,21 @@ from workers.config import FETCHES
     help="The workers' fetch for storm scenarios: reliable (default) or kombu's own, "
     "to see the loss it allows.",
 )
+@click.option(
+    "--broker",
+    type=click.Choice(BROKERS),
+    default="redis",
+    show_default=True,
+    help="The broker of the async path for the worker and broker scenarios "
+    "(rabbitmq: a private node of the installed rabbitmq-server).",
+)
 def faults(
-    names: tuple[str, ...], list_only: bool, repeat: int, rounds: int | None, fetch: str | None
+    names: tuple[str, ...],
+    list_only: bool,
+    repeat: int,
+    rounds: int | None,
+    fetch: str | None,
+    broker: str,
 ) -> None:
     """Kill workers, the broker or the baseline mid-run, overload and attack the producer;
     print jobs accepted, completed, lost and duplicated, time to recover and peak memory.
@@ -54,7 +68,18 @@ def faults(
         raise click.BadParameter(f"unknown scenario(s) {', '.join(unknown)}; see --list")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     reports = []
-    for name in names or tuple(SCENARIOS):
+    chosen = names or tuple(SCENARIOS)
+    if broker != "redis":
+        unsupported = [
+            n for n in chosen if "broker" not in inspect.signature(SCENARIOS[n][0]).parameters
+        ]
+        if names and unsupported:
+            raise click.BadParameter(
+                f"{', '.join(unsupported)} run(s) on Redis only; with --broker {broker} run "
+                "worker-child-kill, worker-kill, broker-restart or broker-crash"
+            )
+        chosen = tuple(n for n in chosen if n not in unsupported)
+    for name in chosen:
         run, duration = SCENARIOS[name]
         accepts = inspect.signature(run).parameters
         options: dict[str, Any] = {
@@ -62,6 +87,8 @@ def faults(
             for key, value in (("rounds", rounds), ("fetch", fetch))
             if value is not None and key in accepts
         }
+        if "broker" in accepts:
+            options["broker"] = broker
         for attempt in range(1, repeat + 1):
             of = f" {attempt}/{repeat}" if repeat > 1 else ""
             click.echo(f"running {name}{of} ({duration}) ...", err=True)

@@ -4,6 +4,11 @@ Each scenario starts its own local stack, sends a burst of async jobs, injects t
 they run, and then checks the ledger: every job the producer accepted (202) must complete at
 least once. Recovery is the time from the fault until the last job it interrupted finished:
 the jobs workers held, unacknowledged, at that moment, and any job that had to run again.
+
+Each runs on either broker (``broker="redis"`` or ``"rabbitmq"``). On Redis a dead worker's
+jobs come back after the visibility timeout; on RabbitMQ as soon as its connection closes. The
+jobs held at the fault are read from kombu's unacked hash on Redis; RabbitMQ does not show the
+messages it has delivered, so there the interrupted jobs are those that ran again.
 """
 
 from __future__ import annotations
@@ -57,6 +62,11 @@ def redelivery_bound_s(visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_
 REDELIVERY_BOUND_S = redelivery_bound_s()
 
 
+def broker_service(stack: LocalStack) -> str:
+    """The name of the stack's broker process: ``rabbitmq`` or ``redis``."""
+    return "rabbitmq" if stack.rabbitmq is not None else "redis"
+
+
 def _async_fault(
     name: str,
     fault: str,
@@ -64,15 +74,16 @@ def _async_fault(
     *,
     after_s: float = 1.5,
     visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S,
+    broker: str = "redis",
 ) -> FaultReport:
     env = {"VISIBILITY_TIMEOUT_S": f"{visibility_timeout_s:g}"}
-    config = StackConfig(workers=WORKERS, baseline_workers=1, extra_env=env)
+    config = StackConfig(workers=WORKERS, baseline_workers=1, extra_env=env, broker=broker)
     with LocalStack(config) as stack:
         url = stack.producer_url
         rss_before = rss_mib(stack.producer.pid)[0]
         traffic = Background(burst(url, job("async", JOB_MS), BURST_JOBS))
         time.sleep(after_s)
-        held = held_job_ids(stack.redis_url)
+        held = held_job_ids(stack.redis_url) if broker == "redis" else set()
         fault_at = time.time()
         notes = inject(stack)
         answers: list[Answer] = traffic.result()
@@ -87,8 +98,12 @@ def _async_fault(
         restarts = [e for e in stack.restart_events if e.restarted_at >= fault_at]
         if restarts:
             notes["restarted after s"] = round(restarts[0].restarted_at - fault_at, 2)
-        notes["jobs held at the fault"] = len(held)
-        notes["visibility timeout s"] = visibility_timeout_s
+        notes["broker"] = broker
+        if broker == "redis":
+            notes["jobs held at the fault"] = len(held)
+            notes["visibility timeout s"] = visibility_timeout_s
+        else:
+            notes["jobs run again"] = len(rerun)
         return FaultReport(
             name=name,
             fault=fault,
@@ -114,27 +129,31 @@ def _kill_whole_worker(stack: LocalStack) -> dict[str, object]:
     return {}
 
 
-def worker_child_kill() -> FaultReport:
+def worker_child_kill(broker: str = "redis") -> FaultReport:
     """SIGKILL one Celery pool process while a burst runs."""
     return _async_fault(
         "worker-child-kill",
         f"SIGKILL one of {WORKERS} Celery pool processes mid-burst "
         f"({BURST_JOBS} async jobs of {JOB_MS:g} ms)",
         _kill_one_pool_process,
+        broker=broker,
     )
 
 
-def worker_kill(visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S) -> FaultReport:
+def worker_kill(
+    visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S, broker: str = "redis"
+) -> FaultReport:
     """SIGKILL the whole worker (main process and pool) while a burst runs; it is restarted.
 
-    The jobs it held come back after ``visibility_timeout_s`` (tests shorten it: their jobs
-    are short)."""
+    On Redis the jobs it held come back after ``visibility_timeout_s`` (tests shorten it:
+    their jobs are short); on RabbitMQ when its connection closes, at once."""
     return _async_fault(
         "worker-kill",
         f"SIGKILL the whole Celery worker (main + {WORKERS} pool processes) mid-burst; "
         "the supervisor restarts it",
         _kill_whole_worker,
         visibility_timeout_s=visibility_timeout_s,
+        broker=broker,
     )
 
 
@@ -144,7 +163,7 @@ def _broker_outage(stop: Callable[[LocalStack], None], down_s: float) -> Inject:
         down_at = time.monotonic()
         probes = asyncio.run(_while_down(stack.producer_url))
         time.sleep(max(0.0, down_s - (time.monotonic() - down_at)))
-        stack.start_service("redis")
+        stack.start_service(broker_service(stack))
         up_at = time.time()
         notes: dict[str, object] = {
             "submits while down": f"{sum(a.status == 503 for a in probes[:-1])}/{len(probes) - 1} "
@@ -183,25 +202,38 @@ def _first_start_after(stack: LocalStack, up_at: float) -> float:
     return float("nan")
 
 
-def broker_restart(visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S) -> FaultReport:
-    """Stop Redis (SIGTERM) mid-burst for 3 s, then start it again on the same port."""
+_DURABILITY = {
+    "redis": "Redis (AOF on, appendfsync everysec)",
+    "rabbitmq": "the RabbitMQ node (durable queue, persistent messages)",
+}
+
+
+def broker_restart(
+    visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S, broker: str = "redis"
+) -> FaultReport:
+    """Stop the broker (SIGTERM) mid-burst for 3 s, then start it again on the same port."""
     return _async_fault(
         "broker-restart",
-        "stop Redis (SIGTERM; AOF on) mid-burst for 3 s, start it again on the same port",
-        _broker_outage(lambda s: s.stop_service("redis"), 3.0),
+        f"stop {_DURABILITY[broker]} with SIGTERM mid-burst for 3 s, start it again on the "
+        "same port",
+        _broker_outage(lambda s: s.stop_service(broker_service(s)), 3.0),
         visibility_timeout_s=visibility_timeout_s,
+        broker=broker,
     )
 
 
-def broker_crash(visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S) -> FaultReport:
-    """SIGKILL Redis mid-burst (no chance to flush), then start it again on the same port."""
+def broker_crash(
+    visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S, broker: str = "redis"
+) -> FaultReport:
+    """SIGKILL the broker mid-burst (no chance to flush), then start it again on the same port."""
 
     def crash(stack: LocalStack) -> None:
-        stack.kill("redis", signal.SIGKILL, restart=False)
+        stack.kill(broker_service(stack), signal.SIGKILL, restart=False)
 
     return _async_fault(
         "broker-crash",
-        "SIGKILL Redis mid-burst (appendfsync everysec), start it again 3 s later",
+        f"SIGKILL {_DURABILITY[broker]} mid-burst, start it again 3 s later",
         _broker_outage(crash, 3.0),
         visibility_timeout_s=visibility_timeout_s,
+        broker=broker,
     )
