@@ -25,7 +25,7 @@ running as the ``rabbitmq`` user; this one runs as whoever starts it)."""
 
 INSTALL_HINT = (
     "RabbitMQ is not installed: `apt-get install rabbitmq-server` (the stack starts a private "
-    "node of it), or pass --broker-url amqp://user:password@host:5672/ for one already running"
+    "node of it), or pass --broker-url amqp://USER:PASSWORD@host:5672/ for one already running"
 )
 
 DEFAULT_USER = "burstlab"

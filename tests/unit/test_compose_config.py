@@ -128,3 +128,42 @@ def test_the_loadgen_writes_its_results_to_the_named_results_volume(
         ("volume", "results", "/app/results")
     ]
     assert config["volumes"]["results"]["name"] == "burstlab_results"
+
+
+def test_the_rabbitmq_profile_adds_the_node_and_one_variable_points_the_services_at_it(
+    compose_binary: Path, tmp_path: Path
+) -> None:
+    # Given a .env with the RabbitMQ password and BROKER_URL set as .env.example describes
+    env = env_file(
+        tmp_path,
+        {
+            **SECRETS,
+            "RABBITMQ_PASSWORD": "compose-test-rabbit",
+            "BROKER_URL": "amqp://burstlab:${RABBITMQ_PASSWORD}@rabbitmq:5672/",
+        },
+    )
+    # When Compose renders the stack without and with the rabbitmq profile
+    plain = rendered(compose_binary, env)["services"]
+    with_rabbitmq = rendered(compose_binary, env, profile="rabbitmq")["services"]
+    # Then the node exists only in its profile, with the password of .env
+    assert set(plain) == STACK_SERVICES
+    assert set(with_rabbitmq) == STACK_SERVICES | {"rabbitmq"}
+    node = with_rabbitmq["rabbitmq"]
+    assert node["environment"]["RABBITMQ_DEFAULT_PASS"] == "compose-test-rabbit"
+    # And the producer and the workers queue on it, the producer reading its management API
+    url = "amqp://burstlab:compose-test-rabbit@rabbitmq:5672/"
+    for name in ("producer", "worker"):
+        assert with_rabbitmq[name]["environment"]["BROKER_URL"] == url
+        assert with_rabbitmq[name]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    management = with_rabbitmq["producer"]["environment"]["RABBITMQ_MANAGEMENT_URL"]
+    assert management == "http://burstlab:compose-test-rabbit@rabbitmq:15672"
+
+
+def test_without_a_broker_url_the_services_queue_on_redis(
+    compose_binary: Path, tmp_path: Path
+) -> None:
+    # Given .env.example as shipped (BROKER_URL empty) with the two required passwords
+    services = rendered(compose_binary, env_file(tmp_path, SECRETS))["services"]
+    # Then every app service gets an empty BROKER_URL, which means Redis
+    for name in ("producer", "worker", "baseline"):
+        assert services[name]["environment"]["BROKER_URL"] == ""

@@ -89,8 +89,13 @@ def test_services_wait_for_the_health_of_what_they_depend_on(
 ) -> None:
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
-            assert condition == {"condition": "service_healthy"}, f"{name} -> {dependency}"
-    assert set(services["producer"]["depends_on"]) == {"redis", "baseline"}
+            # A service of a profile is waited for when it runs, not required when it does not.
+            expected = {"condition": "service_healthy"}
+            if "profiles" in services[dependency]:
+                expected["required"] = False
+            assert condition == expected, f"{name} -> {dependency}"
+    assert set(services["producer"]["depends_on"]) == {"redis", "baseline", "rabbitmq"}
+    assert set(services["worker"]["depends_on"]) == {"redis", "rabbitmq"}
 
 
 def test_the_worker_service_can_scale(services: dict[str, dict[str, Any]]) -> None:
@@ -112,6 +117,32 @@ def test_redis_is_not_published_requires_a_password_and_keeps_an_append_only_fil
     for name in APP_SERVICES:
         url = services[name]["environment"]["REDIS_URL"]
         assert url.startswith("redis://:${REDIS_PASSWORD:?") and "@redis:6379" in url
+
+
+def test_rabbitmq_is_a_profile_not_published_with_a_required_password_and_durable_data(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # Given the RabbitMQ service of the compose file
+    rabbitmq = services["rabbitmq"]
+    # Then it runs only in its profile, is reachable only inside the stack, keeps its data
+    assert rabbitmq["profiles"] == ["rabbitmq"]
+    assert "ports" not in rabbitmq
+    assert rabbitmq["hostname"] == "rabbitmq"  # its database directory is named after it
+    assert "rabbitmq-data:/var/lib/rabbitmq" in rabbitmq["volumes"]
+    # And its node refuses to start without the password of .env
+    assert rabbitmq["environment"]["RABBITMQ_DEFAULT_PASS"] == "${RABBITMQ_PASSWORD:-}"
+    command = " ".join(rabbitmq["command"])
+    assert '[ -z "$$RABBITMQ_DEFAULT_PASS" ]' in command and "exit 1" in command
+    assert "set RABBITMQ_PASSWORD in .env" in command
+
+
+def test_one_variable_moves_the_queue_to_rabbitmq_for_every_app_service(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in APP_SERVICES:
+        assert services[name]["environment"]["BROKER_URL"] == "${BROKER_URL:-}", name
+    assert documented_variables()["BROKER_URL"] == ""  # empty: Redis, as before
+    assert "amqp://burstlab:${RABBITMQ_PASSWORD}@rabbitmq:5672/" in ENV_EXAMPLE.read_text()
 
 
 def test_grafana_requires_its_admin_password_and_lets_visitors_view(
@@ -182,8 +213,9 @@ def test_every_variable_the_compose_file_interpolates_is_documented_in_env_examp
     documented = documented_variables()
     used = {m.group(1) for m in INTERPOLATION.finditer(COMPOSE.read_text())}
     assert used - set(documented) == set()
-    assert {"REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD"} <= set(documented)
+    assert {"REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "RABBITMQ_PASSWORD"} <= set(documented)
     assert documented["REDIS_PASSWORD"] == "" and documented["GRAFANA_ADMIN_PASSWORD"] == ""
+    assert documented["RABBITMQ_PASSWORD"] == ""
 
 
 @pytest.mark.parametrize("service", sorted(APP_SERVICES))
@@ -218,6 +250,8 @@ def _field_for(config_class: Any, variable: str) -> str | None:
 
 
 def _same(value: object, text: str) -> bool:
+    if value is None:
+        return text == ""
     if isinstance(value, bool):
         return value == (text.lower() in ("1", "true", "yes"))
     if isinstance(value, str):
