@@ -1,0 +1,199 @@
+"""RabbitMQ as the broker: jobs run end to end, the limits hold, a killed worker loses nothing.
+
+One private RabbitMQ node (the installed ``rabbitmq-server``) and a stack on it are shared by the
+module: a node takes several seconds to boot. The producers under test that need a queue of
+their own (nobody consuming it) run in-process against the same node with another queue name.
+Skipped where rabbitmq-server is not installed, except in CI, which installs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import signal
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient
+
+from burstlab.client import Producer
+from burstlab.faults.probes import last_finish, ledger, wait_until_final
+from burstlab.faults.traffic import Background, accepted_ids, burst, job
+from burstlab.stack.local import LocalStack, StackConfig
+from burstlab.stack.rabbitmq_server import INSTALL_HINT, rabbitmq_server_binary
+from producer.app import create_app
+from producer.config import ProducerConfig
+from workers.config import DEFAULT_VISIBILITY_TIMEOUT_S
+
+BROKER_TIMEOUT_S = 0.5
+QUICK_S = 2 * (BROKER_TIMEOUT_S + 0.5)
+"""A 503 comes within twice the broker timeout plus half a second of handling."""
+
+
+@pytest.fixture(scope="module")
+def rabbit_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack (2 worker processes) whose async queue is on a private RabbitMQ node."""
+    if rabbitmq_server_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
+    run_dir = tmp_path_factory.mktemp("rabbit-stack")
+    local = LocalStack(
+        StackConfig(workers=2, baseline_workers=1, run_dir=run_dir, broker="rabbitmq")
+    )
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+async def _producer(aiohttp_client: Any, stack: LocalStack, **config: Any) -> TestClient:
+    settings = {
+        "redis_url": stack.redis_url,
+        "broker_url": stack.broker_url,
+        "rabbitmq_management_url": stack.rabbitmq_management_url,
+        "baseline_url": stack.baseline_url,
+        "broker_timeout_s": BROKER_TIMEOUT_S,
+        **config,
+    }
+    return await aiohttp_client(create_app(ProducerConfig(**settings)))
+
+
+def _metric(url: str, name: str) -> float | None:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return None
+
+
+def test_sync_and_async_jobs_run_end_to_end_with_rabbitmq_as_the_broker(
+    rabbit_stack: LocalStack,
+) -> None:
+    # Given a stack whose producer publishes async jobs to RabbitMQ
+    producer = Producer(rabbit_stack.producer_url, timeout_s=10)
+    # When an async and a sync job are submitted
+    queued = producer.submit("async", "io", 20, payload_bytes=100)
+    done = producer.run("sync", "io", 10)
+    # Then the async job was accepted and a Celery worker ran it from the RabbitMQ queue
+    assert queued["status"] == "queued"
+    view = producer.wait(queued["job_id"], 20)
+    assert view["status"] == "succeeded" and view["attempts"] == 1
+    assert view["result"]["payload_bytes"] == 100
+    # And the sync job ran on the baseline as before
+    assert done["status"] == "succeeded"
+    # And the queue reads back from the broker, empty once the job finished
+    depth = producer.queue()
+    assert depth["queued"] == 0 and depth["finished_total"] >= 1
+    assert _metric(rabbit_stack.metrics_urls["producer"], "burstlab_broker_up") == 1.0
+
+
+async def test_the_queue_counts_ready_messages_and_429s_beyond_the_backlog_limit(
+    aiohttp_client: Any, rabbit_stack: LocalStack
+) -> None:
+    # Given a producer on a queue nobody consumes, with a backlog limit of 5
+    queue = f"unconsumed-{time.monotonic_ns()}"
+    client = await _producer(aiohttp_client, rabbit_stack, queue=queue, max_backlog=5)
+    body = job("async", 10)
+    # When 8 async jobs are submitted one after the other
+    statuses = []
+    for _ in range(8):
+        response = await client.post("/jobs", json=body)
+        statuses.append(response.status)
+    # Then the first 5 were confirmed and the rest refused with 429 and Retry-After
+    assert statuses == [202] * 5 + [429] * 3
+    # And GET /queue reads the 5 ready messages from RabbitMQ
+    depth = await (await client.get("/queue")).json()
+    assert depth["queued"] == 5 and depth["backlog"] >= 5
+
+
+async def test_a_quorum_queue_is_declared_when_the_queue_type_asks_for_one(
+    aiohttp_client: Any, rabbit_stack: LocalStack
+) -> None:
+    # Given a producer configured for a quorum queue of its own
+    queue = f"quorum-{time.monotonic_ns()}"
+    client = await _producer(aiohttp_client, rabbit_stack, queue=queue, queue_type="quorum")
+    # When a job is submitted
+    response = await client.post("/jobs", json=job("async", 10))
+    assert response.status == 202
+    # Then RabbitMQ holds the queue as a quorum queue
+    assert rabbit_stack.rabbitmq_management_url
+    login, _, address = rabbit_stack.rabbitmq_management_url[7:].rpartition("@")
+    request = urllib.request.Request(f"http://{address}/api/queues/%2F/{queue}")
+    request.add_header("Authorization", "Basic " + base64.b64encode(login.encode()).decode())
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert orjson.loads(answer.read())["type"] == "quorum"
+
+
+async def test_an_async_job_gets_503_at_once_when_rabbitmq_refuses_connections(
+    aiohttp_client: Any, rabbit_stack: LocalStack, closed_port: int
+) -> None:
+    # Given a producer whose RabbitMQ is down (nothing listens on its port)
+    client = await _producer(
+        aiohttp_client,
+        rabbit_stack,
+        broker_url=f"amqp://burstlab:PASSWORD@127.0.0.1:{closed_port}/",
+        rabbitmq_management_url=None,
+    )
+    # When an async job is submitted
+    started = time.monotonic()
+    response = await client.post("/jobs", json=job("async", 10))
+    elapsed = time.monotonic() - started
+    # Then it is refused quickly with 503 naming the broker
+    assert response.status == 503
+    assert (await response.json())["error"] == "broker_unavailable"
+    assert elapsed < QUICK_S
+    # And /readyz names the broker too
+    ready = await client.get("/readyz")
+    assert ready.status == 503 and "broker" in (await ready.json())["detail"]
+
+
+async def test_an_async_job_gets_503_when_rabbitmq_does_not_answer_in_time(
+    aiohttp_client: Any, rabbit_stack: LocalStack, hung_port: int
+) -> None:
+    # Given a producer whose RabbitMQ accepts connections but never answers
+    client = await _producer(
+        aiohttp_client,
+        rabbit_stack,
+        broker_url=f"amqp://burstlab:PASSWORD@127.0.0.1:{hung_port}/",
+        rabbitmq_management_url=None,
+    )
+    # When an async job is submitted
+    started = time.monotonic()
+    response = await client.post("/jobs", json=job("async", 10))
+    elapsed = time.monotonic() - started
+    # Then it is refused with 503 once the broker timeout passed, not later
+    assert response.status == 503
+    assert BROKER_TIMEOUT_S * 0.9 < elapsed < QUICK_S
+
+
+def test_a_worker_killed_mid_burst_loses_no_job_and_its_jobs_return_at_once(
+    rabbit_stack: LocalStack,
+) -> None:
+    # Given a burst of 200 async jobs of 100 ms draining on 2 worker processes
+    url = rabbit_stack.producer_url
+    traffic = Background(burst(url, job("async", 100), 200))
+    time.sleep(1.5)
+    # When the whole worker (main process and pool) is killed; the supervisor restarts it
+    fault_at = time.time()
+    rabbit_stack.kill("worker", signal.SIGKILL)
+    answers = traffic.result()
+    answers += asyncio.run(burst(url, job("async", 100), 20))
+    # Then every accepted job completes: none lost
+    accepted = accepted_ids(answers, 202)
+    views = wait_until_final(url, accepted, 120)
+    completed, lost, duplicated = ledger(views, accepted)
+    assert len(accepted) == 220 and completed == 220 and lost == 0
+    # And the jobs the worker was running ran again as soon as it was back: RabbitMQ requeues
+    # a closed connection's unacknowledged messages at once, with no visibility timeout (90 s)
+    rerun = {i for i in accepted if int(views[i].get("attempts") or 0) > 1}
+    assert 1 <= len(rerun) <= 2 and duplicated == len(rerun)
+    end = last_finish(views, rerun)
+    assert end is not None
+    assert end - fault_at < DEFAULT_VISIBILITY_TIMEOUT_S / 3
