@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
+
+from burstlab.settings import BROKERS
 
 
 def _int_list(value: str) -> tuple[int, ...]:
@@ -15,6 +18,14 @@ def _int_list(value: str) -> tuple[int, ...]:
     if not numbers or any(n < 1 for n in numbers):
         raise click.BadParameter("worker counts must be integers of at least 1")
     return numbers
+
+
+def _brokers(value: str) -> tuple[str, ...]:
+    brokers = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    bad = [b for b in brokers if b not in BROKERS]
+    if not brokers or bad:
+        raise click.BadParameter(f"brokers are {' and/or '.join(BROKERS)}, got {value!r}")
+    return brokers
 
 
 def _modes(value: str) -> tuple[str, ...]:
@@ -58,6 +69,18 @@ def _modes(value: str) -> tuple[str, ...]:
     show_default=True,
     help="The compose file --compose scales.",
 )
+@click.option(
+    "--broker",
+    type=click.Choice(BROKERS),
+    default="redis",
+    show_default=True,
+    help="The broker of the local stacks (rabbitmq: a private node of rabbitmq-server).",
+)
+@click.option(
+    "--brokers",
+    help="Comma-separated, e.g. redis,rabbitmq: run the plan on each broker's local stacks, "
+    "each into OUT/<broker>/, and print how the second differs from the first.",
+)
 @click.option("--no-live", is_flag=True, help="No live progress display.")
 def run(
     scenario: str,
@@ -68,6 +91,8 @@ def run(
     seed: int | None,
     compose: bool,
     compose_file: Path,
+    broker: str,
+    brokers: str | None,
     no_live: bool,
 ) -> None:
     """Run a burst experiment SCENARIO (a shipped name or a TOML file) and write a report."""
@@ -94,6 +119,13 @@ def run(
             "describing the running stack",
             param_hint="--workers",
         )
+    chosen = _brokers(brokers) if brokers else (broker,)
+    if (target or compose) and chosen != ("redis",):
+        raise click.BadParameter(
+            "--broker/--brokers choose the broker of local stacks; a running stack "
+            "(--target, --compose) keeps the one it has",
+            param_hint="--broker",
+        )
     plan = RunPlan(
         scenario=loaded,
         modes=_modes(modes) if modes else loaded.modes,
@@ -101,20 +133,38 @@ def run(
         out_dir=out_dir or default_out_dir(loaded),
         seed=loaded.seed if seed is None else seed,
         target=target,
+        broker=chosen[0],
     )
-    result = run_experiment(plan, stack_factory=factory, live=not no_live)
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)
-    console.print(summary_table(result.summary))
-    for check in result.checks:
-        if check.passed is False:
-            console.print(
-                f"[red]threshold failed[/red]: {check.name} {check.subject}: "
-                f"measured {check.measured}, limit {check.limit}"
-            )
-    console.print(f"report: {result.out_dir / 'report.html'}")
-    if not result.passed:
+    passed = True
+    results = []
+    for name in chosen:
+        each = replace(plan, broker=name, out_dir=plan.out_dir / name) if brokers else plan
+        result = run_experiment(each, stack_factory=factory, live=not no_live)
+        results.append(result)
+        if brokers:
+            console.print(f"[bold]broker {name}[/bold]")
+        console.print(summary_table(result.summary))
+        for check in result.checks:
+            if check.passed is False:
+                console.print(
+                    f"[red]threshold failed[/red]: {check.name} {check.subject}: "
+                    f"measured {check.measured}, limit {check.limit}"
+                )
+        console.print(f"report: {result.out_dir / 'report.html'}")
+        passed = passed and result.passed
+    if len(results) == 2:
+        from burstlab.experiments.compare import compare as compare_dirs
+        from burstlab.experiments.compare import plot_comparison, render_table
+
+        table = compare_dirs(results[0].out_dir, results[1].out_dir)
+        console.print(f"[bold]{chosen[1]} against {chosen[0]}[/bold]")
+        console.print(render_table(table))
+        plot = plot_comparison(table, plan.out_dir / "brokers.png")
+        console.print(f"comparison plot: {plot}")
+    if not passed:
         raise SystemExit(1)
 
 

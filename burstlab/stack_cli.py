@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from burstlab.settings import BROKERS, QUEUE_TYPES
+
 
 def _stop_on_signals(stop: threading.Event) -> None:
     """SIGTERM and SIGINT (Ctrl-C) set ``stop``: no exception lands in the middle of a start
@@ -46,6 +48,31 @@ def stack() -> None:
 @click.option(
     "--prometheus-port", type=int, default=9090, show_default=True, help="Its port (0: free)."
 )
+@click.option(
+    "--broker",
+    type=click.Choice(BROKERS),
+    default="redis",
+    show_default=True,
+    help="Where async jobs are queued; rabbitmq starts a private node of the installed "
+    "rabbitmq-server (records and events stay in Redis).",
+)
+@click.option(
+    "--broker-url",
+    help="With --broker rabbitmq: use this RabbitMQ (amqp://USER:PASSWORD@HOST:5672/) "
+    "instead of a private node.",
+)
+@click.option(
+    "--rabbitmq-management-url",
+    help="With --broker-url: its management API (http://USER:PASSWORD@HOST:15672), for the "
+    "queue's unacknowledged count.",
+)
+@click.option(
+    "--queue-type",
+    type=click.Choice(QUEUE_TYPES),
+    default="classic",
+    show_default=True,
+    help="The RabbitMQ queue type.",
+)
 def stack_up(
     workers: int,
     baseline_workers: int,
@@ -54,17 +81,23 @@ def stack_up(
     run_dir: Path | None,
     prometheus: bool,
     prometheus_port: int,
+    broker: str,
+    broker_url: str | None,
+    rabbitmq_management_url: str | None,
+    queue_type: str,
 ) -> None:
-    """Start Redis, the baseline, a Celery worker and the producer; stop all on Ctrl-C.
+    """Start Redis, the baseline, a Celery worker and the producer (and a RabbitMQ node with
+    --broker rabbitmq); stop all on Ctrl-C.
 
     A service process that dies is restarted, with a line on stderr saying which and why.
     SIGTERM or Ctrl-C, even while starting, stops every service within a few seconds and
     removes the temporary run folder; if this command is killed, its services die with it.
     """
-    from burstlab.stack.local import LocalStack, StackConfig, StackInterrupted
+    from burstlab.stack.local import LocalStack, StackConfig, StackError, StackInterrupted
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-
+    if broker_url and broker != "rabbitmq":
+        raise click.BadParameter("--broker-url names a RabbitMQ: add --broker rabbitmq")
     config = StackConfig(
         workers=workers,
         baseline_workers=baseline_workers,
@@ -73,10 +106,17 @@ def stack_up(
         run_dir=run_dir,
         prometheus=prometheus,
         prometheus_port=prometheus_port,
+        broker=broker,
+        broker_url=broker_url,
+        rabbitmq_management_url=rabbitmq_management_url,
+        queue_type=queue_type,
     )
     stop = threading.Event()
     _stop_on_signals(stop)
-    local = LocalStack(config)
+    try:
+        local = LocalStack(config)
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo("starting the burstlab stack ...")
     try:
         local.start(cancel=stop)
@@ -87,7 +127,11 @@ def stack_up(
         click.echo(f"producer  {local.producer_url}   (POST /jobs, GET /jobs/ID)")
         click.echo(f"baseline  {local.baseline_url}   ({baseline_workers} gunicorn sync workers)")
         click.echo(f"workers   {workers} Celery worker processes")
-        click.echo(f"redis     {local.redis_url}")
+        click.echo(f"redis     {local.redis_url}   (job records and events)")
+        if local.broker_url != local.redis_url:
+            click.echo(f"rabbitmq  {local.broker_url}   (the async queue, {queue_type})")
+        if local.rabbitmq_management_url:
+            click.echo(f"rabbitmq  {local.rabbitmq_management_url}   (management API)")
         for job, url in local.metrics_urls.items():
             click.echo(f"metrics   {url}   ({job})")
         if local.prometheus_url:

@@ -60,6 +60,8 @@ class RunPlan:
     out_dir: Path
     seed: int
     target: str | None = None
+    broker: str = "redis"
+    """The broker of the local stacks the plan starts (``redis`` or ``rabbitmq``)."""
 
 
 @dataclass
@@ -84,11 +86,13 @@ def default_out_dir(scenario: Scenario, root: Path = Path("results")) -> Path:
 
 
 @contextlib.contextmanager
-def local_stack(workers: int) -> Iterator[Target]:
-    """A fresh local stack with ``workers`` Celery processes and as many gunicorn workers."""
+def local_stack(workers: int, broker: str = "redis") -> Iterator[Target]:
+    """A fresh local stack with ``workers`` Celery processes and as many gunicorn workers,
+    its async queue on ``broker``."""
     from burstlab.stack.local import LocalStack, StackConfig
 
-    with LocalStack(StackConfig(workers=workers, baseline_workers=workers)) as running:
+    config = StackConfig(workers=workers, baseline_workers=workers, broker=broker)
+    with LocalStack(config) as running:
         yield Target(running.producer_url)
 
 
@@ -207,7 +211,10 @@ def run_experiment(
         def factory(_workers: int) -> contextlib.AbstractContextManager[Target]:
             return existing_target(url)
     else:
-        factory = local_stack
+
+        def factory(workers: int) -> contextlib.AbstractContextManager[Target]:
+            return local_stack(workers, plan.broker)
+
     display = ProgressDisplay(enabled=live)
     started = time.time()
     all_rows: list[JobRow] = []
@@ -227,6 +234,7 @@ def run_experiment(
         "description": plan.scenario.description,
         "seed": plan.seed,
         "target": plan.target or "local stack",
+        "broker": plan.broker if plan.target is None and stack_factory is None else None,
         "started_at": started,
         "elapsed_s": time.time() - started,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
