@@ -27,6 +27,7 @@ import aio_pika
 import aiohttp
 import redis.asyncio as aioredis
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractQueue
+from pamqp.common import FieldTable
 
 from burstlab.jobs.names import FINISHED_COUNTER_KEY
 from burstlab.settings import queue_arguments
@@ -81,7 +82,8 @@ class AmqpBroker:
         self._redis = redis
         self._timeout_s = timeout_s
         self._queue_name = queue
-        self._arguments = queue_arguments(queue_type)
+        arguments = queue_arguments(queue_type)
+        self._arguments: FieldTable | None = dict(arguments) if arguments else None
         self._max_backlog = max_backlog
         self._record_ttl_s = record_ttl_s
         self._management_url = (
