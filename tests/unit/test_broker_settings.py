@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from celery import Celery
+from kombu import Queue
 
 from burstlab.jobs.names import TASK_NAME
 from burstlab.jobs.task_message import task_message
@@ -10,10 +12,21 @@ from burstlab.settings import broker_of, queue_arguments
 from producer.amqp_broker import amqp_message, management_queue_url
 from producer.config import ProducerConfig
 from producer.publisher import Enqueue
-from workers.app import RELIABLE_TRANSPORT, celery_settings, create_celery_app
+from workers.app import RELIABLE_TRANSPORT, celery_settings
 from workers.config import WorkerConfig
 
 AMQP = "amqp://burstlab:PASSWORD@127.0.0.1:5672/"
+
+
+def _queue_as_celery_declares_it(config: WorkerConfig) -> Queue:
+    """The default queue a Celery app with the workers' settings consumes from."""
+    app = Celery("burstlab-test", broker=config.broker, set_as_current=False)
+    try:
+        app.conf.update(celery_settings(config))
+        assert app.conf.broker_url == config.broker
+        return app.amqp.queues[config.queue]
+    finally:
+        app.close()
 
 
 @pytest.mark.parametrize(
@@ -44,21 +57,20 @@ def test_an_amqp_broker_url_moves_the_queue_and_leaves_records_in_redis() -> Non
     producer, worker = ProducerConfig.from_env(env), WorkerConfig.from_env(env)
     # Then both services use it for the queue, Redis still for records
     assert producer.broker == "rabbitmq" and producer.redis_url.startswith("redis://")
-    app = create_celery_app(worker)
-    assert app.conf.broker_url == AMQP
+    assert worker.broker == AMQP
     # And the worker uses kombu's AMQP transport (the reliable fetch is for Redis only)
     settings = celery_settings(worker)
     assert settings["broker_transport"] is None
     # And declares the queue with the arguments the producer declares it with
     assert settings["task_default_queue_type"] == "quorum"
-    queue = app.amqp.queues[worker.queue]
+    queue = _queue_as_celery_declares_it(worker)
     assert queue.queue_arguments == queue_arguments(producer.queue_type)
     assert queue.durable and not queue.auto_delete
 
 
 def test_a_classic_queue_is_declared_without_arguments_as_celery_declares_it() -> None:
-    app = create_celery_app(WorkerConfig(broker_url=AMQP))
-    assert app.amqp.queues["burstlab"].queue_arguments is None
+    queue = _queue_as_celery_declares_it(WorkerConfig(broker_url=AMQP))
+    assert queue.queue_arguments is None
     assert queue_arguments("classic") is None
 
 
