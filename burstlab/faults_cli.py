@@ -91,7 +91,9 @@ def faults(
             options["broker"] = broker
         for attempt in range(1, repeat + 1):
             of = f" {attempt}/{repeat}" if repeat > 1 else ""
-            click.echo(f"running {name}{of} ({duration}) ...", err=True)
+            # The durations are Redis': on RabbitMQ nothing waits for the visibility timeout.
+            about = f"on {broker}" if "broker" in options and broker != "redis" else duration
+            click.echo(f"running {name}{of} ({about}) ...", err=True)
             reports.append(run(**options))
     click.echo(format_table(reports))
     if any(not report.ok for report in reports):

@@ -1,7 +1,8 @@
 """RabbitMQ as the broker: jobs run end to end, the limits hold, a killed worker loses nothing.
 
 One private RabbitMQ node (the installed ``rabbitmq-server``) and a stack on it are shared by the
-module: a node takes several seconds to boot. The producers under test that need a queue of
+module: a node takes several seconds to boot. The slow tests (a node crash, a run on both
+brokers) start stacks of their own, as ``burstlab faults`` and ``burstlab run`` do. The producers under test that need a queue of
 their own (nobody consuming it) run in-process against the same node with another queue name.
 Skipped where rabbitmq-server is not installed, except in CI, which installs it.
 """
@@ -10,11 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,6 +27,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from burstlab.client import Producer
+from burstlab.faults import queue_faults
 from burstlab.faults.probes import last_finish, ledger, wait_until_final
 from burstlab.faults.traffic import Background, accepted_ids, burst, job
 from burstlab.stack.local import LocalStack, StackConfig
@@ -33,15 +39,42 @@ from workers.config import DEFAULT_VISIBILITY_TIMEOUT_S
 BROKER_TIMEOUT_S = 0.5
 QUICK_S = 2 * (BROKER_TIMEOUT_S + 0.5)
 """A 503 comes within twice the broker timeout plus half a second of handling."""
+TINY_BURST = """\
+name = "tiny-burst"
+description = "8 io jobs of 100 ms at once on 1 worker"
+workers = [1]
+modes = ["async"]
+timeout_s = 30
+drain_timeout_s = 30
+
+[[job]]
+kind = "io"
+duration_ms = 100
+
+[arrival]
+pattern = "burst"
+size = 8
+at_s = 1.0
+window_s = 0.0
+base_rate = 0.0
+duration_s = 1.1
+"""
 
 
 @pytest.fixture(scope="module")
-def rabbit_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """A stack (2 worker processes) whose async queue is on a private RabbitMQ node."""
+def rabbitmq_installed() -> None:
+    """Skip where rabbitmq-server is not installed; fail in CI, which installs it."""
     if rabbitmq_server_binary() is None:
         if os.environ.get("CI"):
             pytest.fail(INSTALL_HINT)
         pytest.skip(INSTALL_HINT)
+
+
+@pytest.fixture(scope="module")
+def rabbit_stack(
+    rabbitmq_installed: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStack]:
+    """A stack (2 worker processes) whose async queue is on a private RabbitMQ node."""
     run_dir = tmp_path_factory.mktemp("rabbit-stack")
     local = LocalStack(
         StackConfig(workers=2, baseline_workers=1, run_dir=run_dir, broker="rabbitmq")
@@ -197,3 +230,55 @@ def test_a_worker_killed_mid_burst_loses_no_job_and_its_jobs_return_at_once(
     end = last_finish(views, rerun)
     assert end is not None
     assert end - fault_at < DEFAULT_VISIBILITY_TIMEOUT_S / 3
+
+
+@pytest.mark.slow
+def test_a_crashed_rabbitmq_node_answers_503_while_down_and_loses_no_accepted_job(
+    rabbitmq_installed: None,
+) -> None:
+    # Given a burst in flight on a stack of its own, When its RabbitMQ node is SIGKILLed and
+    # started again 3 s later
+    report = queue_faults.broker_crash(broker="rabbitmq")
+    # Then while it is down submits are refused fast with 503 and /readyz names the broker
+    assert report.notes["submits while down"] == "5/5 answered 503"
+    assert float(report.notes["slowest 503 s"]) < QUICK_S  # type: ignore[arg-type]
+    assert report.notes["readyz names broker"] is True
+    # And every job accepted before or after completes: confirmed persistent messages survive
+    assert report.accepted == 220 and report.completed == 220 and report.lost == 0
+    assert report.recovery_s is not None and report.recovery_s < DEFAULT_VISIBILITY_TIMEOUT_S
+
+
+@pytest.mark.slow
+def test_one_run_compares_both_brokers_on_their_own_stacks(
+    rabbitmq_installed: None, tmp_path: Path
+) -> None:
+    # Given a tiny burst scenario (8 async jobs of 100 ms on 1 worker)
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY_BURST)
+    # When `burstlab run --brokers redis,rabbitmq` runs it
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "burstlab",
+            "run",
+            str(scenario),
+            "--brokers",
+            "redis,rabbitmq",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-live",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    # Then each broker's run has its own results folder, every job done on both
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for broker in ("redis", "rabbitmq"):
+        summary = json.loads((tmp_path / "out" / broker / "summary.json").read_text())
+        assert summary["broker"] == broker
+        assert summary["runs"][0]["completed"] == 8
+    # And the second is printed against the first, with a plot
+    assert "redis → rabbitmq" in proc.stdout
+    assert (tmp_path / "out" / "brokers.png").stat().st_size > 5000
