@@ -88,6 +88,9 @@ def _async_fault(
         if restarts:
             notes["restarted after s"] = round(restarts[0].restarted_at - fault_at, 2)
         notes["jobs held at the fault"] = len(held)
+        # A held job that had finished (record written) but was not yet acknowledged comes
+        # back too, and is then acknowledged without running: not a rerun.
+        notes["ran again"] = len(rerun)
         notes["visibility timeout s"] = visibility_timeout_s
         return FaultReport(
             name=name,
