@@ -18,7 +18,7 @@ def monitor() -> None:
 @click.option("--last", "last_s", type=float, default=600, show_default=True, help="Seconds back.")
 @click.option("--start", type=float, help="Range start (epoch seconds); default now - --last.")
 @click.option("--end", type=float, help="Range end (epoch seconds); default now.")
-@click.option("--step", "step_s", type=float, default=5, show_default=True, help="Seconds.")
+@click.option("--step", "step_s", type=float, default=1, show_default=True, help="Seconds.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),

@@ -51,6 +51,25 @@ class QueueSnapshot:
         return self.queued + self.reserved
 
 
+@dataclass(slots=True)
+class SyncBacklog:
+    """The sync jobs this producer holds: waiting for a forwarding slot, and forwarded.
+
+    The sync side's queue: callers blocked on the producer, as the async backlog is jobs in Redis.
+    """
+
+    waiting: int = 0
+    in_flight: int = 0
+
+    def view(self) -> dict[str, int]:
+        """``waiting``, ``in_flight`` and their sum ``backlog``: the ``sync`` part of ``/queue``."""
+        return {
+            "waiting": self.waiting,
+            "in_flight": self.in_flight,
+            "backlog": self.waiting + self.in_flight,
+        }
+
+
 class QueueCollector:
     """Exposes the last :class:`QueueSnapshot`; nothing but ``burstlab_broker_up 0`` without one."""
 
@@ -154,11 +173,19 @@ class ProducerMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
-        self.sync_in_flight = Gauge(
-            "burstlab_sync_requests_in_flight",
-            "Sync jobs forwarded to the baseline and not yet answered.",
+        self.sync = SyncBacklog()
+        self.sync_waiting = Gauge(
+            "burstlab_sync_requests_waiting",
+            "Sync jobs received and waiting for a forwarding slot (SYNC_MAX_INFLIGHT).",
             registry=registry,
         )
+        self.sync_waiting.set_function(lambda: self.sync.waiting)
+        self.sync_in_flight = Gauge(
+            "burstlab_sync_requests_in_flight",
+            "Sync jobs forwarded to the baseline (holding a slot) and not yet answered.",
+            registry=registry,
+        )
+        self.sync_in_flight.set_function(lambda: self.sync.in_flight)
         self.async_in_flight = Gauge(
             "burstlab_async_jobs_in_flight",
             "Async jobs this producer accepted whose final event it has not seen yet.",

@@ -22,7 +22,7 @@ KEY_PANELS = (
     "Offered vs completed jobs per second, per mode",
     "End-to-end latency p50 / p95 / p99, per mode",
     "Where the time goes: mean queue wait + service, per mode",
-    "Backlog: async jobs waiting, sync requests in flight",
+    "Backlog: async queued + reserved, sync waiting + in flight",
     "Busy workers, per side",
     "Latency vs throughput, per mode",
 )
@@ -175,7 +175,7 @@ def render_panels(
     *,
     dashboard_path: Path = SYNC_VS_ASYNC,
     titles: Iterable[str] = KEY_PANELS,
-    step_s: float = 5.0,
+    step_s: float = 1.0,
 ) -> Path:
     """Query every target of the ``titles`` panels over ``[start, end]`` and save a PNG grid."""
     import matplotlib
