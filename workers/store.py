@@ -54,7 +54,7 @@ class JobStore:
         """This process, as ``pid@host``."""
         return f"{os.getpid()}@{self._host}"
 
-    def _run(self, script: str, keys: list[str], args: list[object]) -> object:
+    def _run(self, script: str, keys: list[str], args: list[str | bytes | int | float]) -> object:
         """Run one of ``workers/lua``'s scripts (EVALSHA, loading it on first use)."""
         client = self.client
         if script not in self._scripts:
