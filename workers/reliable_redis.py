@@ -95,7 +95,7 @@ class Channel(kombu_redis.Channel):
         key, message, _recorded = found
         return bytes_to_str(key), message
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
         if queue in self._noack_queues:
             return super()._get(queue)
         with self.conn_or_acquire() as client:
@@ -138,7 +138,7 @@ class Channel(kombu_redis.Channel):
             wait = min(wait, BLOCK_ON_MANY_KEYS_S) if wait else BLOCK_ON_MANY_KEYS_S
         self._claim_keys = keys
         self._in_poll = self.client.connection
-        self._brpop_sent_at = monotonic()
+        self._brpop_sent_at = monotonic()  # type: ignore[assignment]  # kombu's hint is None
         self.client.connection.send_command("BLMOVE", keys[0], keys[0], "RIGHT", "RIGHT", wait)
 
     def _brpop_read(self, **options: Any) -> bool:
@@ -163,7 +163,7 @@ class Channel(kombu_redis.Channel):
             return True
         finally:
             self._claim_keys = None
-            self._in_poll = None
+            self._in_poll = None  # type: ignore[assignment]  # kombu's hint is bool
             flush = getattr(self, "_flush_brpop_reauth", None)
             if flush is not None:
                 flush()
@@ -176,7 +176,7 @@ class Transport(kombu_redis.Transport):
 
     def register_with_event_loop(self, connection: Any, loop: Any) -> None:
         super().register_with_event_loop(connection, loop)
-        cycle = self.cycle
+        cycle: Any = self.cycle  # a MultiChannelPoller (kombu hints a FairCycle)
         old = getattr(cycle, "_visibility_refresh_tref", None)
         if old is not None:
             old.cancel()
@@ -191,7 +191,8 @@ class Transport(kombu_redis.Transport):
 
     def refresh_visibility(self) -> None:
         """Refresh every channel's held messages (a failed refresh is retried next tick)."""
-        for channel in list(self.cycle._channels):
+        cycle: Any = self.cycle
+        for channel in list(cycle._channels):
             try:
                 channel.refresh_visibility()
             except self.connection_errors as exc:
