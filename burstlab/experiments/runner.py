@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from burstlab.client import ProducerClient
 from burstlab.experiments.collect import collect_async, to_rows
 from burstlab.experiments.loadgen import Progress, client_session, generate
@@ -167,7 +169,6 @@ async def run_mode(
         try:
             async with display.run(client, mode, workers, progress):
                 sends = await generate(
-                    session,
                     base_url,
                     mode,
                     schedule,
@@ -216,7 +217,8 @@ def run_experiment(
         display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
         with factory(workers) as target:
             for mode in plan.modes:
-                rows, summary = asyncio.run(run_mode(target.url, mode, workers, plan, display))
+                with asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop:
+                    rows, summary = loop.run(run_mode(target.url, mode, workers, plan, display))
                 if target.replicas is not None:
                     summary["replicas"] = target.replicas
                 all_rows.extend(rows)
