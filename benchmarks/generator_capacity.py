@@ -17,6 +17,7 @@ import uvloop
 
 from benchmarks.harness import services, wait_port, wrk
 from burstlab.experiments.loadgen import generate
+from burstlab.experiments.priority import generator_priority
 from burstlab.experiments.schedule import PlannedJob, Schedule
 from burstlab.experiments.stats import percentiles_ms
 from burstlab.stack.ports import free_port
@@ -46,6 +47,11 @@ def closed_loop_max(url: str, seconds: float) -> float:
     return wrk(f"{url}/jobs", seconds=seconds, connections=WRK_CONNECTIONS).requests_per_s
 
 
+def describe_priority() -> str:
+    with generator_priority() as priority:
+        return priority
+
+
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
     port = free_port()
@@ -55,9 +61,13 @@ def main() -> None:
         wait_port(port)
         wrk_rates = [closed_loop_max(url, seconds)]
         print(f"wrk closed loop (-c{WRK_CONNECTIONS}): {wrk_rates[0]:8.0f} requests/s")
+        print(f"generator scheduling: {describe_priority()}")
         best = 0.0
         for rate in RATES:
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            with (
+                generator_priority(),
+                asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+            ):
                 lag_p99, achieved, bad = runner.run(lag_at(url, rate, seconds))
             kept = lag_p99 < LAG_P99_LIMIT_MS and bad == 0
             print(
