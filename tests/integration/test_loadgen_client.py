@@ -59,10 +59,11 @@ async def test_every_send_is_answered_on_warm_connections_with_its_timings_and_j
     assert [s.status for s in sends] == [202] * 100
     assert all(s.error is None and s.body and s.body["job_id"] for s in sends)
     assert all(s.intended <= s.sent + 0.001 and s.answered and s.answered >= s.sent for s in sends)
-    # the server received each job's pre-built body, and no send opened a connection of its own
+    # the server received each job's pre-built body, and connections were reused (a send that
+    # finds all 4 warm ones busy, on a loaded machine, opens one more)
     assert seen["bodies"][0] == {"mode": "async", "kind": "io", "duration_ms": 50}
     assert len(seen["bodies"]) == 100
-    assert len(seen["peers"]) <= 4
+    assert len(seen["peers"]) <= 10
 
 
 async def test_a_send_that_finds_no_idle_connection_opens_one_and_is_still_answered(
