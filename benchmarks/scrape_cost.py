@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.harness import bench_stack
-from burstlab.experiments.loadgen import client_session, generate
+from burstlab.experiments.loadgen import generate
 from burstlab.experiments.schedule import PlannedJob, Schedule
 from burstlab.experiments.stats import percentiles_ms
 
@@ -83,11 +83,10 @@ def _steady(rate: float, seconds: float, duration_ms: float) -> Schedule:
 async def burst(producer: str, seconds: float) -> None:
     """A burst as the experiments send it (open loop): async jobs at 1,000/s and sync jobs at
     50/s for ``seconds``; returns when every request was answered."""
-    async with client_session() as session:
-        await asyncio.gather(
-            generate(session, producer, "async", _steady(1000, seconds, 10), timeout_s=60),
-            generate(session, producer, "sync", _steady(50, seconds, 10), timeout_s=60),
-        )
+    await asyncio.gather(
+        generate(producer, "async", _steady(1000, seconds, 10), timeout_s=60),
+        generate(producer, "sync", _steady(50, seconds, 10), timeout_s=60),
+    )
 
 
 def main() -> None:
