@@ -168,6 +168,18 @@ def test_every_document_of_every_overlay_validates_against_the_strict_schemas(na
     assert errors == [], "\n".join(errors)
 
 
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_everything_an_overlay_deploys_lands_in_the_burstlab_namespace(name: str) -> None:
+    docs = overlay(name)
+    assert [d["metadata"]["name"] for d in find(docs, "Namespace")] == ["burstlab"]
+    outside = [
+        f"{d['kind']}/{d['metadata']['name']}"
+        for d in docs
+        if d["kind"] != "Namespace" and d["metadata"].get("namespace") != "burstlab"
+    ]
+    assert outside == []
+
+
 def test_the_schemas_catch_a_misspelled_field() -> None:
     schemas_present()
     # Given a valid Deployment with one field misspelled, Then its schema rejects it
