@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
-import shutil
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -56,15 +54,6 @@ ALERT_CHECKPOINT = {
     "BurstlabBacklogGrowing": "stalled",
     "BurstlabQueueWaitOverSLO": "recovered",
 }
-
-
-def require_prometheus() -> None:
-    """Skip locally without Prometheus; fail in CI, which must install it."""
-    if shutil.which("prometheus") and shutil.which("promtool"):
-        return
-    if os.environ.get("CI"):
-        pytest.fail("prometheus is not installed (Debian package prometheus); CI must have it")
-    pytest.skip("prometheus is not installed (apt-get install prometheus)")
 
 
 @dataclass
@@ -257,8 +246,9 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
 
 
 @pytest.fixture(scope="module")
-def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Observed]]:
-    require_prometheus()
+def monitored(
+    tmp_path_factory: pytest.TempPathFactory, prometheus_installed: None
+) -> Iterator[tuple[LocalStack, Observed]]:
     local = LocalStack(
         StackConfig(
             workers=WORKERS,
