@@ -20,7 +20,7 @@ from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig
 from producer.errors import json_errors
 from producer.events import JobEvents
-from producer.instrumentation import loop_lag_ctx, request_metrics
+from producer.instrumentation import loop_lag_ctx, queue_gauges_ctx, request_metrics
 from producer.metrics import ProducerMetrics
 from producer.publisher import Publisher
 from producer.routes import setup_routes
@@ -102,6 +102,7 @@ def create_app(
     app.cleanup_ctx.append(_http_ctx)
     if config.metrics_enabled:
         app.cleanup_ctx.append(loop_lag_ctx)
+        app.cleanup_ctx.append(queue_gauges_ctx)
     setup_routes(app)
     return app
 

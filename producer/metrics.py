@@ -40,7 +40,7 @@ MAX_TRACKED_ASYNC_JOBS = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class QueueSnapshot:
-    """The async queue as read from Redis at scrape time."""
+    """The async queue as read from Redis (in the background, every ``QUEUE_REFRESH_S``)."""
 
     queued: int
     reserved: int
@@ -86,14 +86,14 @@ class QueueCollector:
         snapshot = self._snapshot
         yield GaugeMetricFamily(
             "burstlab_broker_up",
-            "Whether the producer could read the queue from Redis at this scrape.",
+            "Whether the producer could read the queue from Redis at its last read (every 0.5 s).",
             value=0 if snapshot is None else 1,
         )
         if snapshot is None:
             return
         yield GaugeMetricFamily(
             "burstlab_async_backlog_jobs",
-            "Async jobs not yet finished by a worker: queued plus reserved (read at scrape).",
+            "Async jobs not yet finished by a worker: queued plus reserved (read every 0.5 s).",
             value=snapshot.backlog,
         )
         yield GaugeMetricFamily(

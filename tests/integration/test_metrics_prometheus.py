@@ -204,6 +204,11 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
     assert asyncio.run(_submit(url, wave)) == [202] * len(wave)
     time.sleep(6)
     assert asyncio.run(_submit(url, wave)) == [202] * len(wave)
+    _wait(  # the producer reads the queue every 0.5 s, in the background
+        lambda: _scrape(stack.metrics_urls["producer"])["burstlab_async_backlog_jobs"] == STALLED,
+        10,
+        "the producer's queue gauges",
+    )
     direct = _scrape(stack.metrics_urls["producer"])
     for name in ("burstlab_async_backlog_jobs", "burstlab_async_queued_jobs"):
         seen.values[f"stalled:{name}"] = direct[name]

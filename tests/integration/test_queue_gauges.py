@@ -1,0 +1,73 @@
+"""The producer's queue gauges are read from Redis in the background, never at scrape time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from burstlab.stack.local import LocalStack
+from producer.app import create_app
+from producer.config import ProducerConfig
+from producer.instrumentation import QUEUE_REFRESH_S
+
+BROKER_TIMEOUT_S = 2.0
+
+
+async def _scrape(client: Any) -> tuple[dict[str, float], float]:
+    started = time.monotonic()
+    response = await client.get("/metrics")
+    text = await response.text()
+    elapsed = time.monotonic() - started
+    assert response.status == 200
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
+    return samples, elapsed
+
+
+async def test_a_scrape_does_not_wait_for_a_hung_broker_and_shows_it_down(
+    aiohttp_client: Any, stack: LocalStack, hung_port: int
+) -> None:
+    # Given a producer whose Redis accepts connections and never answers
+    config = ProducerConfig(
+        redis_url=f"redis://127.0.0.1:{hung_port}/0",
+        baseline_url=stack.baseline_url,
+        broker_timeout_s=BROKER_TIMEOUT_S,
+    )
+    client = await aiohttp_client(create_app(config))
+    # When it is scraped while its background read hangs
+    samples, elapsed = await _scrape(client)
+    # Then the scrape answers without waiting for the broker's timeout, broker down
+    assert elapsed < BROKER_TIMEOUT_S / 2
+    assert samples["burstlab_broker_up"] == 0
+    assert "burstlab_async_backlog_jobs" not in samples
+
+
+async def test_the_backlog_a_scrape_shows_follows_the_queue_within_a_refresh(
+    aiohttp_client: Any, stack: LocalStack
+) -> None:
+    # Given a producer on the stack's Redis
+    client = await aiohttp_client(
+        create_app(ProducerConfig(redis_url=stack.redis_url, baseline_url=stack.baseline_url))
+    )
+    before, _ = await _scrape(client)
+    # When 5 async jobs of 3 s are submitted, more than the stack's workers run at once
+    for _ in range(5):
+        response = await client.post(
+            "/jobs", json={"mode": "async", "kind": "io", "duration_ms": 3000}
+        )
+        assert response.status == 202
+    # Then a scrape shows the 5 (queued or reserved) within a few refresh intervals
+    deadline = time.monotonic() + 4 * QUEUE_REFRESH_S
+    samples = before
+    while samples["burstlab_async_backlog_jobs"] < before["burstlab_async_backlog_jobs"] + 5:
+        assert time.monotonic() < deadline, samples
+        await asyncio.sleep(QUEUE_REFRESH_S / 5)
+        samples, _ = await _scrape(client)
+    assert samples["burstlab_broker_up"] == 1
