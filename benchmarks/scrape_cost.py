@@ -42,7 +42,9 @@ def multiproc_dir(pid: int) -> Path | None:
 
 
 SCRAPER = """
-import json, sys, time, urllib.request
+import json, signal, sys, time, urllib.request
+# A background job starts with SIGINT ignored; the scraper stops on it, so take it back.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 interval, urls = float(sys.argv[1]), sys.argv[2:]
 durations = {url: [] for url in urls}
 try:
