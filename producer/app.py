@@ -15,6 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from burstlab.jobs.record import RECORD_TTL_S
+from burstlab.telemetry.exposition import MetricsServer
 from producer import keys
 from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig
@@ -108,14 +109,22 @@ def create_app(
 
 
 def run_producer(config: ProducerConfig) -> None:
-    """Serve the producer until interrupted."""
+    """Serve the producer until interrupted (and its metrics on their own port, if set)."""
     disable_created_metrics()  # a *_created series per counter is noise Prometheus does not need
-    web.run_app(
-        create_app(config),
-        host=config.host,
-        port=config.port,
-        access_log=None,
-        print=None,
-        backlog=2048,
-        loop=uvloop.new_event_loop(),
-    )
+    app = create_app(config)
+    server = None
+    if config.metrics_enabled and config.metrics_port is not None:
+        server = MetricsServer(config.host, config.metrics_port, app[keys.METRICS].registry)
+    try:
+        web.run_app(
+            app,
+            host=config.host,
+            port=config.port,
+            access_log=None,
+            print=None,
+            backlog=2048,
+            loop=uvloop.new_event_loop(),
+        )
+    finally:
+        if server is not None:
+            server.shutdown()

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from burstlab.telemetry.dashboards import load_dashboard, panels, rule_queries
 from burstlab.telemetry.ground_truth import ModeSeries, Series
@@ -34,8 +35,8 @@ class PanelQueries:
     window_s: float
 
 
-def _target(panel: dict[str, object], legend_prefix: str) -> str:
-    for target in panel["targets"]:  # type: ignore[attr-defined]
+def _target(panel: dict[str, Any], legend_prefix: str) -> str:
+    for target in panel["targets"]:
         if str(target.get("legendFormat", "")).startswith(legend_prefix):
             return str(target["expr"])
     raise LookupError(f"panel {panel['title']!r} has no target {legend_prefix!r}")

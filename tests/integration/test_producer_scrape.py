@@ -1,9 +1,11 @@
-"""The producer's queue gauges are read from Redis in the background, never at scrape time."""
+"""A producer scrape is cheap under load: its queue gauges are read from Redis in the background,
+never at scrape time, and the stack scrapes it on a metrics port served by a thread of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -71,3 +73,33 @@ async def test_the_backlog_a_scrape_shows_follows_the_queue_within_a_refresh(
         await asyncio.sleep(QUEUE_REFRESH_S / 5)
         samples, _ = await _scrape(client)
     assert samples["burstlab_broker_up"] == 1
+
+
+def test_the_stack_scrapes_the_producer_on_its_own_metrics_port_with_the_same_registry(
+    stack: LocalStack,
+) -> None:
+    # Given the stack's producer, its metrics port apart from its API port
+    metrics_url = stack.metrics_urls["producer"]
+    assert not metrics_url.startswith(stack.producer_url)
+
+    def submitted() -> float:
+        with urllib.request.urlopen(metrics_url, timeout=5) as response:
+            text = response.read().decode()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "burstlab_jobs_submitted_total" and sample.labels["mode"] == "sync"
+        )
+
+    before = submitted()
+    # When a sync job is submitted on the API port
+    request = urllib.request.Request(
+        f"{stack.producer_url}/jobs",
+        data=b'{"mode": "sync", "kind": "io", "duration_ms": 1}',
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    # Then the metrics port counts it: one registry, two listeners
+    assert submitted() == before + 1
