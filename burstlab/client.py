@@ -203,9 +203,10 @@ class ProducerClient:
             found.update((job["job_id"], job) for job in reply["jobs"])
         return found
 
-    async def queue(self, timeout_s: float | None = None) -> dict[str, int]:
-        """``GET /queue``: ``queued``, ``reserved``, ``backlog``, ``finished_total``."""
-        depth: dict[str, int] = await self.request("GET", "/queue", timeout_s=timeout_s)
+    async def queue(self, timeout_s: float | None = None) -> dict[str, Any]:
+        """``GET /queue``: async ``queued``, ``reserved``, ``backlog``, ``finished_total``, and
+        ``sync``: ``{"waiting", "in_flight", "backlog"}`` held by the producer."""
+        depth: dict[str, Any] = await self.request("GET", "/queue", timeout_s=timeout_s)
         return depth
 
     async def ready(self) -> bool:
@@ -305,9 +306,9 @@ class Producer:
             found.update((job["job_id"], job) for job in reply["jobs"])
         return found
 
-    def queue(self, timeout_s: float | None = None) -> dict[str, int]:
+    def queue(self, timeout_s: float | None = None) -> dict[str, Any]:
         """See :meth:`ProducerClient.queue`."""
-        depth: dict[str, int] = self.request("GET", "/queue", timeout_s=timeout_s)
+        depth: dict[str, Any] = self.request("GET", "/queue", timeout_s=timeout_s)
         return depth
 
     def ready(self) -> bool:

@@ -29,7 +29,7 @@ class MonitorDemo:
     burst_s: float = 30.0
     duration_ms: float = 100.0
     idle_s: float = 15.0
-    """Quiet time before, between and after the bursts (the last one lets 30 s windows close)."""
+    """Quiet time before, between and after the bursts (the last one lets the 5 s windows close)."""
 
 
 async def _burst(client: ProducerClient, mode: str, demo: MonitorDemo) -> int:

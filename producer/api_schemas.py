@@ -75,6 +75,15 @@ SCHEMAS: dict[str, Any] = {
             "error": {"type": "string"},
         },
     },
+    "SyncBacklog": {
+        "type": "object",
+        "description": "sync jobs held by this producer: waiting for a forwarding slot, "
+        "forwarded to the baseline (in flight), and their sum",
+        "required": ["waiting", "in_flight", "backlog"],
+        "properties": {
+            name: {"type": "integer", "minimum": 0} for name in ("waiting", "in_flight", "backlog")
+        },
+    },
     "Experiment": {
         "type": "object",
         "required": ["scenario", "mode", "workers", "phase"],

@@ -115,14 +115,14 @@ async def _submit_sync(
     slots = app[keys.SYNC_SLOTS]
     if slots is not None:
         await _take_sync_slot(slots, app[keys.CONFIG], metrics)
-    metrics.sync_in_flight.inc()
+    metrics.sync.in_flight += 1  # no await since the slot was taken: never counted twice
     try:
         reply = await app[keys.BASELINE].run(spec, payload)
     except BaselineUnavailable as exc:
         metrics.job_rejected("sync", exc.code)
         raise ApiError(503, exc.code, exc.detail, headers=retry_after()) from exc
     finally:
-        metrics.sync_in_flight.dec()
+        metrics.sync.in_flight -= 1
         if slots is not None:
             slots.release()
     metrics.job_finished(
@@ -160,6 +160,7 @@ async def _take_sync_slot(
     if not slots.locked():
         await slots.acquire()
         return
+    metrics.sync.waiting += 1
     try:
         await asyncio.wait_for(slots.acquire(), config.sync_queue_timeout_s)
     except TimeoutError:
@@ -171,6 +172,8 @@ async def _take_sync_slot(
             f"no slot freed within {config.sync_queue_timeout_s:g} s; retry later",
             headers=retry_after(),
         ) from None
+    finally:
+        metrics.sync.waiting -= 1
 
 
 def _wait_seconds(request: web.Request, limit: float) -> float:
@@ -251,13 +254,16 @@ async def lookup_jobs(request: web.Request) -> web.Response:
 
 
 async def queue_status(request: web.Request) -> web.Response:
-    """``GET /queue``: how many async jobs wait in the broker, are reserved, and have finished."""
+    """``GET /queue``: async jobs queued in the broker, reserved and finished; sync jobs held here.
+
+    ``sync`` is this producer's own count: jobs waiting for a forwarding slot and in flight.
+    """
     app = request.app
     try:
         depth = await asyncio.wait_for(app[keys.QUEUE].depth(), app[keys.CONFIG].broker_timeout_s)
     except READ_ERRORS as exc:
         raise ApiError(503, "broker_unavailable", f"cannot read the queue: {exc}") from exc
-    return json_response(depth)
+    return json_response({**depth, "sync": app[keys.METRICS].sync.view()})
 
 
 async def healthz(_request: web.Request) -> web.Response:

@@ -115,18 +115,21 @@ def _paths() -> dict[str, Any]:
         "/queue": {
             "get": {
                 "operationId": "queueStatus",
-                "summary": "The async backlog: queued, reserved, finished",
+                "summary": "Both backlogs: async queued + reserved, sync waiting + in flight",
                 "responses": {
                     "200": _json(
                         {
                             "type": "object",
-                            "required": ["queued", "reserved", "backlog", "finished_total"],
+                            "required": ["queued", "reserved", "backlog", "finished_total", "sync"],
                             "properties": {
-                                name: {"type": "integer", "minimum": 0}
-                                for name in ("queued", "reserved", "backlog", "finished_total")
+                                **{
+                                    name: {"type": "integer", "minimum": 0}
+                                    for name in ("queued", "reserved", "backlog", "finished_total")
+                                },
+                                "sync": {"$ref": ref + "SyncBacklog"},
                             },
                         },
-                        "the backlog",
+                        "the backlog of each mode",
                     ),
                     **_errors(503),
                 },

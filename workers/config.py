@@ -14,8 +14,10 @@ FETCHES = ("reliable", "kombu")
 """How a worker takes messages from Redis: ``reliable`` (workers.reliable_redis: taken and
 recorded as unacknowledged in one step) or ``kombu`` (kombu's own BRPOP, which can lose a message
 fetched by a worker killed before it recorded it; kept to show that loss side by side)."""
-DEFAULT_VISIBILITY_TIMEOUT_S = MAX_DURATION_MS / 1000 + 30
-"""Longer than the longest job, so a running job is never handed to a second worker."""
+DEFAULT_VISIBILITY_TIMEOUT_S = 15.0
+"""Short, so a dead worker's messages come back in seconds. With the reliable fetch a live worker
+refreshes the messages it holds every third of it (workers.reliable_redis), so a job longer than
+this still runs once; with kombu's own fetch it must outlast the longest job."""
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,10 @@ class WorkerConfig:
 
     @property
     def redelivers_running_jobs(self) -> bool:
-        """True if a job may run longer than the visibility timeout, and so be handed to a
-        second worker while the first still runs it. Only for short-job setups such as the
-        fault scenarios' test runs, which shorten it so jobs held by a dead worker return in
-        seconds."""
-        return self.visibility_timeout_s * 1000 <= MAX_DURATION_MS
+        """True if a job may run longer than the visibility timeout and so be handed to a second
+        worker while the first still runs it: only with kombu's own fetch, which does not
+        refresh the messages a worker holds."""
+        return self.fetch == "kombu" and self.visibility_timeout_s * 1000 <= MAX_DURATION_MS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> WorkerConfig:

@@ -9,6 +9,11 @@ takes it with one Lua script that pops it and records it as unacknowledged in th
 entry, a rejected or dead worker's message is restored from the hash (``restore_by_tag`` runs in a
 MULTI, so the restore path has no window either).
 
+A worker also keeps its messages visible: every third of the visibility timeout it moves the
+score of each message it holds in ``unacked_index`` to now (``ZADD XX``: entries already acked or
+restored are not brought back). So kombu's sweep restores only a *dead* worker's messages, and
+the visibility timeout can be short (seconds) without redelivering a long job that still runs.
+
 Consumers with ``no_ack`` and brokers with a ``global_keyprefix`` keep kombu's own path. Celery
 selects this transport with ``broker_transport = "workers.reliable_redis:Transport"`` and a plain
 ``redis://`` URL.
@@ -16,6 +21,7 @@ selects this transport with ``broker_transport = "workers.reliable_redis:Transpo
 
 from __future__ import annotations
 
+import logging
 import time
 from functools import cache
 from importlib.resources import files
@@ -26,6 +32,8 @@ from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
 
+logger = logging.getLogger(__name__)
+
 BLOCK_ON_MANY_KEYS_S = 1.0
 """With several lists to watch, block on the first for at most this long, then claim from any."""
 
@@ -34,6 +42,11 @@ BLOCK_ON_MANY_KEYS_S = 1.0
 def claim_script_source() -> str:
     """The Lua script that pops a message and records it as unacknowledged in one step."""
     return (files("workers") / "lua" / "claim_message.lua").read_text()
+
+
+def refresh_interval_s(visibility_timeout_s: float) -> float:
+    """How often a worker refreshes the messages it holds: three times per visibility timeout."""
+    return max(0.1, visibility_timeout_s / 3)
 
 
 class Channel(kombu_redis.Channel):
@@ -82,7 +95,7 @@ class Channel(kombu_redis.Channel):
         key, message, _recorded = found
         return bytes_to_str(key), message
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
         if queue in self._noack_queues:
             return super()._get(queue)
         with self.conn_or_acquire() as client:
@@ -91,6 +104,21 @@ class Channel(kombu_redis.Channel):
         if claimed is None:
             raise kombu_redis.Empty()
         return loads(bytes_to_str(claimed[1]))
+
+    def held_tags(self) -> list[str]:
+        """Delivery tags of the messages this channel delivered and has not acknowledged."""
+        qos = self.qos
+        return [tag for tag in list(qos._delivered) if tag not in qos._dirty]
+
+    def refresh_visibility(self) -> int:
+        """Mark the messages this channel holds as seen now; return how many were refreshed."""
+        tags = self.held_tags()
+        if not tags:
+            return 0
+        now = time.time()
+        with self.conn_or_acquire() as client:
+            client.zadd(self.unacked_index_key, dict.fromkeys(tags, now), xx=True)
+        return len(tags)
 
     # The event loop's blocking fetch: wait with BLMOVE, take with the claim script.
 
@@ -110,7 +138,7 @@ class Channel(kombu_redis.Channel):
             wait = min(wait, BLOCK_ON_MANY_KEYS_S) if wait else BLOCK_ON_MANY_KEYS_S
         self._claim_keys = keys
         self._in_poll = self.client.connection
-        self._brpop_sent_at = monotonic()
+        self._brpop_sent_at = monotonic()  # type: ignore[assignment]  # kombu's hint is None
         self.client.connection.send_command("BLMOVE", keys[0], keys[0], "RIGHT", "RIGHT", wait)
 
     def _brpop_read(self, **options: Any) -> bool:
@@ -135,13 +163,37 @@ class Channel(kombu_redis.Channel):
             return True
         finally:
             self._claim_keys = None
-            self._in_poll = None
+            self._in_poll = None  # type: ignore[assignment]  # kombu's hint is bool
             flush = getattr(self, "_flush_brpop_reauth", None)
             if flush is not None:
                 flush()
 
 
 class Transport(kombu_redis.Transport):
-    """kombu's Redis transport with :class:`Channel`."""
+    """kombu's Redis transport with :class:`Channel`, refreshing held messages' visibility."""
 
     Channel = Channel
+
+    def register_with_event_loop(self, connection: Any, loop: Any) -> None:
+        super().register_with_event_loop(connection, loop)
+        cycle: Any = self.cycle  # a MultiChannelPoller (kombu hints a FairCycle)
+        old = getattr(cycle, "_visibility_refresh_tref", None)
+        if old is not None:
+            old.cancel()
+        timeout = float(
+            connection.client.transport_options.get(
+                "visibility_timeout", Channel.visibility_timeout
+            )
+        )
+        cycle._visibility_refresh_tref = loop.call_repeatedly(
+            refresh_interval_s(timeout), self.refresh_visibility
+        )
+
+    def refresh_visibility(self) -> None:
+        """Refresh every channel's held messages (a failed refresh is retried next tick)."""
+        cycle: Any = self.cycle
+        for channel in list(cycle._channels):
+            try:
+                channel.refresh_visibility()
+            except self.connection_errors as exc:
+                logger.warning("could not refresh the visibility of held messages: %s", exc)

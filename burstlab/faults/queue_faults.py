@@ -101,9 +101,11 @@ def _async_fault(
         notes["broker"] = broker
         if broker == "redis":
             notes["jobs held at the fault"] = len(held)
+        # A held job that had finished (record written) but was not yet acknowledged comes
+        # back too, and is then acknowledged without running: not a rerun.
+        notes["ran again"] = len(rerun)
+        if broker == "redis":
             notes["visibility timeout s"] = visibility_timeout_s
-        else:
-            notes["jobs run again"] = len(rerun)
         return FaultReport(
             name=name,
             fault=fault,

@@ -18,11 +18,14 @@ from burstlab.telemetry.dashboards import DASHBOARDS_DIR, load_dashboard, panels
 from burstlab.telemetry.prometheus_api import PrometheusClient
 
 SYNC_VS_ASYNC = DASHBOARDS_DIR / "sync-vs-async.json"
+OFFERED_PANEL = "Offered vs completed jobs per second, per mode"
+BACKLOG_PANEL = "Backlog: async queued + reserved, sync waiting + in flight"
+"""The two panels ``burstlab monitor verify`` checks against the ground truth."""
 KEY_PANELS = (
-    "Offered vs completed jobs per second, per mode",
+    OFFERED_PANEL,
     "End-to-end latency p50 / p95 / p99, per mode",
     "Where the time goes: mean queue wait + service, per mode",
-    "Backlog: async jobs waiting, sync requests in flight",
+    BACKLOG_PANEL,
     "Busy workers, per side",
     "Latency vs throughput, per mode",
 )
@@ -175,7 +178,7 @@ def render_panels(
     *,
     dashboard_path: Path = SYNC_VS_ASYNC,
     titles: Iterable[str] = KEY_PANELS,
-    step_s: float = 5.0,
+    step_s: float = 1.0,
 ) -> Path:
     """Query every target of the ``titles`` panels over ``[start, end]`` and save a PNG grid."""
     import matplotlib

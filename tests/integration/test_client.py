@@ -112,4 +112,5 @@ def test_the_queue_and_readiness_are_read(stack: LocalStack) -> None:
     depth = producer.queue()
     assert set(depth) >= {"queued", "reserved", "backlog", "finished_total"}
     assert depth["backlog"] == depth["queued"] + depth["reserved"]
+    assert depth["sync"]["backlog"] == depth["sync"]["waiting"] + depth["sync"]["in_flight"]
     assert producer.ready()

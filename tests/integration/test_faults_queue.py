@@ -38,10 +38,14 @@ def test_a_killed_worker_is_restarted_and_its_jobs_come_back_after_the_visibilit
     assert report.accepted == 220 and report.completed == 220 and report.lost == 0
     assert float(report.notes["restarted after s"]) < 5  # type: ignore[arg-type]
     # And the jobs it held come back after the visibility timeout plus one restore sweep:
-    # not before (they were delivered just before the fault), and then run
-    assert report.duplicated <= int(report.notes["jobs held at the fault"])  # type: ignore[call-overload]
+    # not before (they were delivered just before the fault); an interrupted one runs again, a
+    # finished but unacknowledged one is acknowledged without running
+    # (at most what 2 processes with prefetch 1 can hold: 2 running + 2 reserved)
+    assert report.duplicated <= 2 * queue_faults.WORKERS
     assert report.recovery_s is not None
-    assert VISIBILITY_TIMEOUT_S - 2 < report.recovery_s < redelivery_bound_s(VISIBILITY_TIMEOUT_S)
+    assert report.recovery_s < redelivery_bound_s(VISIBILITY_TIMEOUT_S)
+    if int(report.notes["ran again"]):  # type: ignore[call-overload]
+        assert report.recovery_s > VISIBILITY_TIMEOUT_S - 2
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from burstlab.faults.kill_storm import Storm, run_storm
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.jobs.spec import parse_spec
 from burstlab.jobs.task_message import build_task_message, task_kwargs
-from burstlab.stack.local import LocalStack
+from burstlab.stack.local import LocalStack, StackConfig
 from workers.reliable_redis import Channel, Transport
 
 QUEUE = "reliable-test"
@@ -62,6 +62,9 @@ def test_kombus_internals_the_transport_relies_on_are_still_there() -> None:
     # kombu's restore reads the unacked entry as [message, exchange, routing_key]
     assert "M, EX, RK = loads" in inspect.getsource(kombu_redis.QoS.restore_by_tag)
     assert issubclass(Channel, kombu_redis.Channel)
+    assert "_channels" in inspect.getsource(kombu_redis.MultiChannelPoller.__init__)
+    qos_init = inspect.getsource(kombu_redis.QoS.__mro__[1].__init__)
+    assert "self._delivered" in qos_init and "self._dirty" in qos_init
 
 
 def test_a_message_taken_by_a_consumer_is_already_in_the_unacked_hash_when_it_arrives(
@@ -116,6 +119,29 @@ def test_a_message_whose_consumer_died_before_acking_is_restored_by_kombus_sweep
     assert restored["headers"]["redelivered"] is True
 
 
+def test_the_sweep_restores_only_the_messages_whose_holder_stopped_refreshing_them(
+    redis_url: str, client: redis.Redis
+) -> None:
+    with _connection(redis_url) as alive, _connection(redis_url) as dead:
+        # Given two consumers each holding one message, unacknowledged
+        _publish(alive, {"n": "alive"})
+        _publish(alive, {"n": "dead"})
+        kept = alive.channel().basic_get(QUEUE)
+        lost = dead.channel().basic_get(QUEUE)
+        assert kept is not None and lost is not None
+        # When the visibility timeout passes and only the live one refreshes what it holds
+        time.sleep(VISIBILITY_S + 0.2)
+        assert kept.channel.refresh_visibility() == 1
+        with _connection(redis_url) as other:
+            other.channel().qos.restore_visible(num=10, interval=1)
+        # Then kombu's sweep restored the silent one's message and left the live one's held
+        assert client.llen(QUEUE) == 1
+        restored = loads(client.lindex(QUEUE, 0))
+        assert restored["properties"]["delivery_tag"] == lost.delivery_tag
+        assert client.hexists("unacked", kept.delivery_tag)
+        assert not client.hexists("unacked", lost.delivery_tag)
+
+
 def test_a_no_ack_get_leaves_nothing_unacked(redis_url: str, client: redis.Redis) -> None:
     with _connection(redis_url) as connection:
         _publish(connection, {"n": 3})
@@ -145,6 +171,21 @@ def test_a_duplicate_delivery_of_a_succeeded_job_is_counted_and_not_run_again(
     # Then the duplicate is counted, the job did not run again, and its record is the first run's
     assert again["duplicates"] == 1 and again["attempts"] == 1
     assert again["result"] == first["result"] and again["timings"] == first["timings"]
+
+
+@pytest.mark.slow
+def test_a_job_four_times_longer_than_the_visibility_timeout_runs_exactly_once() -> None:
+    # Given workers with a 3 s visibility timeout and a restore sweep every 5 s
+    env = {"VISIBILITY_TIMEOUT_S": "3"}
+    with LocalStack(StackConfig(workers=2, baseline_workers=1, extra_env=env)) as stack:
+        api = ProducerApi(stack.producer_url)
+        # When a job of 12 s runs (kombu's own fetch would see it age out and hand it to the
+        # second pool process while the first still runs it)
+        job = api.submit("async", "io", 12_000)
+        done = api.wait(job["job_id"], timeout_s=60)
+    # Then the worker kept it visible: it ran once, and no second delivery came
+    assert done["status"] == "succeeded"
+    assert done["attempts"] == 1 and done["duplicates"] == 0
 
 
 @pytest.mark.slow

@@ -94,6 +94,69 @@ def test_a_query_has_no_variable_and_takes_quantiles_from_rate_over_a_fixed_wind
         assert re.search(r"\brate\([a-z_:]+_bucket(\{[^}]*\})?\[\d+[smh]\]\)", query.expr)
 
 
+WINDOW = re.compile(r"\b(rate|increase|deriv)\(([^\[]*)\[(\d+)([smh])\]\)")
+SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def test_prometheus_scrapes_and_evaluates_every_second_and_grafana_steps_as_fine() -> None:
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())["global"]
+    assert config["scrape_interval"] == config["evaluation_interval"] == "1s"
+    sources = yaml.safe_load(
+        (MONITORING_DIR / "grafana/provisioning/datasources/prometheus.yml").read_text()
+    )["datasources"]
+    assert [s["jsonData"]["timeInterval"] for s in sources] == ["1s"]
+
+
+@pytest.mark.parametrize("query", ALL_QUERIES, ids=lambda q: q.source)
+def test_rates_use_windows_of_a_few_scrapes_and_only_counts_and_trends_look_back_longer(
+    query,  # type: ignore[no-untyped-def]
+) -> None:
+    for function, _, amount, unit in WINDOW.findall(query.expr):
+        seconds = int(amount) * SECONDS[unit]
+        # rate(): 5 s (five 1 s scrapes); increase() counts a minute; deriv() is a 1 min trend
+        assert seconds <= {"rate": 5, "increase": 60, "deriv": 60}[function], query.expr
+    assert "30s" not in query.source + query.expr
+
+
+@pytest.mark.parametrize("path", dashboard_paths(), ids=lambda p: p.name)
+def test_every_panel_says_its_resolution(path: Path) -> None:
+    for panel in panels(load_dashboard(path)):
+        assert "Resolution: " in panel["description"], panel["title"]
+        if any("[5s]" in t["expr"] or "rate5s" in t["expr"] for t in panel["targets"]):
+            assert "5 s window" in panel["description"], panel["title"]
+
+
+def test_the_backlog_panel_and_the_growth_alert_count_both_queues() -> None:
+    panel = next(
+        p
+        for p in panels(load_dashboard(DASHBOARDS_DIR / "sync-vs-async.json"))
+        if p["title"].startswith("Backlog")
+    )
+    exprs = {t["expr"] for t in panel["targets"]}
+    assert {"burstlab_sync_requests_waiting", "burstlab_sync_requests_in_flight"} <= exprs
+    assert {"burstlab_async_queued_jobs", "burstlab_async_reserved_jobs"} <= exprs
+    backlog = next(
+        q.expr for q in rule_queries() if q.source.endswith("mode:burstlab_backlog_jobs:sum")
+    )
+    assert metric_names(backlog) == {
+        "burstlab_async_backlog_jobs",
+        "burstlab_sync_requests_waiting",
+        "burstlab_sync_requests_in_flight",
+    }
+    assert "mode:burstlab_backlog_jobs:sum" in exprs
+
+
+def test_counts_over_a_burst_come_from_increase() -> None:
+    exprs = {q.expr for path in dashboard_paths() for q in dashboard_queries(path)}
+    for name in ("submitted", "completed", "rejected"):
+        assert f"mode:burstlab_jobs_{name}:increase1m" in exprs
+    rules = {q.source.split(": ", 1)[1]: q.expr for q in rule_queries()}
+    assert (
+        "increase(burstlab_jobs_submitted_total[1m])"
+        in rules["mode:burstlab_jobs_submitted:increase1m"]
+    )
+
+
 def test_recording_rules_are_named_level_metric_operation() -> None:
     for query in rule_queries():
         if not query.alert:
@@ -104,7 +167,7 @@ def test_recording_rules_are_named_level_metric_operation() -> None:
 def test_the_alerts_cover_queue_wait_against_an_slo_backlog_growth_and_workers_down() -> None:
     alerts = {q.source.split(": ", 1)[1]: q.expr for q in rule_queries() if q.alert}
     assert "queue_wait" in alerts["BurstlabQueueWaitOverSLO"]
-    assert "deriv(burstlab_async_backlog_jobs" in alerts["BurstlabBacklogGrowing"]
+    assert "deriv(mode:burstlab_backlog_jobs:sum" in alerts["BurstlabBacklogGrowing"]
     assert alerts["BurstlabWorkerDown"] == 'up{job="worker"} == 0'
     assert "absent(" in alerts["BurstlabNoWorkerUp"]
 
@@ -113,10 +176,10 @@ def test_the_alerts_cover_queue_wait_against_an_slo_backlog_growth_and_workers_d
     ("expr", "names"),
     [
         ("up", {"up"}),
-        ('sum by (mode) (rate(a_total{x="y,z"}[30s]))', {"a_total"}),
+        ('sum by (mode) (rate(a_total{x="y,z"}[5s]))', {"a_total"}),
         ("histogram_quantile(0.95, sum by (le) (rate(h_bucket[1m])))", {"h_bucket"}),
         ("a / on(x) group_left(y) b offset 5m > 1e3 and c", {"a", "b", "c"}),
-        ("mode:x_seconds:p95_rate30s > 10", {"mode:x_seconds:p95_rate30s"}),
+        ("mode:x_seconds:p95_rate5s > 10", {"mode:x_seconds:p95_rate5s"}),
         ('absent(up{job="worker"} == 1)', {"up"}),
         ("count by (alertname, alertstate) (ALERTS)", {"ALERTS"}),
     ],

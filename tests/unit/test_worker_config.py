@@ -1,4 +1,4 @@
-"""Worker settings: the visibility timeout may be shortened for short jobs, never to nothing."""
+"""Worker settings: a short visibility timeout, safe with the reliable fetch; never nothing."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ import pytest
 from workers.config import DEFAULT_VISIBILITY_TIMEOUT_S, WorkerConfig
 
 
-def test_the_default_visibility_timeout_outlasts_the_longest_job() -> None:
+def test_the_default_visibility_timeout_is_short_and_safe_with_the_reliable_fetch() -> None:
     config = WorkerConfig.from_env({})
-    assert config.visibility_timeout_s == DEFAULT_VISIBILITY_TIMEOUT_S
-    assert not config.redelivers_running_jobs
+    assert config.visibility_timeout_s == DEFAULT_VISIBILITY_TIMEOUT_S <= 15
+    assert config.fetch == "reliable" and not config.redelivers_running_jobs
 
 
-def test_a_short_visibility_timeout_is_allowed_but_flagged_as_redelivering_long_jobs() -> None:
-    config = WorkerConfig.from_env({"VISIBILITY_TIMEOUT_S": "15"})
+def test_a_short_visibility_timeout_with_kombus_own_fetch_is_flagged_as_redelivering() -> None:
+    config = WorkerConfig.from_env({"VISIBILITY_TIMEOUT_S": "15", "WORKER_FETCH": "kombu"})
     assert config.visibility_timeout_s == 15.0
     assert config.redelivers_running_jobs
+
+
+def test_an_unknown_fetch_is_refused_with_the_setting_named() -> None:
+    with pytest.raises(ValueError, match="fetch must be one of reliable, kombu"):
+        WorkerConfig.from_env({"WORKER_FETCH": "fast"})
 
 
 @pytest.mark.parametrize("value", ["0", "-1"])
