@@ -426,7 +426,7 @@ def test_service_monitors_scrape_every_service_every_second_on_its_metrics_port(
     scrape_interval = yaml.safe_load((ROOT / "monitoring/prometheus/prometheus.yml").read_text())[
         "global"
     ]["scrape_interval"]
-    ports = {"producer": 8080, "worker": 9540, "baseline": 9541}
+    ports = {"producer": 9542, "worker": 9540, "baseline": 9541}
     for name, port in ports.items():
         monitor = one(docs, "ServiceMonitor", name)
         service = one(docs, "Service", name)
