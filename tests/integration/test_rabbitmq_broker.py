@@ -39,6 +39,8 @@ from workers.config import DEFAULT_VISIBILITY_TIMEOUT_S
 BROKER_TIMEOUT_S = 0.5
 QUICK_S = 2 * (BROKER_TIMEOUT_S + 0.5)
 """A 503 comes within twice the broker timeout plus half a second of handling."""
+NODE_RESTART_BOUND_S = 60.0
+"""A generous bound on recovering from a RabbitMQ crash on a loaded machine."""
 TINY_BURST = """\
 name = "tiny-burst"
 description = "8 io jobs of 100 ms at once on 1 worker"
@@ -224,12 +226,13 @@ def test_a_worker_killed_mid_burst_loses_no_job_and_its_jobs_return_at_once(
     completed, lost, duplicated = ledger(views, accepted)
     assert len(accepted) == 220 and completed == 220 and lost == 0
     # And the jobs the worker was running ran again as soon as it was back: RabbitMQ requeues
-    # a closed connection's unacknowledged messages at once, with no visibility timeout (90 s)
+    # a closed connection's unacknowledged messages at once, before Redis' visibility timeout
+    # (15 s) would even have handed them out again (measured: 2.3-3.6 s)
     rerun = {i for i in accepted if int(views[i].get("attempts") or 0) > 1}
     assert 1 <= len(rerun) <= 2 and duplicated == len(rerun)
     end = last_finish(views, rerun)
     assert end is not None
-    assert end - fault_at < DEFAULT_VISIBILITY_TIMEOUT_S / 3
+    assert end - fault_at < DEFAULT_VISIBILITY_TIMEOUT_S
 
 
 @pytest.mark.slow
@@ -245,7 +248,8 @@ def test_a_crashed_rabbitmq_node_answers_503_while_down_and_loses_no_accepted_jo
     assert report.notes["readyz names broker"] is True
     # And every job accepted before or after completes: confirmed persistent messages survive
     assert report.accepted == 220 and report.completed == 220 and report.lost == 0
-    assert report.recovery_s is not None and report.recovery_s < DEFAULT_VISIBILITY_TIMEOUT_S
+    # (measured 12.5-12.9 s: the node boots in about 8 s, then the workers reconnect)
+    assert report.recovery_s is not None and report.recovery_s < NODE_RESTART_BOUND_S
 
 
 @pytest.mark.slow

@@ -47,8 +47,10 @@ INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?]([^}]*))?\}")
 KUBERNETES_ONLY = {"REDIS_PASSWORD", "REDIS_HOST", "REDIS_PORT", "PROMETHEUS_MULTIPROC_DIR"}
 """Set in Kubernetes only: the parts REDIS_URL is made of, and the multiprocess metrics folder
 (compose lets the service make a temporary one; here it is an emptyDir)."""
-NOT_IN_KUBERNETES = {"baseline": {"REDIS_URL"}}
-"""Compose gives every app service REDIS_URL; the baseline reads none, so here it gets no password."""
+NOT_IN_KUBERNETES = {"baseline": {"REDIS_URL"}, "producer": {"RABBITMQ_MANAGEMENT_URL"}}
+"""Compose gives every app service REDIS_URL; the baseline reads none, so here it gets no password.
+RabbitMQ is a compose profile, not deployed here: the producer gets no management URL (BROKER_URL
+is empty, as in compose by default, so the queue is on Redis)."""
 PLACEHOLDER = re.compile(r"change-me")
 PROMETHEUS_RULE_SCHEMA: dict[str, Any] = {
     # ../shared/k8s-schemas has no PrometheusRule: this strict schema covers the fields burstlab
