@@ -72,7 +72,8 @@ def _push(client: redis.Redis, name: str, tasks: int, duration_ms: float) -> Non
         if task is None:
             messages.append(build_task_message(job_id, kwargs))
             now = time.time()
-            records.hset(job_key(job_id), mapping=accepted_fields("async", spec, now, now))
+            fields = accepted_fields("async", spec, now, now)
+            records.hset(job_key(job_id), mapping=fields)  # type: ignore[arg-type]
         else:
             messages.append(build_task_message(job_id, kwargs, task_name=task))
     records.execute()

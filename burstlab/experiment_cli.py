@@ -86,7 +86,7 @@ def run(
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
     if loaded.kind == "worker-settings":
-        _run_worker_settings(loaded, workers, out_dir, seed)
+        _run_worker_settings(loaded, workers, out_dir)
         return
     worker_counts = _int_list(workers) if workers else loaded.workers
     factory = None
@@ -125,9 +125,7 @@ def run(
         raise SystemExit(1)
 
 
-def _run_worker_settings(
-    scenario: Scenario, workers: str | None, out_dir: Path | None, seed: int | None
-) -> None:
+def _run_worker_settings(scenario: Scenario, workers: str | None, out_dir: Path | None) -> None:
     """A ``worker-settings`` scenario: its matrix, each cell on a fresh local stack."""
     import dataclasses
 
@@ -146,7 +144,6 @@ def _run_worker_settings(
         matrix,
         folder,
         name=scenario.name,
-        seed=scenario.seed if seed is None else seed,
         note=lambda line: click.echo(line, err=True),
     )
     click.echo(files[-1].read_text())

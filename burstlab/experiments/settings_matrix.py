@@ -67,8 +67,9 @@ class Matrix:
     cpu_jobs: int = 60
     cpu_ms: float = 10.0
     long_ms: float = 400.0
-    long_per_process: int = 2
-    short_per_process: int = 6
+    long_jobs: int = 2
+    """Long jobs submitted first (at most processes - 1, so a process stays free)."""
+    short_jobs: int = 40
     short_ms: float = 5.0
     kill_jobs: int = 40
     kill_ms: float = 200.0
@@ -104,7 +105,7 @@ def parse_matrix(data: object, concurrency: int) -> Matrix:
     """Read the ``[matrix]`` table; :class:`ScenarioError` names the first bad field."""
     defaults = Matrix()
     numbers = ("io_ms", "cpu_ms", "long_ms", "short_ms", "kill_ms", "settle_timeout_s")
-    counts = ("io_jobs", "cpu_jobs", "long_per_process", "short_per_process", "kill_jobs")
+    counts = ("io_jobs", "cpu_jobs", "long_jobs", "short_jobs", "kill_jobs")
     keys = (
         "pools", "prefetch_multipliers", "acks_late", "disable_prefetch",
         "disable_prefetch_cell", *numbers, *counts,
@@ -121,6 +122,10 @@ def parse_matrix(data: object, concurrency: int) -> Matrix:
     cell = data.get("disable_prefetch_cell", True) if isinstance(data, dict) else True
     if not isinstance(cell, bool):
         raise table.fail("disable_prefetch_cell", "must be true or false")
+    sizes: dict[str, Any] = {
+        key: table.number(key, above=0, default=getattr(defaults, key)) for key in numbers
+    }
+    sizes |= {key: table.integer(key, at_least=1, default=getattr(defaults, key)) for key in counts}
     return Matrix(
         pools=tuple(pools),
         prefetch_multipliers=tuple(prefetch),
@@ -128,8 +133,7 @@ def parse_matrix(data: object, concurrency: int) -> Matrix:
         disable_prefetch=_bools(table, "disable_prefetch", defaults.disable_prefetch),
         disable_prefetch_cell=cell,
         concurrency=concurrency,
-        **{key: table.number(key, above=0, default=getattr(defaults, key)) for key in numbers},
-        **{key: table.integer(key, at_least=1, default=getattr(defaults, key)) for key in counts},
+        **sizes,
     )
 
 
@@ -149,8 +153,8 @@ class CellResult:
     """Share of the backlog held by the workers when it was half drained."""
     short_p99_ms: float
     """p99 latency (accepted to finished) of short jobs submitted among long ones."""
-    short_ideal_ms: float
-    """What that p99 would be if no short job waited behind a long one."""
+    short_stuck: int
+    """Short jobs that took longer than a long job: they waited behind one."""
     killed_lost: int
     """Jobs accepted but never finished after the worker was SIGKILLed mid-burst."""
     kill_accepted: int

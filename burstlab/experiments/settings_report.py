@@ -31,20 +31,21 @@ def render_report(results: list[CellResult], matrix: Matrix, *, replicas: int) -
         "",
         f"{replicas} worker replicas, {m.concurrency} processes in all (a solo pool runs one per "
         f"replica). Each cell: {m.io_jobs} io jobs of {m.io_ms:g} ms at once; {m.cpu_jobs} cpu "
-        f"jobs of {m.cpu_ms:g} ms at once; a shuffled mix of {m.long_per_process} long "
-        f"({m.long_ms:g} ms) and {m.short_per_process} short ({m.short_ms:g} ms) io jobs per "
-        f"process; {m.kill_jobs} io jobs of {m.kill_ms:g} ms during which one replica is "
+        f"jobs of {m.cpu_ms:g} ms at once; {m.long_jobs} long io jobs ({m.long_ms:g} ms, "
+        f"fewer than the processes) then {m.short_jobs} short ones ({m.short_ms:g} ms); "
+        f"{m.kill_jobs} io jobs of {m.kill_ms:g} ms during which one replica is "
         "SIGKILLed (and restarted).",
         "",
         "Overhead: per task per process, drain x processes / jobs - job time. Efficiency: of "
         "N/S (cpu: N capped at the cores). Held: jobs taken from the list by the workers and "
         "not finished, which a queue-length metric does not count (peak, and share of the "
-        "backlog at half drain). Short p99: accepted to finished, short jobs of the mix.",
+        "backlog at half drain). Short p99: accepted to finished, of the short jobs submitted "
+        "after the long ones; stuck: short jobs that took longer than a long job.",
         "",
     ]
     header = [
         "settings", "io overhead ms", "io eff.", "cpu overhead ms", "cpu eff.",
-        "held peak", "held share", "short p99 ms", "lost / killed burst",
+        "held peak", "held share", "short p99 ms", "shorts stuck", "lost / killed burst",
     ]  # fmt: skip
     rows = [
         [
@@ -56,6 +57,7 @@ def render_report(results: list[CellResult], matrix: Matrix, *, replicas: int) -
             str(r.held_peak),
             _f(r.held_share_half, 2),
             _f(r.short_p99_ms, 0),
+            f"{r.short_stuck} / {m.short_jobs}",
             f"{r.killed_lost} / {r.kill_accepted}",
         ]
         for r in results

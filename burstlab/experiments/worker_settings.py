@@ -6,8 +6,8 @@ with half the processes, the cell's settings given to the workers as their envir
 1. an io burst and a cpu burst, all submitted at once: per-task overhead and drain efficiency
    (of N/S) from the jobs' own timestamps; during the io burst, Redis is sampled for the jobs
    held by workers (accepted, not finished, not in the list: invisible to a list-length metric);
-2. a mixed burst (long and short io jobs, shuffled with the seed): p99 latency of the short
-   ones, which wait behind long ones when a busy replica holds them while the other is idle;
+2. a few long io jobs, then many short ones: p99 latency of the short ones, which wait
+   behind long ones only when a replica busy with long ones holds them while others are idle;
 3. a burst of longer jobs during which one replica is SIGKILLed (its supervisor restarts it):
    jobs never finished are lost (with early acks, the jobs it was running).
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import threading
 import time
 from pathlib import Path
@@ -90,6 +89,12 @@ async def _submit(
     return list(await asyncio.gather(*(one(kind, ms) for kind, ms in jobs)))
 
 
+async def _submit_in_order(client: ProducerClient, jobs: list[tuple[str, float]]) -> list[str]:
+    """Submit the first job alone, then the rest at once, so the first are first in the queue."""
+    ids = await _submit(client, jobs[:1], lambda: None)
+    return ids + await _submit(client, jobs[1:], lambda: None)
+
+
 async def _collect(
     client: ProducerClient, ids: list[str], timeout_s: float
 ) -> dict[str, dict[str, Any]]:
@@ -139,9 +144,7 @@ async def _settled(redis_url: str, accepted: int, base: int, timeout_s: float) -
         await asyncio.sleep(0.1)
 
 
-async def measure_cell(
-    stack: LocalStack, settings: WorkerSettings, matrix: Matrix, seed: int
-) -> CellResult:
+async def measure_cell(stack: LocalStack, settings: WorkerSettings, matrix: Matrix) -> CellResult:
     """Run the three workloads of one cell against a running stack."""
     per_replica = max(1, matrix.concurrency // REPLICAS)
     processes = processes_of(settings, per_replica)
@@ -172,10 +175,11 @@ async def measure_cell(
             timeout_s + matrix.cpu_jobs * matrix.cpu_ms / 1000,
         )  # fmt: skip
         # 2. mixed: short jobs among long ones
-        jobs = [("long", matrix.long_ms)] * (matrix.long_per_process * processes)
-        jobs += [("short", matrix.short_ms)] * (matrix.short_per_process * processes)
-        random.Random(seed).shuffle(jobs)
-        ids = await _submit(client, [("io", ms) for _, ms in jobs], lambda: None)
+        # Long jobs first, on fewer processes than there are: a short job never needs to wait
+        # for a long one, unless a replica busy with long ones holds it while others are idle.
+        jobs = [("long", matrix.long_ms)] * min(matrix.long_jobs, processes - 1)
+        jobs += [("short", matrix.short_ms)] * matrix.short_jobs
+        ids = await _submit_in_order(client, [("io", ms) for _, ms in jobs])
         work_s = sum(ms for _, ms in jobs) / 1000
         records = await _collect(client, ids, timeout_s + work_s)
         short_latency = [
@@ -201,7 +205,7 @@ async def measure_cell(
         held_peak=held_peak,
         held_share_half=held_half,
         short_p99_ms=p99(short_latency),
-        short_ideal_ms=matrix.short_ms,
+        short_stuck=sum(1 for ms in short_latency if ms >= matrix.long_ms),
         killed_lost=lost,
         kill_accepted=len(kill_ids),
     )
@@ -217,7 +221,7 @@ def _second_replica(stack: LocalStack) -> ManagedProcess:
     return ManagedProcess("worker-2", first.argv, env, stack.run_dir / "worker-2.log")
 
 
-def run_cell(settings: WorkerSettings, matrix: Matrix, seed: int) -> CellResult:
+def run_cell(settings: WorkerSettings, matrix: Matrix) -> CellResult:
     """Start a stack with two replicas under ``settings``, measure, stop it."""
     per_replica = max(1, matrix.concurrency // REPLICAS)
     env = {
@@ -236,7 +240,7 @@ def run_cell(settings: WorkerSettings, matrix: Matrix, seed: int) -> CellResult:
                 if time.monotonic() > deadline or not replica.is_running():
                     raise RuntimeError(f"the second worker replica did not start: {replica.tail()}")
                 time.sleep(0.2)
-            return asyncio.run(measure_cell(stack, settings, matrix, seed))
+            return asyncio.run(measure_cell(stack, settings, matrix))
         finally:
             replica.stop()
 
@@ -246,7 +250,6 @@ def run_matrix(
     out_dir: Path,
     *,
     name: str,
-    seed: int,
     note: Any = print,
 ) -> tuple[list[CellResult], list[Path]]:
     """Run every cell of ``matrix``; write ``summary.json`` and ``report.md`` to ``out_dir``."""
@@ -255,12 +258,11 @@ def run_matrix(
     cells = matrix.cells()
     for n, settings in enumerate(cells, 1):
         note(f"[{n}/{len(cells)}] {settings.label}")
-        results.append(run_cell(settings, matrix, seed))
+        results.append(run_cell(settings, matrix))
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {
         "scenario": name,
         "kind": "worker-settings",
-        "seed": seed,
         "started_at": started,
         "elapsed_s": time.time() - started,
         "machine": {"cpus": os.cpu_count()},
