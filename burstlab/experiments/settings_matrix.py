@@ -74,6 +74,8 @@ class Matrix:
     kill_jobs: int = 40
     kill_ms: float = 200.0
     settle_timeout_s: float = 30.0
+    repeats: int = 3
+    """io and cpu bursts per cell (alternating); the report gives their median and range."""
 
     def cells(self, with_disable_prefetch: bool | None = None) -> list[WorkerSettings]:
         """Every combination, then the disable-prefetch cell; none twice."""
@@ -105,7 +107,7 @@ def parse_matrix(data: object, concurrency: int) -> Matrix:
     """Read the ``[matrix]`` table; :class:`ScenarioError` names the first bad field."""
     defaults = Matrix()
     numbers = ("io_ms", "cpu_ms", "long_ms", "short_ms", "kill_ms", "settle_timeout_s")
-    counts = ("io_jobs", "cpu_jobs", "long_jobs", "short_jobs", "kill_jobs")
+    counts = ("io_jobs", "cpu_jobs", "long_jobs", "short_jobs", "kill_jobs", "repeats")
     keys = (
         "pools", "prefetch_multipliers", "acks_late", "disable_prefetch",
         "disable_prefetch_cell", *numbers, *counts,
@@ -139,14 +141,17 @@ def parse_matrix(data: object, concurrency: int) -> Matrix:
 
 @dataclass(frozen=True)
 class CellResult:
-    """What one cell measured. Efficiencies are of N/S (1.0: every process busy all along)."""
+    """What one cell measured. Efficiencies are of N/S (1.0: every process busy all along);
+    overheads and efficiencies are medians over the cell's repeated bursts."""
 
     settings: WorkerSettings
     processes: int
     io_overhead_ms: float
     io_efficiency: float
+    io_efficiency_range: tuple[float, float]
     cpu_overhead_ms: float
     cpu_efficiency: float
+    cpu_efficiency_range: tuple[float, float]
     held_peak: int
     """Most jobs held by the workers at once (taken from the list, not finished)."""
     held_share_half: float

@@ -17,6 +17,10 @@ def _f(value: float, digits: int = 1) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
 
+def _eff(median: float, spread: tuple[float, float]) -> str:
+    return f"{median:.2f} ({spread[0]:.2f}-{spread[1]:.2f})"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -36,8 +40,10 @@ def render_report(results: list[CellResult], matrix: Matrix, *, replicas: int) -
         f"{m.kill_jobs} io jobs of {m.kill_ms:g} ms during which one replica is "
         "SIGKILLed (and restarted).",
         "",
-        "Overhead: per task per process, drain x processes / jobs - job time. Efficiency: of "
-        "N/S (cpu: N capped at the cores). Held: jobs taken from the list by the workers and "
+        f"Overhead and efficiency: medians of {m.repeats} bursts of each kind (efficiency "
+        "range in brackets). Overhead: per task per process, drain x processes / jobs - job "
+        "time. Efficiency: of N/S (cpu: N capped at the cores). Held: jobs taken from the "
+        "list by the workers and "
         "not finished, which a queue-length metric does not count (peak, and share of the "
         "backlog at half drain). Short p99: accepted to finished, of the short jobs submitted "
         "after the long ones; stuck: short jobs that took longer than a long job.",
@@ -51,9 +57,9 @@ def render_report(results: list[CellResult], matrix: Matrix, *, replicas: int) -
         [
             r.settings.label,
             _f(r.io_overhead_ms),
-            _f(r.io_efficiency, 2),
+            _eff(r.io_efficiency, r.io_efficiency_range),
             _f(r.cpu_overhead_ms),
-            _f(r.cpu_efficiency, 2),
+            _eff(r.cpu_efficiency, r.cpu_efficiency_range),
             str(r.held_peak),
             _f(r.held_share_half, 2),
             _f(r.short_p99_ms, 0),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -127,6 +128,29 @@ async def _burst(
     return drain_figures(starts, ends, processes, ms)
 
 
+async def _io_burst(
+    client: ProducerClient, redis_url: str, matrix: Matrix, processes: int
+) -> tuple[tuple[float, float], tuple[int, float]]:
+    """One io burst: (overhead, efficiency) and (peak held, share held at half drain)."""
+    sampler = _Sampler(redis_url)
+    sampler.start()
+
+    def accepted() -> None:
+        sampler.accepted += 1
+
+    ids = await _submit(client, [("io", matrix.io_ms)] * matrix.io_jobs, accepted)
+    timeout_s = matrix.settle_timeout_s + matrix.io_jobs * matrix.io_ms / 1000
+    records = await _collect(client, ids, timeout_s)
+    sampler.stop()
+    figures = drain_figures(
+        _timings(records, ids, "started_at"),
+        _timings(records, ids, "finished_at"),
+        processes,
+        matrix.io_ms,
+    )
+    return figures, held_by_workers(sampler.samples, matrix.io_jobs)
+
+
 async def _settled(redis_url: str, accepted: int, base: int, timeout_s: float) -> None:
     """Wait until every accepted job finished, or nothing is queued, held or finishing."""
     client = redis.Redis.from_url(redis_url)
@@ -152,28 +176,20 @@ async def measure_cell(stack: LocalStack, settings: WorkerSettings, matrix: Matr
     timeout_s = matrix.settle_timeout_s
     async with client_session() as session:
         client = ProducerClient(stack.producer_url, session, timeout_s=60)
-        # 1. io burst, sampling what the workers hold
-        sampler = _Sampler(stack.redis_url)
-        sampler.start()
-
-        def accepted() -> None:
-            sampler.accepted += 1
-
-        ids = await _submit(client, [("io", matrix.io_ms)] * matrix.io_jobs, accepted)
-        records = await _collect(client, ids, timeout_s + matrix.io_jobs * matrix.io_ms / 1000)
-        sampler.stop()
-        io = drain_figures(
-            _timings(records, ids, "started_at"),
-            _timings(records, ids, "finished_at"),
-            processes,
-            matrix.io_ms,
-        )
-        held_peak, held_half = held_by_workers(sampler.samples, matrix.io_jobs)
-        # cpu burst
-        cpu = await _burst(
-            client, "cpu", matrix.cpu_ms, matrix.cpu_jobs, cpu_servers,
-            timeout_s + matrix.cpu_jobs * matrix.cpu_ms / 1000,
-        )  # fmt: skip
+        # 1. io and cpu bursts, alternating, ``repeats`` times each
+        io: list[tuple[float, float]] = []
+        cpu: list[tuple[float, float]] = []
+        held: list[tuple[int, float]] = []
+        for _ in range(matrix.repeats):
+            figures, held_figures = await _io_burst(client, stack.redis_url, matrix, processes)
+            io.append(figures)
+            held.append(held_figures)
+            cpu.append(
+                await _burst(
+                    client, "cpu", matrix.cpu_ms, matrix.cpu_jobs, cpu_servers,
+                    timeout_s + matrix.cpu_jobs * matrix.cpu_ms / 1000,
+                )
+            )  # fmt: skip
         # 2. mixed: short jobs among long ones
         # Long jobs first, on fewer processes than there are: a short job never needs to wait
         # for a long one, unless a replica busy with long ones holds it while others are idle.
@@ -198,12 +214,14 @@ async def measure_cell(stack: LocalStack, settings: WorkerSettings, matrix: Matr
     return CellResult(
         settings=settings,
         processes=processes,
-        io_overhead_ms=io[0],
-        io_efficiency=io[1],
-        cpu_overhead_ms=cpu[0],
-        cpu_efficiency=cpu[1],
-        held_peak=held_peak,
-        held_share_half=held_half,
+        io_overhead_ms=statistics.median(o for o, _ in io),
+        io_efficiency=statistics.median(e for _, e in io),
+        io_efficiency_range=(min(e for _, e in io), max(e for _, e in io)),
+        cpu_overhead_ms=statistics.median(o for o, _ in cpu),
+        cpu_efficiency=statistics.median(e for _, e in cpu),
+        cpu_efficiency_range=(min(e for _, e in cpu), max(e for _, e in cpu)),
+        held_peak=max(peak for peak, _ in held),
+        held_share_half=statistics.median(share for _, share in held),
         short_p99_ms=p99(short_latency),
         short_stuck=sum(1 for ms in short_latency if ms >= matrix.long_ms),
         killed_lost=lost,

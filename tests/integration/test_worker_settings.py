@@ -26,6 +26,7 @@ short_jobs = 8
 long_ms = 100
 kill_jobs = 12
 kill_ms = 300
+repeats = 1
 """
 
 

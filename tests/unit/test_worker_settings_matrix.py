@@ -34,7 +34,7 @@ disable_prefetch_cell = false
 
 
 def _result(label: WorkerSettings, lost: int, io: float, cpu: float) -> CellResult:
-    return CellResult(label, 4, 5.0, io, 8.0, cpu, 4, 0.1, 30.0, 0, lost, 40)
+    return CellResult(label, 4, 5.0, io, (io, io), 8.0, cpu, (cpu, cpu), 4, 0.1, 30.0, 0, lost, 40)
 
 
 def test_the_shipped_worker_settings_scenario_covers_pools_prefetch_and_acks() -> None:
