@@ -67,3 +67,16 @@ def test_a_bad_delivery_setting_is_refused_with_the_field_named(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         WorkerConfig.from_env(env)
+
+
+def test_the_celery_settings_follow_the_delivery_settings() -> None:
+    from workers.app import celery_settings
+
+    default = celery_settings(WorkerConfig())
+    assert default["task_acks_late"] is True and default["worker_prefetch_multiplier"] == 1
+    assert default["worker_disable_prefetch"] is False
+    changed = celery_settings(
+        WorkerConfig(acks_late=False, prefetch_multiplier=4, disable_prefetch=True)
+    )
+    assert changed["task_acks_late"] is False and changed["worker_prefetch_multiplier"] == 4
+    assert changed["worker_disable_prefetch"] is True
