@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from burstlab.client import ProducerClient
+from burstlab.experiments.capacity import sweep_summary
 from burstlab.experiments.collect import collect_async, to_rows
 from burstlab.experiments.loadgen import Progress, client_session, generate
 from burstlab.experiments.phases import PhaseAnnouncer
@@ -31,6 +32,7 @@ from burstlab.experiments.report import write_report
 from burstlab.experiments.scenario import Scenario
 from burstlab.experiments.schedule import Schedule, build_schedule
 from burstlab.experiments.stats import summarize_run
+from burstlab.experiments.sweep_run import ServiceProbe, is_sweep, run_sweep_mode
 from burstlab.experiments.theory import theory_inputs
 from burstlab.experiments.thresholds import ThresholdCheck, all_passed, check_thresholds
 
@@ -194,6 +196,17 @@ async def run_mode(
     return rows, summary
 
 
+def service_probe(scenario: Scenario, workers: int) -> ServiceProbe:
+    """The probe a sweep runs first: S and servers as a run of the scenario's job mix uses."""
+
+    async def probe(client: ProducerClient, mode: str) -> tuple[dict[str, float], float, int]:
+        measured = await measure_service_time(client, mode, scenario)
+        service_s, servers = theory_service(scenario, Schedule((), 0.0), workers, measured)
+        return measured, service_s, servers
+
+    return probe
+
+
 def run_experiment(
     plan: RunPlan, *, stack_factory: StackFactory | None = None, live: bool = True
 ) -> ExperimentResult:
@@ -216,7 +229,15 @@ def run_experiment(
         display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
         with factory(workers) as target:
             for mode in plan.modes:
-                rows, summary = asyncio.run(run_mode(target.url, mode, workers, plan, display))
+                if is_sweep(plan.scenario):
+                    probe = service_probe(plan.scenario, workers)
+                    rows, summary = asyncio.run(
+                        run_sweep_mode(
+                            target.url, mode, workers, plan.scenario, plan.seed, display, probe
+                        )
+                    )
+                else:
+                    rows, summary = asyncio.run(run_mode(target.url, mode, workers, plan, display))
                 if target.replicas is not None:
                     summary["replicas"] = target.replicas
                 all_rows.extend(rows)
@@ -234,6 +255,8 @@ def run_experiment(
         "thresholds": [check.to_dict() for check in checks],
         "passed": all_passed(checks),
     }
+    if is_sweep(plan.scenario):
+        summary.update(sweep_summary(runs))
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     files = [write_jobs_csv(plan.out_dir / "jobs.csv", all_rows)]
     summary_path = plan.out_dir / "summary.json"
