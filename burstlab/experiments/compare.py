@@ -16,6 +16,7 @@ METRICS: dict[str, tuple[str, bool]] = {
     "p50_ms": ("p50 ms", False),
     "p99_ms": ("p99 ms", False),
     "drain_s": ("drain s", False),
+    "slo_capacity_per_s": ("SLO capacity /s", True),
 }
 
 
@@ -27,13 +28,19 @@ class RunMetrics:
     p50_ms: float | None
     p99_ms: float | None
     drain_s: float | None
+    slo_capacity_per_s: float | None = None
 
     @classmethod
     def from_run(cls, run: Mapping[str, Any]) -> RunMetrics:
         """Pick the metrics out of a summarize_run dict."""
         latency = run.get("latency_ms", {})
+        capacity = run.get("capacity") or {}
         return cls(
-            run.get("throughput_per_s"), latency.get("p50"), latency.get("p99"), run.get("drain_s")
+            run.get("throughput_per_s"),
+            latency.get("p50"),
+            latency.get("p99"),
+            run.get("drain_s"),
+            capacity.get("slo_capacity_per_s"),
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,10 +22,15 @@ from burstlab.experiments.loadgen import Progress, client_session, generate
 from burstlab.experiments.phases import PhaseAnnouncer
 from burstlab.experiments.progress import ProgressDisplay
 from burstlab.experiments.records import JobRow
-from burstlab.experiments.scenario import Scenario
+from burstlab.experiments.scenario import Scenario, ScenarioError, check_sweep
 from burstlab.experiments.schedule import Schedule, build_schedule
 from burstlab.experiments.stats import summarize_run
-from burstlab.experiments.sweep_spec import BurstSweepArrival, SweepArrival, step_length_s
+from burstlab.experiments.sweep_spec import (
+    BurstSweepArrival,
+    SweepArrival,
+    parse_rho_text,
+    step_length_s,
+)
 from burstlab.experiments.sweep_steps import StepWindow, summarize_burst_step, summarize_step
 
 ServiceProbe = Callable[[ProducerClient, str], Awaitable[tuple[dict[str, float], float, int]]]
@@ -165,3 +171,22 @@ async def run_sweep_mode(
         if s.get("deviation_reason")
     ]
     return rows, summary
+
+
+def override_sweep(scenario: Scenario, rho: str | None, step_s: float | None) -> Scenario:
+    """The scenario with ``--rho`` and ``--step-s`` applied; ScenarioError names the option."""
+    if rho is None and step_s is None:
+        return scenario
+    arrival = scenario.arrival
+    if not isinstance(arrival, SweepArrival):
+        option = "--rho" if rho is not None else "--step-s"
+        raise ScenarioError(f'{option}: only for scenarios with [arrival] pattern = "sweep"')
+    if rho is not None:
+        arrival = dataclasses.replace(arrival, rho=parse_rho_text(rho, "--rho"))
+    if step_s is not None:
+        if not (step_s > 0 and math.isfinite(step_s)):
+            raise ScenarioError(f"--step-s: must be a number > 0, got {step_s:g}")
+        arrival = dataclasses.replace(arrival, step_s=step_s)
+    changed = dataclasses.replace(scenario, arrival=arrival)
+    check_sweep(changed, field="--step-s")
+    return changed
