@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -63,21 +64,24 @@ def fit_usl(workers: Sequence[float], throughput: Sequence[float]) -> dict[str, 
     Returns lambda, sigma, kappa, n_star (None when kappa is 0: no peak) and r2.
     """
     import numpy as np
-    from scipy.optimize import curve_fit
+    from scipy.optimize import OptimizeWarning, curve_fit
 
     if len(set(workers)) < 3:
         raise ValueError("the USL fit needs at least three worker counts")
     n = np.asarray(workers, dtype=float)
     x = np.asarray(throughput, dtype=float)
     start = float(x[np.argmin(n)] / n.min())
-    params, _ = curve_fit(
-        usl,
-        n,
-        x,
-        p0=(start, 0.01, 0.001),
-        bounds=((1e-9, 0.0, 0.0), (np.inf, 1.0, 1.0)),
-        maxfev=20_000,
-    )
+    with warnings.catch_warnings():
+        # An exact fit (three points, three parameters) has no covariance estimate: expected.
+        warnings.simplefilter("ignore", OptimizeWarning)
+        params, _ = curve_fit(
+            usl,
+            n,
+            x,
+            p0=(start, 0.01, 0.001),
+            bounds=((1e-9, 0.0, 0.0), (np.inf, 1.0, 1.0)),
+            maxfev=20_000,
+        )
     lam, sigma, kappa = (float(v) for v in params)
     residual = float(np.sum((x - usl(n, lam, sigma, kappa)) ** 2))
     total = float(np.sum((x - x.mean()) ** 2))
