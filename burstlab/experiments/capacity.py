@@ -144,6 +144,8 @@ def _verdict(
     """Which of the two problems the data shows, in words."""
     words = []
     slow = []
+    if not any(s["in_fit"] for run in runs for s in run["steps"]):
+        return f"no verdict: no {mode} step was usable (see the steps left out)"
     for run in runs:
         lowest = next((s for s in run["steps"] if s["in_fit"]), None)
         slo = run["capacity"]["slo_p99_ms"]
@@ -171,7 +173,11 @@ def _verdict(
                 f"at {largest} workers{cause}"
             )
     if not words:
-        scaling = "scales near-linearly" if efficiency else "is fast at low load"
+        scaling = (
+            "scales near-linearly"
+            if efficiency and len(efficiency) >= 2
+            else "is fast at low load (one worker count: scaling not measured)"
+        )
         words.append(f"neither problem: {mode} {scaling} and meets its objective at low load")
     return "; ".join(words)
 
@@ -179,8 +185,9 @@ def _verdict(
 def scaling_section(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Per mode: capacity per worker count, efficiency, the USL fit (>= 3 counts) and a verdict.
 
-    The fit uses SLO capacity when every worker count has one above zero, else the saturated
-    throughput; steps where the generator fell behind were already left out of both.
+    The fit uses SLO capacity when every worker count's sweep crossed the SLO between two
+    steps, else the saturated (highest achieved) throughput; steps where the generator fell
+    behind were already left out of both.
     """
     section: dict[str, Any] = {}
     for mode in ("sync", "async"):
@@ -189,8 +196,9 @@ def scaling_section(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         )
         if not mine:
             continue
-        slo = [r["capacity"]["slo_capacity_per_s"] for r in mine]
-        basis = "slo_capacity" if all(v for v in slo) else "saturated"
+        # SLO capacity only where every sweep crossed the SLO (else some are lower bounds).
+        crossed = all(r["capacity"]["slo_capacity_how"] == "interpolated" for r in mine)
+        basis = "slo_capacity" if crossed else "saturated"
         key = "slo_capacity_per_s" if basis == "slo_capacity" else "saturated_per_s"
         points = {
             int(r["workers"]): float(r["capacity"][key])

@@ -220,7 +220,7 @@ def test_a_step_leaves_its_warm_up_out_and_sets_measured_beside_predicted() -> N
 
 
 def test_a_step_where_the_generator_fell_behind_is_flagged_and_left_out_of_the_capacity() -> None:
-    slow = [_row(100 + i / 10, 0.06, lag=0.050) for i in range(100)]
+    slow = [_row(100 + i / 10, 0.06, lag=0.080) for i in range(100)]
     step = summarize_step(
         slow, StepWindow(100.0, 10.0, 2.5), index=1, rho=0.9, planned_rate=10.0, servers=1,
         service_s=0.05, probed_service_ms=50.0,
@@ -306,6 +306,7 @@ def _sweep_run(mode: str, workers: int, capacity: float, low_p99: float = 60.0) 
         "capacity": {
             "slo_p99_ms": 250.0,
             "slo_capacity_per_s": capacity,
+            "slo_capacity_how": "interpolated",
             "saturated_per_s": capacity,
         },
     }
@@ -346,7 +347,7 @@ def test_a_sweep_report_shows_the_curve_the_scaling_law_and_the_steps_left_out(
         steps = []
         for index, rho in enumerate((0.3, 0.6, 0.9)):
             rate = rho * workers / 0.05
-            lag = 0.05 if (workers, rho) == (4, 0.9) else 0.0
+            lag = 0.08 if (workers, rho) == (4, 0.9) else 0.0
             latency = 0.055 / (1 - rho) ** 1.5
             rows = [_row(100 + i / rate, latency, lag=lag) for i in range(int(rate * 8))]
             window = StepWindow(100.0, 8.0, 2.0)
