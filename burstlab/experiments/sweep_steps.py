@@ -87,26 +87,39 @@ def _check(predicted: float | None, measured: float | None) -> dict[str, Any] | 
     }
 
 
-def deviation_reason(step: dict[str, Any], probed_service_ms: float) -> str | None:
-    """Why a checked step's mean or p50 is off its prediction, in words (None if it is not)."""
+def deviation_reason(step: dict[str, Any], probed_run_ms: float) -> str | None:
+    """Why a checked step's mean or p50 is off its prediction, in words (None if it is not).
+
+    ``probed_run_ms`` is the run time (start to finish) the probes measured; the prediction's
+    S is that plus the hand-over (enqueue to start) the probes measured.
+    """
     checks = step["checks"]
     if not any(c["flagged"] for c in checks.values()):
         return None
     off = ", ".join(f"{name} {c['deviation']:+.0%}" for name, c in checks.items() if c["flagged"])
-    service = step["service_ms"]["mean"]
+    run_ms = step["service_ms"]["mean"]
+    service_ms = step["predicted"]["service_ms"]
     if step["generator_fell_behind"]:
         return f"{off}: the generator fell behind, so the offered load was not the planned one"
-    if service is not None and abs(service - probed_service_ms) > SERVICE_DRIFT * probed_service_ms:
+    if run_ms is not None and abs(run_ms - probed_run_ms) > SERVICE_DRIFT * probed_run_ms:
         return (
-            f"{off}: jobs ran {service:.1f} ms under load against {probed_service_ms:.1f} ms "
+            f"{off}: jobs ran {run_ms:.1f} ms under load against {probed_run_ms:.1f} ms "
             "probed alone (the machine's cores are shared, so S itself moved)"
+        )
+    hand_over = service_ms - probed_run_ms
+    if checks.get("mean", {}).get("deviation", 0) < 0 and hand_over > SERVICE_DRIFT * service_ms:
+        return (
+            f"{off}: the probes measured a hand-over of {hand_over:.1f} ms per job on top of "
+            f"{probed_run_ms:.1f} ms of running (S = {service_ms:.1f} ms); five sequential "
+            "probes on a shared machine overstate it, and so does the prediction"
         )
     if step["completed"] < 20:
         return f"{off}: only {step['completed']} jobs measured, too few for a stable figure"
     wait = step["queue_wait_ms"]["mean"]
     return (
-        f"{off}: the time outside the worker (hand-over, HTTP, queue wait {wait or 0:.1f} ms) "
-        "is longer than the M/G/c model's, which counts only service and queueing"
+        f"{off}: time outside the worker (hand-over, HTTP, queue wait {wait or 0:.1f} ms) is "
+        "longer than the M/G/c model's, which counts only service and queueing; on a shared "
+        "machine the producer, broker and workers also wait for a core"
     )
 
 
@@ -119,7 +132,7 @@ def summarize_step(
     planned_rate: float,
     servers: int,
     service_s: float,
-    probed_service_ms: float,
+    probed_run_ms: float,
 ) -> dict[str, Any]:
     """Measured figures and the M/G/c prediction of one rho step, side by side."""
     measured = [r for r in rows if window.measured_from <= r.intended < window.end]
@@ -170,7 +183,7 @@ def summarize_step(
         "predicted": predicted,
         "checks": checks,
     }
-    step["deviation_reason"] = deviation_reason(step, probed_service_ms)
+    step["deviation_reason"] = deviation_reason(step, probed_run_ms)
     # Left out of the knee, the SLO capacity and the fit: a lagging generator, or no answers.
     step["in_fit"] = not lag["behind"] and bool(done)
     return step

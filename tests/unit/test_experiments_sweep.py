@@ -205,7 +205,7 @@ def test_a_step_leaves_its_warm_up_out_and_sets_measured_beside_predicted() -> N
     rows = [_row(100 + i / 10, 0.5 if i < 25 else 0.060) for i in range(100)]
     step = summarize_step(
         rows, StepWindow(100.0, 10.0, 2.5), index=0, rho=0.5, planned_rate=10.0, servers=1,
-        service_s=0.05, probed_service_ms=50.0,
+        service_s=0.05, probed_run_ms=50.0,
     )  # fmt: skip
     # Then only the 75 measured jobs count, at the rate they were offered
     assert step["jobs"] == 75 and step["offered_per_s"] == pytest.approx(10.0)
@@ -223,7 +223,7 @@ def test_a_step_where_the_generator_fell_behind_is_flagged_and_left_out_of_the_c
     slow = [_row(100 + i / 10, 0.06, lag=0.080) for i in range(100)]
     step = summarize_step(
         slow, StepWindow(100.0, 10.0, 2.5), index=1, rho=0.9, planned_rate=10.0, servers=1,
-        service_s=0.05, probed_service_ms=50.0,
+        service_s=0.05, probed_run_ms=50.0,
     )  # fmt: skip
     assert step["generator_fell_behind"] and not step["in_fit"]
     capacity = run_capacity([step], 100.0)
@@ -235,7 +235,7 @@ def test_a_step_off_its_prediction_because_s_moved_says_so() -> None:
     rows = [_row(100 + i / 10, 0.09, service=0.08) for i in range(100)]
     step = summarize_step(
         rows, StepWindow(100.0, 10.0, 2.5), index=0, rho=0.2, planned_rate=10.0, servers=4,
-        service_s=0.05, probed_service_ms=50.0,
+        service_s=0.05, probed_run_ms=50.0,
     )  # fmt: skip
     assert step["checks"]["mean"]["flagged"]
     assert "80.0 ms under load against 50.0 ms probed" in step["deviation_reason"]
@@ -360,7 +360,7 @@ def test_a_sweep_report_shows_the_curve_the_scaling_law_and_the_steps_left_out(
                     planned_rate=rate,
                     servers=workers,
                     service_s=0.05,
-                    probed_service_ms=50.0,
+                    probed_run_ms=50.0,
                 )
             )
         runs.append(
@@ -402,3 +402,15 @@ def test_a_sweep_report_shows_the_curve_the_scaling_law_and_the_steps_left_out(
     assert "left out of the knee, SLO capacity and fit" in markdown
     assert "async ×4 step 0.9" in markdown
     assert summary["scaling"]["async"]["usl"] is not None
+
+
+def test_a_step_below_its_prediction_because_the_probes_overstated_s_says_so() -> None:
+    # Given probes that ran 50 ms jobs but measured S = 75 ms (a 25 ms hand-over)
+    rows = [_row(100 + i / 4, 0.055) for i in range(40)]
+    step = summarize_step(
+        rows, StepWindow(100.0, 10.0, 2.5), index=0, rho=0.3, planned_rate=4.0, servers=1,
+        service_s=0.075, probed_run_ms=50.0,
+    )  # fmt: skip
+    # Then the measured 55 ms mean is flagged below the prediction, and the hand-over named
+    assert step["checks"]["mean"]["deviation"] < -0.2
+    assert "hand-over of 25.0 ms per job" in step["deviation_reason"]
