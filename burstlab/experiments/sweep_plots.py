@@ -81,7 +81,18 @@ def plot_latency_curve(summary: Mapping[str, Any], path: Path) -> Path:
                 linewidth=1,
                 label=f"async accept \u00d7{run['workers']}",
             )
-        knee = (run.get("capacity") or {}).get("knee")
+        capacity = run.get("capacity") or {}
+        if capacity.get("slo_capacity_how") == "interpolated":
+            ax.scatter(
+                [capacity["slo_capacity_per_s"]],
+                [capacity["slo_p99_ms"]],
+                marker="|",
+                s=300,
+                color=color,
+                linewidths=2,
+                zorder=4,
+            )
+        knee = capacity.get("knee")
         if knee:
             ax.scatter(
                 [knee["throughput_per_s"]],
@@ -97,6 +108,7 @@ def plot_latency_curve(summary: Mapping[str, Any], path: Path) -> Path:
         ax.axhline(slo, color="grey", linestyle=":", label=f"SLO p99 {slo:g} ms")
     ax.plot([], [], color="grey", linestyle="--", label="M/G/c prediction")
     ax.scatter([], [], s=160, facecolors="none", edgecolors="grey", label="knee (max power)")
+    ax.scatter([], [], marker="|", s=300, color="grey", label="SLO capacity")
     ax.set_yscale("log")
     ax.set_xlabel("achieved throughput (jobs / s)")
     ax.set_ylabel("p99 latency (ms, log)")
