@@ -113,6 +113,13 @@ def deviation_reason(step: dict[str, Any], probed_run_ms: float) -> str | None:
             f"{probed_run_ms:.1f} ms of running (S = {service_ms:.1f} ms); five sequential "
             "probes on a shared machine overstate it, and so does the prediction"
         )
+    mean_check = checks.get("mean")
+    if mean_check is not None and not mean_check["flagged"]:
+        return (
+            f"{off} while the mean is within {STEP_TOLERANCE:.0%}: the predicted quantiles come "
+            "from an exponential wait tail scaled by Allen-Cunneen, which is rough near the "
+            "median for nearly fixed service times"
+        )
     if step["completed"] < 20:
         return f"{off}: only {step['completed']} jobs measured, too few for a stable figure"
     wait = step["queue_wait_ms"]["mean"]

@@ -414,3 +414,15 @@ def test_a_step_below_its_prediction_because_the_probes_overstated_s_says_so() -
     # Then the measured 55 ms mean is flagged below the prediction, and the hand-over named
     assert step["checks"]["mean"]["deviation"] < -0.2
     assert "hand-over of 25.0 ms per job" in step["deviation_reason"]
+
+
+def test_a_step_whose_mean_matches_but_p50_does_not_blames_the_quantile_approximation() -> None:
+    # Given M/D/1 at rho 0.7 (mean 108.3 ms predicted) measured as half the jobs at 60 ms
+    # and half at 160 ms: mean 110 ms (+2 %), p50 one of the two, far from the ~79 ms predicted
+    rows = [_row(100 + i / 14, 0.06 if i % 2 else 0.16) for i in range(140)]
+    step = summarize_step(
+        rows, StepWindow(100.0, 10.0, 2.5), index=0, rho=0.7, planned_rate=14.0, servers=1,
+        service_s=0.05, probed_run_ms=50.0,
+    )  # fmt: skip
+    assert not step["checks"]["mean"]["flagged"] and step["checks"]["p50"]["flagged"]
+    assert "exponential wait tail" in step["deviation_reason"]
