@@ -245,10 +245,16 @@ def capacity_sentence(run: Mapping[str, Any]) -> str | None:
     return text
 
 
+def _step_name(step: Mapping[str, Any]) -> str:
+    if "rho" in step:
+        return f"\u03c1 {step['rho']:g}"
+    return f"B = {step['burst']} ({step['multiple']:g} \u00d7 N/S)"
+
+
 def sweep_summary(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Top-level sweep figures for summary.json: capacity sentences, scaling, left-out steps."""
     left_out = [
-        {"mode": r["mode"], "workers": r["workers"], "rho": s.get("rho", s.get("multiple"))}
+        {"mode": r["mode"], "workers": r["workers"], "step": _step_name(s)}
         for r in runs
         for s in r.get("steps", [])
         if not s["in_fit"]

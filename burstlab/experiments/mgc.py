@@ -14,6 +14,7 @@ from typing import Any
 
 from burstlab.experiments.theory import erlang_c
 
+SATURATION_SLACK = 1e-9
 QUANTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 
 
@@ -42,7 +43,8 @@ def predict_step(
         "utilization": utilization,
         "capacity_per_s": servers / service_s,
     }
-    if utilization >= 1:
+    # rho = 1 computed as (c / S) * S / c may land a hair below 1: that is saturation too.
+    if utilization >= 1 - SATURATION_SLACK:
         return {**base, "stable": False}
     p_wait = erlang_c(servers, rate_per_s * service_s) if rate_per_s > 0 else 0.0
     factor = (ca2 + cs2) / 2

@@ -133,8 +133,10 @@ async def run_sweep_mode(
                     rows.extend(step_rows)
                     await asyncio.sleep(PAUSE_BETWEEN_STEPS_S)
             else:
+                nominal_s = scenario.mean_duration_ms / 1000
                 for index, multiple in enumerate(arrival.multiples):
-                    burst = max(1, round(multiple * servers / service_s))
+                    # B from the nominal job length, so both modes get the same bursts.
+                    burst = max(1, round(multiple * servers / nominal_s))
                     burst_arrival = BurstArrival(
                         burst, 0.0, arrival.window_s, window_s=arrival.window_s
                     )

@@ -155,10 +155,10 @@ def sweep_notes(summary: Mapping[str, Any]) -> list[str]:
     lines += [f"- {mode}: {s['verdict']}" for mode, s in (summary.get("scaling") or {}).items()]
     left = summary.get("left_out_steps") or []
     if left:
-        where = ", ".join(f"{s['mode']} \u00d7{s['workers']} step {s['rho']:g}" for s in left)
+        where = ", ".join(f"{s['mode']} \u00d7{s['workers']} {s['step']}" for s in left)
         lines.append(
-            f"- {FLAG} left out of the knee, SLO capacity and fit (generator fell behind "
-            f"or nothing completed): {where}"
+            f"- {FLAG} the generator fell behind (or nothing completed) in these steps, left "
+            f"out of the knee, SLO capacity and fit: {where}"
         )
     for run in summary.get("runs", []):
         for step in run.get("deviating_steps", []):

@@ -179,6 +179,10 @@ def test_more_servers_at_the_same_utilisation_wait_less_and_quantiles_rise() -> 
 
 def test_a_step_at_or_past_capacity_is_predicted_unstable() -> None:
     assert predict_step(10.0, 1, 0.1, 0.0)["stable"] is False
+    # (rho 1 as the runner computes it: rho c / S, whatever float rounding makes of it)
+    service_s = 0.0514846801757812
+    for servers in (1, 2, 3, 4, 7):
+        assert predict_step(1.0 * servers / service_s, servers, service_s, 0.0)["stable"] is False
     assert "mean_ms" not in predict_step(11.0, 1, 0.1, 0.0)
 
 
@@ -400,7 +404,7 @@ def test_a_sweep_report_shows_the_curve_the_scaling_law_and_the_steps_left_out(
     assert "## Sweep steps" in markdown and "pred. p99" in markdown
     # And the lagging step is named as left out
     assert "left out of the knee, SLO capacity and fit" in markdown
-    assert "async ×4 step 0.9" in markdown
+    assert "async ×4 ρ 0.9" in markdown
     assert summary["scaling"]["async"]["usl"] is not None
 
 
