@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from burstlab.experiments.capacity import usl
 from burstlab.experiments.plots import COLORS, LINESTYLES, _figure, _save
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 ACCEPT_COLOR = "tab:green"
 MARKERS = ("o", "s", "^", "D", "v")
@@ -116,39 +119,47 @@ def plot_latency_curve(summary: Mapping[str, Any], path: Path) -> Path:
     return _save(figure, path)
 
 
+def _draw_law(ax: Axes, law: Mapping[str, Any], color: str, label: str, marker: str) -> None:
+    points = {int(n): x for n, x in law["throughput_per_s"].items()}
+    if not points:
+        return
+    ns = sorted(points)
+    ax.plot(ns, [points[n] for n in ns], marker, color=color, label=label)
+    fit = law.get("usl")
+    if fit:
+        top = max(ns[-1], math.ceil(fit["n_star"]) if fit["n_star"] else 0)
+        grid = [1 + i * (min(top, 4 * ns[-1]) - 1) / 100 for i in range(101)]
+        ax.plot(
+            grid,
+            [usl(n, fit["lambda"], fit["sigma"], fit["kappa"]) for n in grid],
+            "-" if marker == "o" else "--",
+            color=color,
+            alpha=0.7,
+            label=f"{label} USL \u03c3={fit['sigma']:.3f} \u03ba={fit['kappa']:.4f}",
+        )
+
+
 def plot_scaling(summary: Mapping[str, Any], path: Path) -> Path:
-    """Capacity against workers per mode: measured points, ideal N X(1) line, fitted USL."""
+    """Capacity against workers per mode: measured points, ideal N X(1) line, fitted USL.
+
+    Filled circles are the headline basis (SLO capacity when every sweep crossed the SLO),
+    crosses the saturated throughput when that is not the basis.
+    """
     figure, (ax,) = _figure()
     for mode, section in (summary.get("scaling") or {}).items():
-        points = {int(n): x for n, x in section["throughput_per_s"].items()}
-        if not points:
-            continue
         color = COLORS[mode]
-        ns = sorted(points)
-        ax.plot(
-            ns,
-            [points[n] for n in ns],
-            "o",
-            color=color,
-            label=f"{mode} {section['basis'].replace('_', ' ')}",
-        )
-        per_worker = points[ns[0]] / ns[0]
-        ax.plot(ns, [per_worker * n for n in ns], ":", color=color, label=f"{mode} ideal")
-        fit = section.get("usl")
-        if fit:
-            top = max(ns[-1], math.ceil(fit["n_star"] or 0) if fit["n_star"] else 0)
-            grid = [1 + i * (min(top, 4 * ns[-1]) - 1) / 100 for i in range(101)]
-            ax.plot(
-                grid,
-                [usl(n, fit["lambda"], fit["sigma"], fit["kappa"]) for n in grid],
-                "-",
-                color=color,
-                alpha=0.7,
-                label=f"{mode} USL \u03c3={fit['sigma']:.3f} \u03ba={fit['kappa']:.4f}",
-            )
+        basis = section["basis"].replace("_", " ")
+        _draw_law(ax, section, color, f"{mode} {basis}", "o")
+        points = {int(n): x for n, x in section["throughput_per_s"].items()}
+        if points:
+            ns = sorted(points)
+            per_worker = points[ns[0]] / ns[0]
+            ax.plot(ns, [per_worker * n for n in ns], ":", color=color, label=f"{mode} ideal")
+        if section["basis"] != "saturated" and section.get("saturated"):
+            _draw_law(ax, section["saturated"], color, f"{mode} saturated", "x")
     ax.set_xlabel("workers N")
     ax.set_ylabel("capacity (jobs / s)")
-    ax.legend(loc="upper left", fontsize="small")
+    ax.legend(loc="upper left", fontsize="x-small")
     return _save(figure, path)
 
 

@@ -31,6 +31,8 @@ CHECKED_RHO = 0.8
 # schedule planned to within one job (and its latency still counts from the intended time);
 # later than that, the load the step offered is no longer the planned one.
 LAG_FRACTION_OF_S = 1.0
+# Sends later than this fraction of S (p99) bunch arrivals enough to explain a deviation.
+LATE_SENDS = 0.25
 # A step's service time this far from the probed S explains a deviation (a loaded machine).
 SERVICE_DRIFT = 0.10
 
@@ -101,6 +103,12 @@ def deviation_reason(step: dict[str, Any], probed_run_ms: float) -> str | None:
     service_ms = step["predicted"]["service_ms"]
     if step["generator_fell_behind"]:
         return f"{off}: the generator fell behind, so the offered load was not the planned one"
+    lag = step["generator_lag_ms"]["p99"] or 0.0
+    if lag > LATE_SENDS * service_ms:
+        return (
+            f"{off}: sends went up to {lag:.0f} ms late (p99; under the limit of one S that "
+            "leaves a step out), so arrivals came bunched and queued longer than Poisson ones"
+        )
     if run_ms is not None and abs(run_ms - probed_run_ms) > SERVICE_DRIFT * probed_run_ms:
         return (
             f"{off}: jobs ran {run_ms:.1f} ms under load against {probed_run_ms:.1f} ms "

@@ -89,25 +89,29 @@ def capacity_table(runs: Sequence[Mapping[str, Any]]) -> TableData:
     return TableData("Capacity", headers, tuple(rows))
 
 
+def _law_row(mode: str, basis: str, law: Mapping[str, Any], verdict: str) -> tuple[str, ...]:
+    fit = law.get("usl") or {}
+    efficiency = law.get("efficiency") or {}
+    return (
+        mode,
+        basis.replace("_", " "),
+        ", ".join(f"{n}: {x:.1f}" for n, x in law["throughput_per_s"].items()),
+        ", ".join(f"{n}: {e:.0%}" for n, e in efficiency.items()) or "\u2013",
+        fmt(fit.get("sigma"), 3),
+        fmt(fit.get("kappa"), 4),
+        fmt(fit.get("n_star")),
+        fmt(fit.get("r2"), 2),
+        law.get("note") or verdict,
+    )
+
+
 def scaling_table(summary: Mapping[str, Any]) -> TableData:
-    """USL fit per mode: capacities, efficiency, sigma, kappa, N* and the verdict."""
+    """USL fit per mode (and of the saturated throughput): efficiency, sigma, kappa, N*."""
     rows = []
     for mode, section in (summary.get("scaling") or {}).items():
-        fit = section.get("usl") or {}
-        efficiency = section.get("efficiency") or {}
-        rows.append(
-            (
-                mode,
-                section["basis"].replace("_", " "),
-                ", ".join(f"{n}: {x:.1f}" for n, x in section["throughput_per_s"].items()),
-                ", ".join(f"{n}: {e:.0%}" for n, e in efficiency.items()) or "\u2013",
-                fmt(fit.get("sigma"), 3),
-                fmt(fit.get("kappa"), 4),
-                fmt(fit.get("n_star")),
-                fmt(fit.get("r2"), 2),
-                section.get("note") or section["verdict"],
-            )
-        )
+        rows.append(_law_row(mode, section["basis"], section, section["verdict"]))
+        if section["basis"] != "saturated" and section.get("saturated"):
+            rows.append(_law_row(mode, "saturated", section["saturated"], ""))
     headers = ("mode", "basis", "X(N) /s", "efficiency", "\u03c3", "\u03ba", "N*", "R\u00b2", "")
     return TableData("Scaling (Universal Scalability Law)", headers, tuple(rows))
 

@@ -323,7 +323,7 @@ def test_the_verdict_tells_a_scalability_problem_from_near_linear_scaling() -> N
     assert section["async"]["verdict"].startswith("neither problem")
     assert section["async"]["efficiency"]["4"] == pytest.approx(1.0)
     assert (
-        "scalability problem: sync keeps only 53% of linear scaling at 4"
+        "scalability problem: sync throughput keeps only 53% of linear scaling at 4"
         in (section["sync"]["verdict"])
     )
     assert section["sync"]["usl"]["sigma"] > 0.05 or section["sync"]["usl"]["kappa"] > 0.01
@@ -430,3 +430,14 @@ def test_a_step_whose_mean_matches_but_p50_does_not_blames_the_quantile_approxim
     )  # fmt: skip
     assert not step["checks"]["mean"]["flagged"] and step["checks"]["p50"]["flagged"]
     assert "exponential wait tail" in step["deviation_reason"]
+
+
+def test_a_step_above_its_prediction_with_late_sends_names_the_lag() -> None:
+    # Given sends 30 ms late (p99) with S = 50 ms: kept in the fit, but arrivals bunched
+    rows = [_row(100 + i / 10, 0.10, lag=0.030) for i in range(100)]
+    step = summarize_step(
+        rows, StepWindow(100.0, 10.0, 2.5), index=0, rho=0.5, planned_rate=10.0, servers=1,
+        service_s=0.05, probed_run_ms=50.0,
+    )  # fmt: skip
+    assert step["in_fit"] and step["checks"]["mean"]["flagged"]
+    assert "sends went up to 30 ms late" in step["deviation_reason"]
