@@ -128,7 +128,7 @@ def _draw_law(ax: Axes, law: Mapping[str, Any], color: str, label: str, marker: 
     fit = law.get("usl")
     if fit:
         top = max(ns[-1], math.ceil(fit["n_star"]) if fit["n_star"] else 0)
-        grid = [1 + i * (min(top, 4 * ns[-1]) - 1) / 100 for i in range(101)]
+        grid = [1 + i * (min(top, 2 * ns[-1]) - 1) / 100 for i in range(101)]
         ax.plot(
             grid,
             [usl(n, fit["lambda"], fit["sigma"], fit["kappa"]) for n in grid],
