@@ -197,12 +197,16 @@ async def run_mode(
 
 
 def service_probe(scenario: Scenario, workers: int) -> ServiceProbe:
-    """The probe a sweep runs first: S and servers as a run of the scenario's job mix uses."""
+    """The probe a sweep runs first: the measured S, and the servers a run would use.
+
+    A sweep sets its rates from the S the probes measured (enqueue to finish), not from the
+    nominal job length: CPU-bound jobs on a shared machine run longer than they are asked to.
+    """
 
     async def probe(client: ProducerClient, mode: str) -> tuple[dict[str, float], float, int]:
         measured = await measure_service_time(client, mode, scenario)
-        service_s, servers = theory_service(scenario, Schedule((), 0.0), workers, measured)
-        return measured, service_s, servers
+        _, servers = theory_service(scenario, Schedule((), 0.0), workers, measured)
+        return measured, measured["service_s"], servers
 
     return probe
 
