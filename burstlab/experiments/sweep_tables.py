@@ -158,11 +158,19 @@ def sweep_notes(summary: Mapping[str, Any]) -> list[str]:
     lines = [f"- {s}" for s in summary.get("capacity_sentences", [])]
     lines += [f"- {mode}: {s['verdict']}" for mode, s in (summary.get("scaling") or {}).items()]
     left = summary.get("left_out_steps") or []
-    if left:
-        where = ", ".join(f"{s['mode']} \u00d7{s['workers']} {s['step']}" for s in left)
+    rho_steps = [s for s in left if s["step"].startswith("\u03c1")]
+    bursts = [s for s in left if not s["step"].startswith("\u03c1")]
+    if rho_steps:
+        where = ", ".join(f"{s['mode']} \u00d7{s['workers']} {s['step']}" for s in rho_steps)
         lines.append(
             f"- {FLAG} the generator fell behind (or nothing completed) in these steps, left "
             f"out of the knee, SLO capacity and fit: {where}"
+        )
+    if bursts:
+        where = ", ".join(f"{s['mode']} \u00d7{s['workers']} {s['step']}" for s in bursts)
+        lines.append(
+            f"- {FLAG} sending these bursts took the generator longer than one S (p99 send "
+            f"lag), so they arrived spread out rather than at once: {where}"
         )
     for run in summary.get("runs", []):
         for step in run.get("deviating_steps", []):

@@ -441,3 +441,25 @@ def test_a_step_above_its_prediction_with_late_sends_names_the_lag() -> None:
     )  # fmt: skip
     assert step["in_fit"] and step["checks"]["mean"]["flagged"]
     assert "sends went up to 30 ms late" in step["deviation_reason"]
+
+
+def test_a_burst_step_sets_its_drain_beside_ceil_b_over_n_times_s() -> None:
+    from burstlab.experiments.capacity import sweep_summary
+    from burstlab.experiments.sweep_steps import summarize_burst_step
+    from burstlab.experiments.sweep_tables import sweep_notes
+
+    # Given 20 jobs at once on 2 workers of 50 ms: job i finishes at (i // 2 + 1) x 52 ms
+    rows = [_row(100.0, (i // 2 + 1) * 0.052, lag=0.001 * i) for i in range(20)]
+    step = summarize_burst_step(rows, index=0, multiple=0.5, burst=20, servers=2, service_s=0.05)
+    # Then the drain (0.52 s) sits beside ceil(20 / 2) x 50 ms = 0.5 s, 4 % over
+    assert step["predicted"]["drain_s"] == pytest.approx(0.5)
+    assert step["drain_s"] == pytest.approx(0.52)
+    assert step["drain_deviation"] == pytest.approx(0.04)
+    # And a burst the generator took longer than S to send is named as such in the report
+    late = summarize_burst_step(
+        [_row(100.0, 0.1, lag=0.08) for _ in range(20)],
+        index=1, multiple=1.0, burst=20, servers=2, service_s=0.05,
+    )  # fmt: skip
+    runs = [{"mode": "async", "workers": 2, "sweep": "burst", "steps": [step, late]}]
+    notes = sweep_notes({"runs": runs, **sweep_summary(runs)})
+    assert any("sending these bursts took the generator" in n and "B = 20" in n for n in notes)
