@@ -11,6 +11,7 @@ import click
 from burstlab.experiment_cli import compare, run
 from burstlab.faults_cli import faults
 from burstlab.health_cli import check, check_worker
+from burstlab.k8s_cli import k8s
 from burstlab.monitor_cli import monitor
 from burstlab.stack_cli import demo, stack
 
@@ -101,3 +102,4 @@ main.add_command(check)
 main.add_command(check_worker)
 main.add_command(monitor)
 main.add_command(faults)
+main.add_command(k8s)

@@ -21,11 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from burstlab.client import ProducerClient
 from burstlab.experiments.capacity import sweep_summary
 from burstlab.experiments.collect import collect_async, to_rows
 from burstlab.experiments.loadgen import Progress, client_session, generate
 from burstlab.experiments.phases import PhaseAnnouncer
+from burstlab.experiments.priority import generator_priority
 from burstlab.experiments.progress import ProgressDisplay
 from burstlab.experiments.records import JobRow, write_jobs_csv
 from burstlab.experiments.report import write_report
@@ -169,7 +172,6 @@ async def run_mode(
         try:
             async with display.run(client, mode, workers, progress):
                 sends = await generate(
-                    session,
                     base_url,
                     mode,
                     schedule,
@@ -235,13 +237,17 @@ def run_experiment(
             for mode in plan.modes:
                 if is_sweep(plan.scenario):
                     probe = service_probe(plan.scenario, workers)
-                    rows, summary = asyncio.run(
-                        run_sweep_mode(
-                            target.url, mode, workers, plan.scenario, plan.seed, display, probe
-                        )
+                    run = run_sweep_mode(
+                        target.url, mode, workers, plan.scenario, plan.seed, display, probe
                     )
                 else:
-                    rows, summary = asyncio.run(run_mode(target.url, mode, workers, plan, display))
+                    run = run_mode(target.url, mode, workers, plan, display)
+                with (
+                    generator_priority() as priority,
+                    asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop,
+                ):
+                    rows, summary = loop.run(run)
+                summary["generator_priority"] = priority
                 if target.replicas is not None:
                     summary["replicas"] = target.replicas
                 all_rows.extend(rows)

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from burstlab.autoscale.policy import AutoscalePolicy, parse_autoscale
 from burstlab.experiments._validate import ScenarioError, Table
 from burstlab.experiments.arrivals import (
     Arrival,
@@ -81,6 +82,7 @@ class Scenario:
     seed: int = 1
     drain_timeout_s: float = 60.0
     timeout_s: float = 30.0
+    autoscale: AutoscalePolicy | None = None
 
     @property
     def mean_duration_ms(self) -> float:
@@ -147,7 +149,7 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
     """Build a scenario from a parsed TOML document; ScenarioError names the first bad field."""
     keys = (
         "name", "description", "seed", "workers", "modes", "drain_timeout_s", "timeout_s",
-        "job", "arrival", "thresholds",
+        "job", "arrival", "thresholds", "autoscale",
     )  # fmt: skip
     table = Table(data, "", keys)
     jobs = tuple(_job(item, f"job[{i}]") for i, item in enumerate(table.array("job")))
@@ -167,6 +169,7 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
         seed=table.integer("seed", at_least=0, default=1),
         drain_timeout_s=table.number("drain_timeout_s", above=0, default=60.0),
         timeout_s=table.number("timeout_s", above=0, default=30.0),
+        autoscale=parse_autoscale(data["autoscale"]) if "autoscale" in data else None,
     )
     check_sweep(scenario)
     return scenario

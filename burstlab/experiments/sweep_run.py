@@ -58,7 +58,6 @@ def step_seed(seed: int, index: int) -> int:
 
 async def _send_step(
     client: ProducerClient,
-    session: Any,
     base_url: str,
     mode: str,
     workers: int,
@@ -71,7 +70,6 @@ async def _send_step(
     started: list[float] = []
     async with display.run(client, mode, workers, progress):
         sends = await generate(
-            session,
             base_url,
             mode,
             schedule,
@@ -115,7 +113,7 @@ async def run_sweep_mode(
                     )
                     await phases.set("load")
                     step_rows, start = await _send_step(
-                        client, session, base_url, mode, workers, scenario, schedule, display
+                        client, base_url, mode, workers, scenario, schedule, display
                     )
                     window = StepWindow(start, length, length * arrival.warmup_fraction)
                     steps.append(
@@ -143,7 +141,7 @@ async def run_sweep_mode(
                     schedule = step_schedule(scenario, burst_arrival, step_seed(seed, index))
                     await phases.set("burst")
                     step_rows, _ = await _send_step(
-                        client, session, base_url, mode, workers, scenario, schedule, display
+                        client, base_url, mode, workers, scenario, schedule, display
                     )
                     steps.append(
                         summarize_burst_step(

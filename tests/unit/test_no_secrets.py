@@ -19,8 +19,9 @@ SECRET_TEXT = {
     "a Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
 }
 CREDENTIAL_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]*:([^@\s/'\"]+)@")
-PLACEHOLDERS = re.compile(r"^(\$\{.*|\$\$.*|PASSWORD|\*+|x+|\{.*\}|<.*>)$")
-"""What may stand for a password in a URL: interpolation, a placeholder, a masked value."""
+PLACEHOLDERS = re.compile(r"^(\$\{.*|\$\(.*|\$\$.*|PASSWORD|\*+|x+|\{.*\}|<.*>)$")
+"""What may stand for a password in a URL: interpolation (compose `${}`, Kubernetes `$()`), a
+placeholder, a masked value."""
 
 
 def _tracked() -> list[str]:

@@ -1,0 +1,1 @@
+"""Kubernetes manifests burstlab renders from its own definitions (deploy/k8s holds the rest)."""
