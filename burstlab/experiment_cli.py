@@ -62,6 +62,16 @@ def _modes(value: str) -> tuple[str, ...]:
     show_default=True,
     help="The compose file --compose scales.",
 )
+@click.option(
+    "--rho",
+    help="Sweeps: comma-separated utilisations of the measured capacity N/S, "
+    "increasing, e.g. 0.3,0.6,0.9,1.1 (default: the scenario's).",
+)
+@click.option(
+    "--step-s",
+    type=float,
+    help="Sweeps: seconds per step (default: chosen per step from S and the rate).",
+)
 @click.option("--no-live", is_flag=True, help="No live progress display.")
 def run(
     scenario: str,
@@ -72,6 +82,8 @@ def run(
     seed: int | None,
     compose: bool,
     compose_file: Path,
+    rho: str | None,
+    step_s: float | None,
     no_live: bool,
 ) -> None:
     """Run a burst experiment SCENARIO (a shipped name or a TOML file) and write a report."""
@@ -80,9 +92,10 @@ def run(
     from burstlab.experiments.console import summary_table
     from burstlab.experiments.runner import RunPlan, default_out_dir, run_experiment
     from burstlab.experiments.scenario import ScenarioError, load_scenario
+    from burstlab.experiments.sweep_run import override_sweep
 
     try:
-        loaded = load_scenario(scenario)
+        loaded = override_sweep(load_scenario(scenario), rho, step_s)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
     if loaded.kind == "worker-settings":
@@ -114,6 +127,10 @@ def run(
     if not console.is_terminal:
         console = Console(width=160)
     console.print(summary_table(result.summary))
+    for sentence in result.summary.get("capacity_sentences", []):
+        console.print(sentence)
+    for mode, scaling in result.summary.get("scaling", {}).items():
+        console.print(f"{mode}: {scaling['verdict']}")
     for check in result.checks:
         if check.passed is False:
             console.print(

@@ -24,6 +24,7 @@ from burstlab.experiments.arrivals import (
 )
 from burstlab.experiments.settings_matrix import KIND as WORKER_SETTINGS
 from burstlab.experiments.settings_matrix import Matrix, parse_matrix
+from burstlab.experiments.sweep_spec import SweepArrival, check_step_holds_jobs
 from burstlab.experiments.thresholds import Thresholds
 
 __all__ = [
@@ -132,6 +133,7 @@ def _thresholds(data: object) -> Thresholds:
         "max_rejected",
         "max_drain_error",
         "min_async_speedup_4v1",
+        "slo_p99_ms",
     )
     table = Table(data, "thresholds", keys)
     return Thresholds(
@@ -140,6 +142,7 @@ def _thresholds(data: object) -> Thresholds:
         max_rejected=table.optional_integer("max_rejected", at_least=0),
         max_drain_error=table.optional_number("max_drain_error", above=0),
         min_async_speedup_4v1=table.optional_number("min_async_speedup_4v1", above=0),
+        slo_p99_ms=table.optional_number("slo_p99_ms", above=0),
     )
 
 
@@ -168,7 +171,7 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
         raise table.fail("modes", 'must be an array of "sync" and/or "async"')
     if "arrival" not in data:
         raise ScenarioError("arrival: required table with a pattern")
-    return Scenario(
+    scenario = Scenario(
         name=table.string("name"),
         description=table.string("description", default="-"),
         jobs=jobs,
@@ -181,6 +184,23 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
         timeout_s=table.number("timeout_s", above=0, default=30.0),
         autoscale=parse_autoscale(data["autoscale"]) if "autoscale" in data else None,
     )
+    check_sweep(scenario)
+    return scenario
+
+
+def check_sweep(scenario: Scenario, field: str = "arrival.step_s") -> None:
+    """Refuse a fixed sweep step too short for one job per worker at the nominal job length."""
+    arrival = scenario.arrival
+    if isinstance(arrival, SweepArrival) and arrival.step_s is not None:
+        for workers in scenario.workers:
+            check_step_holds_jobs(
+                arrival.step_s,
+                arrival.rho,
+                scenario.mean_duration_ms / 1000,
+                workers,
+                warmup_fraction=arrival.warmup_fraction,
+                field=field,
+            )
 
 
 def _worker_settings(table: Table, data: dict[str, Any]) -> Scenario:

@@ -17,6 +17,8 @@ class Thresholds:
     - ``max_drain_error``: in runs with a burst prediction, |measured - predicted| / predicted
       drain time <= this (a fraction, 0.25 = 25 %).
     - ``min_async_speedup_4v1``: async throughput with 4 workers / with 1 worker >= this.
+    - ``slo_p99_ms``: the latency objective of a sweep: its SLO capacity is the highest
+      throughput at which p99 stays within it (reported, not a pass/fail limit).
     """
 
     async_accept_p99_ms: float | None = None
@@ -24,6 +26,7 @@ class Thresholds:
     max_rejected: int | None = None
     max_drain_error: float | None = None
     min_async_speedup_4v1: float | None = None
+    slo_p99_ms: float | None = None
 
 
 @dataclass(frozen=True)
