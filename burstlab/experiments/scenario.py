@@ -124,6 +124,7 @@ def _thresholds(data: object) -> Thresholds:
         "max_rejected",
         "max_drain_error",
         "min_async_speedup_4v1",
+        "completion_p99_ms",
     )
     table = Table(data, "thresholds", keys)
     return Thresholds(
@@ -132,6 +133,7 @@ def _thresholds(data: object) -> Thresholds:
         max_rejected=table.optional_integer("max_rejected", at_least=0),
         max_drain_error=table.optional_number("max_drain_error", above=0),
         min_async_speedup_4v1=table.optional_number("min_async_speedup_4v1", above=0),
+        completion_p99_ms=table.optional_number("completion_p99_ms", above=0),
     )
 
 
