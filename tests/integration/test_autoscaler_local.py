@@ -1,0 +1,93 @@
+"""The autoscaler scales a real local stack's workers up during a burst and back down after it;
+replicas removed with SIGTERM finish their jobs, so nothing is lost."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from burstlab.autoscale import AutoscalePolicy
+from burstlab.autoscale.replicas import LocalWorkerReplicas
+from burstlab.autoscale.scaler import DESIRED_METRIC, Autoscaler, AutoscalerMetrics, queue_metric
+from burstlab.client import Producer
+from burstlab.jobs.record import FINAL_STATUSES
+from burstlab.stack.local import LocalStack, StackConfig
+
+POLICY = AutoscalePolicy(
+    min_replicas=1,
+    max_replicas=3,
+    target_backlog_per_replica=4,
+    polling_interval_s=0.5,
+    scale_up_stabilization_s=0,
+    scale_down_stabilization_s=2,
+    scale_up_max_step=2,
+    scale_down_max_step=2,
+    step_period_s=1,
+    replica_concurrency=1,
+    metric="queued",
+)
+
+
+@pytest.fixture
+def small_stack(tmp_path: Path) -> Iterator[LocalStack]:
+    with LocalStack(StackConfig(workers=1, baseline_workers=1, run_dir=tmp_path)) as stack:
+        yield stack
+
+
+def _eventually(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def test_the_local_scaler_adds_replicas_in_a_burst_and_removes_them_after_losing_nothing(
+    small_stack: LocalStack,
+) -> None:
+    # Given one worker replica of one process and an autoscaler on the queue length
+    producer = Producer(small_stack.producer_url)
+    replicas = LocalWorkerReplicas(
+        redis_url=small_stack.redis_url,
+        env=dict(small_stack.worker.env),
+        run_dir=small_stack.run_dir,
+        concurrency=1,
+    )
+    registry = CollectorRegistry()
+    scaler = Autoscaler(
+        POLICY,
+        queue_metric(producer, "async", POLICY.metric),
+        replicas,
+        metrics=AutoscalerMetrics(registry),
+    ).start()
+    try:
+        # When a burst of 1 s jobs arrives, far more than one process can run soon
+        ids = [producer.submit("async", "io", 1000)["job_id"] for _ in range(24)]
+        # Then the scaler asks for more replicas and a started one answers a ping
+        assert _eventually(lambda: replicas.requested() >= 2, 30), scaler.timeline[-3:]
+        assert _eventually(lambda: replicas.ready() >= 2, 60), "no added replica became ready"
+        assert replicas.start_times_s and all(0 < s < 60 for s in replicas.start_times_s)
+        assert registry.get_sample_value(DESIRED_METRIC, {"target": "worker"}) >= 2
+        # And once the queue is empty it removes them again (some still running a job)
+        assert _eventually(lambda: replicas.requested() == 1, 90), scaler.timeline[-3:]
+    finally:
+        scaler.stop()
+        replicas.close()
+    # And every job finished exactly once: SIGTERM let the removed replicas finish theirs
+    deadline = time.monotonic() + 60
+    views = producer.lookup(ids)
+    while time.monotonic() < deadline and any(
+        v.get("status") not in FINAL_STATUSES for v in views.values()
+    ):
+        time.sleep(0.5)
+        views = producer.lookup(ids)
+    assert [v["status"] for v in views.values()] == ["succeeded"] * len(ids)
+    assert all(int(v.get("attempts") or 1) == 1 for v in views.values())
+    assert all(int(v.get("duplicates") or 0) == 0 for v in views.values())
+    ups = [p for p in scaler.timeline if p.desired > 1]
+    assert ups and ups[0].metric > POLICY.target_backlog_per_replica
