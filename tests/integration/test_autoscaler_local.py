@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from burstlab.autoscale import AutoscalePolicy
-from burstlab.autoscale.replicas import LocalWorkerReplicas
+from burstlab.autoscale.replicas import GunicornReplicas, LocalWorkerReplicas
 from burstlab.autoscale.scaler import DESIRED_METRIC, Autoscaler, AutoscalerMetrics, queue_metric
 from burstlab.client import Producer
 from burstlab.jobs.record import FINAL_STATUSES
@@ -91,3 +91,22 @@ def test_the_local_scaler_adds_replicas_in_a_burst_and_removes_them_after_losing
     assert all(int(v.get("duplicates") or 0) == 0 for v in views.values())
     ups = [p for p in scaler.timeline if p.desired > 1]
     assert ups and ups[0].metric > POLICY.target_backlog_per_replica
+
+
+def test_the_sync_side_adds_and_removes_gunicorn_workers_by_signal(
+    small_stack: LocalStack,
+) -> None:
+    # Given the baseline's gunicorn master with one sync worker, one worker per replica
+    master = small_stack.baseline.pid
+    assert master is not None
+    replicas = GunicornReplicas(master, concurrency=1, initial=1)
+    assert _eventually(lambda: replicas.ready() == 1, 30)
+    # When the autoscaler asks for 3 replicas, gunicorn gets SIGTTIN twice and forks two more
+    replicas.scale(3)
+    assert _eventually(lambda: replicas.ready() == 3, 60), replicas.ready()
+    # And back to 1: SIGTTOU twice retires the two oldest gracefully
+    replicas.scale(1)
+    assert _eventually(lambda: replicas.ready() == 1, 60), replicas.ready()
+    # And the baseline still serves a sync job through the producer
+    answer = Producer(small_stack.producer_url).run("sync", "io", 10)
+    assert answer["status"] == "succeeded"
