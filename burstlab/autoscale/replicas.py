@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from burstlab.stack.health import worker_answers
 from burstlab.stack.process import ManagedProcess, descendant_pids
 
 PROCESS_MEMORY_MB = 70
@@ -163,8 +164,6 @@ class LocalWorkerReplicas:
         threading.Thread(target=self._wait_ready, args=(replica,), daemon=True).start()
 
     def _wait_ready(self, replica: Replica) -> None:
-        from burstlab.stack.health import worker_answers
-
         process = replica.process
         node = f"burstlab-{process.pid}@{socket.gethostname()}"
         while process.is_running():

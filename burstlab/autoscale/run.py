@@ -178,6 +178,7 @@ def run_autoscale(plan: RunPlan, *, live: bool = True) -> ExperimentResult:
     registry = CollectorRegistry()
     metrics = AutoscalerMetrics(registry)
     server = MetricsServer("127.0.0.1", 0, registry)
+    metrics_url = f"http://127.0.0.1:{server.port}/metrics"
     started = time.time()
     runs: list[dict[str, Any]] = []
     all_rows: list[JobRow] = []
@@ -223,6 +224,7 @@ def run_autoscale(plan: RunPlan, *, live: bool = True) -> ExperimentResult:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "policy": policy.__dict__,
         "slo_p99_ms": scenario.thresholds.completion_p99_ms,
+        "autoscaler_metrics_url": metrics_url,
         "runs": runs,
         "thresholds": [check.to_dict() for check in checks],
         "passed": all_passed(checks),
