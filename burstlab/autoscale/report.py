@@ -93,6 +93,31 @@ def plot_cost_p99(runs: Sequence[Mapping[str, Any]], slo_ms: float | None, path:
     return path
 
 
+def verdict_table(summary: Mapping[str, Any]) -> TableData:
+    """Per mode: the autoscaled run's cost against fixed-max and p99 against fixed-min."""
+    rows = []
+    for mode in dict.fromkeys(r["mode"] for r in summary["runs"]):
+        by = {r["policy"]: r for r in summary["runs"] if r["mode"] == mode}
+        auto, low, high = by.get("autoscale"), by.get("fixed-min"), by.get("fixed-max")
+        if not (auto and low and high):
+            continue
+        cost = auto["autoscale"]["worker_seconds"]
+        top = high["autoscale"]["worker_seconds"]
+        p99, p99_min = auto["latency_ms"]["p99"], low["latency_ms"]["p99"]
+        rows.append(
+            (
+                mode,
+                f"{fmt(cost)} vs {fmt(top)} ({(cost - top) / top:+.0%})" if top else "-",
+                f"{fmt(p99)} vs {fmt(p99_min)}" if p99 is not None else "-",
+                fmt(auto["autoscale"]["peak_replicas"]),
+                fmt(auto["lost"] + low["lost"] + high["lost"]),
+            )
+        )
+    headers = ("mode", "autoscale worker-s vs fixed-max", "autoscale p99 ms vs fixed-min",
+               "autoscale peak replicas", "lost, all runs")  # fmt: skip
+    return TableData("Autoscaled against fixed", headers, tuple(rows))
+
+
 def policy_table(summary: Mapping[str, Any]) -> TableData:
     """One row per (mode, policy): the measured figures."""
     slo = summary.get("slo_p99_ms")
@@ -149,7 +174,7 @@ def write_autoscale_report(out_dir: Path, summary: Mapping[str, Any]) -> list[Pa
         plot_autoscale(runs, out_dir / "autoscale.png"),
         plot_cost_p99(runs, summary.get("slo_p99_ms"), out_dir / "cost_p99.png"),
     ]
-    tables = [policy_table(summary), prediction_table(summary)]
+    tables = [verdict_table(summary), policy_table(summary), prediction_table(summary)]
     view = {"scenario": summary["scenario"], "description": summary.get("description"), "runs": []}
     markdown = out_dir / "report.md"
     markdown.write_text(render_markdown(view, tables, plots), encoding="utf-8")
