@@ -22,10 +22,23 @@ def _cell(value: Any, digits: int = 1) -> str:
 @click.option(
     "--start-s",
     type=float,
-    help="Seconds a new replica takes to serve, before replica_start_delay_s (default 2.5).",
+    help="Seconds a new replica takes to serve, before replica_start_delay_s (default 3).",
+)
+@click.option(
+    "--headroom",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="A setting qualifies when its predicted p99 is at most (1 - headroom) x the SLO.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan(scenario: str, service_ms: float | None, start_s: float | None, as_json: bool) -> None:
+def plan(
+    scenario: str,
+    service_ms: float | None,
+    start_s: float | None,
+    headroom: float,
+    as_json: bool,
+) -> None:
     """Predict, without running anything, what meets SCENARIO's SLO at the least cost.
 
     The fluid model of the scenario's seeded burst gives the smallest fixed replica count whose
@@ -47,15 +60,17 @@ def plan(scenario: str, service_ms: float | None, start_s: float | None, as_json
             service_s=None if service_ms is None else service_ms / 1000,
             start_delay_s=delay,
         )
-        result = make_plan(loaded, data)
+        result = make_plan(loaded, data, headroom=headroom)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     process_start = PROCESS_START_S if start_s is None else start_s
+    limit = result.slo_ms * (1 - result.headroom)
     click.echo(
-        f"{loaded.name}: SLO p99 <= {result.slo_ms:g} ms; S = {result.service_s * 1000:.1f} ms; "
+        f"{loaded.name}: SLO p99 <= {result.slo_ms:g} ms, planned for <= {limit:g} ms "
+        f"(headroom {result.headroom:.0%}); S = {result.service_s * 1000:.1f} ms; "
         f"a new replica serves {result.start_delay_s:g} s after it is asked for "
         f"({process_start:g} s process start + replica_start_delay_s)"
     )
@@ -65,18 +80,18 @@ def plan(scenario: str, service_ms: float | None, start_s: float | None, as_json
         shown.append(result.cheapest)
     for candidate in shown:
         figures = candidate.prediction
-        mark = " meets" if candidate.meets(result.slo_ms) else ""
+        mark = " meets" if candidate.meets(limit) else ""
         click.echo(
             f"{candidate.label:<34}{_cell(figures.p99_ms, 0):>10}"
             f"{_cell(figures.worker_seconds, 0):>10}{figures.peak_replicas:>6}"
             f"{_cell(figures.drain_s):>9}{mark}"
         )
     if result.fixed is None:
-        click.echo("no fixed count up to max_replicas meets the SLO")
+        click.echo("no fixed count up to max_replicas meets the SLO with the headroom")
     else:
         click.echo(f"smallest fixed count meeting the SLO: {result.fixed.policy.min_replicas}")
     if result.cheapest is None:
-        click.echo(f"no policy setting of {result.policies_tried} tried meets the SLO")
+        click.echo(f"no setting of {result.policies_tried} tried meets the SLO with the headroom")
     else:
         p = result.cheapest.policy
         click.echo(

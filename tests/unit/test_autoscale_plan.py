@@ -32,8 +32,9 @@ def test_the_plan_for_autoscale_burst_meets_the_slo_more_cheaply_than_fixed_at_m
     scenario = load_scenario("autoscale-burst")
     result = plan(scenario)
     assert result.fixed is not None and result.cheapest is not None
-    slo = result.slo_ms
-    # The smallest fixed count meets the SLO and one fewer does not
+    slo = result.slo_ms * (1 - result.headroom)
+    assert result.headroom == pytest.approx(0.1)
+    # The smallest fixed count meets the SLO with the headroom and one fewer does not
     count = result.fixed.policy.min_replicas
     assert result.fixed.meets(slo)
     assert all(not c.meets(slo) for c in result.fixed_tried if c.policy.min_replicas < count)
