@@ -3,6 +3,8 @@ that meet the SLO; a scenario without an SLO or a policy is refused with the fie
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -11,6 +13,7 @@ from burstlab.autoscale.plan import plan
 from burstlab.autoscale.replicas import machine_replica_limit
 from burstlab.autoscale.run import check_machine
 from burstlab.autoscale_cli import plan as plan_command
+from burstlab.experiment_cli import run as run_command
 from burstlab.experiments.scenario import ScenarioError, load_scenario, loads_scenario
 
 NO_SLO = """
@@ -84,3 +87,14 @@ def test_deviations_over_twenty_percent_are_flagged() -> None:
     assert result["drain_s"]["flagged"] and result["drain_s"]["deviation"] == pytest.approx(0.3)
     assert not result["p99_ms"]["flagged"]
     assert result["worker_seconds"]["deviation"] is None
+
+
+def test_running_more_replicas_than_the_machine_can_start_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    scenario = tmp_path / "huge.toml"
+    scenario.write_text(NO_SLO.replace("max_replicas = 4", "max_replicas = 5000"))
+    result = CliRunner().invoke(run_command, [str(scenario), "--no-live", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "autoscale.max_replicas: this machine can start at most" in result.output
+    assert not (tmp_path / "summary.json").exists()
