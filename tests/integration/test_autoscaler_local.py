@@ -72,7 +72,8 @@ def test_the_local_scaler_adds_replicas_in_a_burst_and_removes_them_after_losing
         assert _eventually(lambda: replicas.requested() >= 2, 30), scaler.timeline[-3:]
         assert _eventually(lambda: replicas.ready() >= 2, 60), "no added replica became ready"
         assert replicas.start_times_s and all(0 < s < 60 for s in replicas.start_times_s)
-        assert registry.get_sample_value(DESIRED_METRIC, {"target": "worker"}) >= 2
+        desired = registry.get_sample_value(DESIRED_METRIC, {"target": "worker"})
+        assert desired is not None and desired >= 2
         # And once the queue is empty it removes them again (some still running a job)
         assert _eventually(lambda: replicas.requested() == 1, 90), scaler.timeline[-3:]
     finally:
