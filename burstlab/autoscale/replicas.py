@@ -208,13 +208,23 @@ class LocalWorkerReplicas:
 
 @dataclass
 class GunicornReplicas:
-    """The baseline's gunicorn workers, ``concurrency`` per replica, scaled by signals."""
+    """The baseline's gunicorn workers, ``concurrency`` per replica, scaled by signals.
+
+    A scale-up signals after ``start_delay_s`` (as a worker replica starts after it), and how
+    long gunicorn then takes to fork the workers is measured; a scale-down first cancels
+    scale-ups still waiting, then retires workers at once.
+    """
 
     master_pid: int
     concurrency: int
     initial: int
+    start_delay_s: float = 0.0
+    start_times_s: list[float] = field(default_factory=list)
+    """Measured seconds from the first SIGTTIN of a scale-up until its workers run."""
     _requested: int = 0
+    _pending: list[tuple[threading.Timer, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _signal_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._requested = self.initial
@@ -228,14 +238,52 @@ class GunicornReplicas:
     def scale(self, replicas: int) -> None:
         with self._lock:
             delta = replicas - self._requested
-            signum = signal.SIGTTIN if delta > 0 else signal.SIGTTOU
-            for _ in range(abs(delta) * self.concurrency):
-                os.kill(self.master_pid, signum)
-                time.sleep(0.05)  # one signal at a time: pending signals of a kind merge
             self._requested = replicas
+            if delta > 0:
+                self._pending.append(self._timer(delta))
+                return
+            remove = -delta
+            while remove and self._pending:
+                timer, count = self._pending.pop()
+                timer.cancel()
+                kept, remove = count - remove, max(0, remove - count)
+                if kept > 0:
+                    self._pending.append(self._timer(kept))  # the rest waits a whole delay again
+        if remove:
+            self._signal(signal.SIGTTOU, remove * self.concurrency)
+
+    def _timer(self, replicas: int) -> tuple[threading.Timer, int]:
+        timer = threading.Timer(self.start_delay_s, self._add, args=(replicas,))
+        timer.daemon = True
+        timer.start()
+        return timer, replicas
+
+    def _add(self, replicas: int) -> None:
+        with self._lock:
+            me = threading.current_thread()  # this scale-up can no longer be cancelled
+            self._pending = [(t, n) for t, n in self._pending if t is not me]
+        workers = replicas * self.concurrency
+        with self._signal_lock:
+            before = len(_direct_children(self.master_pid))
+            started = time.monotonic()
+            self._signal(signal.SIGTTIN, workers)
+            deadline = started + 30
+            while time.monotonic() < deadline:
+                if len(_direct_children(self.master_pid)) >= before + workers:
+                    self.start_times_s.append(time.monotonic() - started)
+                    return
+                time.sleep(0.05)
+
+    def _signal(self, signum: int, times: int) -> None:
+        for _ in range(times):
+            os.kill(self.master_pid, signum)
+            time.sleep(0.05)  # one signal at a time: pending signals of a kind merge
 
     def close(self) -> None:
-        return None
+        with self._lock:
+            for timer, _ in self._pending:
+                timer.cancel()
+            self._pending.clear()
 
 
 def _direct_children(pid: int) -> list[int]:

@@ -147,7 +147,7 @@ def _mode_stack(mode: str, policy: AutoscalePolicy) -> Iterator[tuple[LocalStack
 
 
 def _set_initial(target: ReplicaTarget, replicas: int, producer: Producer) -> None:
-    if isinstance(target, LocalWorkerReplicas):
+    if isinstance(target, LocalWorkerReplicas | GunicornReplicas):
         target.start_delay_s = 0.0
     target.scale(replicas)
     _wait(lambda: target.ready() == replicas, READY_TIMEOUT_S, f"{replicas} replicas")
@@ -193,7 +193,7 @@ def run_autoscale(plan: RunPlan, *, live: bool = True) -> ExperimentResult:
                     measured = len(getattr(target, "start_times_s", []))
                     _set_initial(target, item.initial, producer)
                     setup = list(getattr(target, "start_times_s", []))[measured:]
-                    if isinstance(target, LocalWorkerReplicas):
+                    if isinstance(target, LocalWorkerReplicas | GunicornReplicas):
                         target.start_delay_s = policy.replica_start_delay_s
                     run = _run_policy(plan, mode, item, target, producer, metrics, display)
                     run["setup_start_times_s"] = setup

@@ -100,14 +100,26 @@ def test_the_sync_side_adds_and_removes_gunicorn_workers_by_signal(
     # Given the baseline's gunicorn master with one sync worker, one worker per replica
     master = small_stack.baseline.pid
     assert master is not None
-    replicas = GunicornReplicas(master, concurrency=1, initial=1)
+    replicas = GunicornReplicas(master, concurrency=1, initial=1, start_delay_s=0.5)
     assert _eventually(lambda: replicas.ready() == 1, 30)
-    # When the autoscaler asks for 3 replicas, gunicorn gets SIGTTIN twice and forks two more
+    # When the autoscaler asks for 3 replicas, gunicorn gets SIGTTIN twice (after the start
+    # delay) and forks two more, and the time it took is measured
     replicas.scale(3)
+    assert replicas.requested() == 3 and replicas.ready() == 1
     assert _eventually(lambda: replicas.ready() == 3, 60), replicas.ready()
+    assert _eventually(lambda: len(replicas.start_times_s) == 1, 30)
+    assert 0 < replicas.start_times_s[0] < 30
     # And back to 1: SIGTTOU twice retires the two oldest gracefully
     replicas.scale(1)
     assert _eventually(lambda: replicas.ready() == 1, 60), replicas.ready()
+    # And a scale-down while a scale-up still waits for its start delay cancels what it can:
+    # 1 -> 3 -> 2 starts one worker, not two
+    replicas.start_delay_s = 2.0
+    replicas.scale(3)
+    replicas.scale(2)
+    assert _eventually(lambda: replicas.ready() == 2, 60), replicas.ready()
+    time.sleep(3.0)
+    assert replicas.ready() == 2
     # And the baseline still serves a sync job through the producer
     answer = Producer(small_stack.producer_url).run("sync", "io", 10)
     assert answer["status"] == "succeeded"
