@@ -294,6 +294,8 @@ def _predict(plan: RunPlan, runs: list[dict[str, Any]]) -> None:
         starts = run.get("start_times_s") or every_start
         start_s = statistics.median(starts) if starts else None
         settings = _policy_of(scenario.autoscale, run["policy"])
+        if run["mode"] == "sync":  # the sync side scales on waiting + in flight, all of it
+            settings = replace(settings, metric="queued+reserved")
         service = run.get("probe", {}).get("theory_service_s")
         delay = None if start_s is None else start_s + settings.replica_start_delay_s
         data = fluid_input(scenario, seed=plan.seed, service_s=service, start_delay_s=delay)
