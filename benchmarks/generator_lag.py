@@ -12,7 +12,7 @@ import asyncio
 import sys
 import time
 
-from burstlab.experiments.loadgen import Progress, client_session, generate
+from burstlab.experiments.loadgen import Progress, generate
 from burstlab.experiments.schedule import PlannedJob, Schedule
 from burstlab.experiments.stats import percentiles_ms
 from burstlab.stack.local import LocalStack, StackConfig
@@ -33,10 +33,9 @@ def steady(rate: float, duration_s: float) -> Schedule:
 async def measure(url: str, rate: float, duration_s: float) -> None:
     schedule = steady(rate, duration_s)
     progress = Progress()
-    async with client_session() as session:
-        started = time.monotonic()
-        sends = await generate(session, url, "async", schedule, timeout_s=30, progress=progress)
-        elapsed = time.monotonic() - started
+    started = time.monotonic()
+    sends = await generate(url, "async", schedule, timeout_s=30, progress=progress)
+    elapsed = time.monotonic() - started
     lags = [max(s.sent - s.intended, 0.0) for s in sends]
     stats = percentiles_ms(lags)
     answered = [s for s in sends if s.status == 202]

@@ -177,6 +177,8 @@ class BenchStack:
     producer_url: str
     baseline_url: str
     redis_url: str
+    producer_metrics_url: str
+    """The producer's metrics on their own port (a thread, off the event loop)."""
     worker_metrics_url: str
     baseline_metrics_url: str
     worker_pid: int
@@ -187,10 +189,12 @@ def bench_stack(workers: int, baseline_workers: int, **extra: str) -> Iterator[B
     """Redis, baseline, one Celery worker (``workers`` processes) and the producer, as plain
     processes with ``extra`` environment variables (e.g. ``METRICS_ENABLED="0"``)."""
     with private_redis() as redis_url:
-        ports = {name: free_port() for name in ("producer", "baseline", "wmetrics", "bmetrics")}
+        names = ("producer", "baseline", "wmetrics", "bmetrics", "pmetrics")
+        ports = {name: free_port() for name in names}
         env = {
             "REDIS_URL": redis_url,
             "PRODUCER_PORT": str(ports["producer"]),
+            "PRODUCER_METRICS_PORT": str(ports["pmetrics"]),
             "BASELINE_PORT": str(ports["baseline"]),
             "BASELINE_URL": f"http://127.0.0.1:{ports['baseline']}",
             "BASELINE_WORKERS": str(baseline_workers),
@@ -212,6 +216,7 @@ def bench_stack(workers: int, baseline_workers: int, **extra: str) -> Iterator[B
                 producer_url=producer,
                 baseline_url=env["BASELINE_URL"],
                 redis_url=redis_url,
+                producer_metrics_url=f"http://127.0.0.1:{ports['pmetrics']}/metrics",
                 worker_metrics_url=f"http://127.0.0.1:{ports['wmetrics']}/metrics",
                 baseline_metrics_url=f"http://127.0.0.1:{ports['bmetrics']}/metrics",
                 worker_pid=processes[1].pid or 0,

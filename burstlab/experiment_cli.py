@@ -85,6 +85,9 @@ def run(
         loaded = load_scenario(scenario)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
+    if loaded.kind == "worker-settings":
+        _run_worker_settings(loaded, workers, out_dir)
+        return
     worker_counts = _int_list(workers) if workers else loaded.workers
     factory = None
     if compose:
@@ -155,6 +158,31 @@ def _run_autoscale(
     click.echo(f"report: {result.out_dir / 'report.html'}")
     if not result.passed:
         raise SystemExit(1)
+
+
+def _run_worker_settings(scenario: Scenario, workers: str | None, out_dir: Path | None) -> None:
+    """A ``worker-settings`` scenario: its matrix, each cell on a fresh local stack."""
+    import dataclasses
+
+    from burstlab.experiments.runner import default_out_dir
+    from burstlab.experiments.worker_settings import run_matrix
+
+    assert scenario.matrix is not None
+    matrix = scenario.matrix
+    if workers:
+        counts = _int_list(workers)
+        if len(counts) != 1 or counts[0] < 2:
+            raise click.BadParameter("one process count >= 2", param_hint="--workers")
+        matrix = dataclasses.replace(matrix, concurrency=counts[0])
+    folder = out_dir or default_out_dir(scenario)
+    _, files = run_matrix(
+        matrix,
+        folder,
+        name=scenario.name,
+        note=lambda line: click.echo(line, err=True),
+    )
+    click.echo(files[-1].read_text())
+    click.echo(f"report: {files[-1]}")
 
 
 @click.command()

@@ -60,3 +60,50 @@ def demo(workers: int, rate: float, burst_s: float, duration_ms: float, out: Pat
     click.echo("starting a monitored stack; one burst per mode (about 3 minutes) ...")
     path, failed = run_monitor_demo(out, settings)
     click.echo(f"{path}  ({failed} jobs not accepted)")
+
+
+@monitor.command("verify")
+@click.option("--workers", type=int, default=4, show_default=True)
+@click.option("--rate", type=float, default=60, show_default=True, help="Jobs/s in a burst.")
+@click.option("--burst-s", type=float, default=15, show_default=True)
+@click.option("--duration-ms", type=float, default=100, show_default=True)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path),
+    help="Where jobs.csv goes; default results/<UTC timestamp>-monitor-verify.",
+)
+@click.option(
+    "--png", type=click.Path(path_type=Path), help="Also render the panels of the run here."
+)
+def verify(
+    workers: int,
+    rate: float,
+    burst_s: float,
+    duration_ms: float,
+    out_dir: Path | None,
+    png: Path | None,
+) -> None:
+    """Burst each mode on a monitored stack; check Prometheus against the run's jobs.csv.
+
+    Exits 1 if a total differs, a peak (offered rate, backlog) is more than 15 % off, or a
+    burst's start or end is more than 2 s off.
+    """
+    from burstlab.monitor_verify import VerifySettings, run_verify
+    from burstlab.telemetry.verify_table import print_checks
+
+    settings = VerifySettings(workers=workers, rate=rate, burst_s=burst_s, duration_ms=duration_ms)
+    if out_dir is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        out_dir = Path("results") / f"{stamp}-monitor-verify"
+    click.echo(
+        f"starting a monitored stack; {rate:g} jobs/s for {burst_s:g} s per mode, "
+        f"{workers} workers ..."
+    )
+    result = run_verify(out_dir, settings, png=png)
+    print_checks(result.checks, result.start)
+    click.echo(
+        f"ground truth: {result.jobs_csv} ({result.rows} jobs)"
+        + (f"; panels: {png}" if png else "")
+    )
+    if not result.passed:
+        raise SystemExit(1)

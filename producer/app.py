@@ -15,12 +15,13 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from burstlab.jobs.record import RECORD_TTL_S
+from burstlab.telemetry.exposition import MetricsServer
 from producer import keys
 from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig
 from producer.errors import json_errors
 from producer.events import JobEvents
-from producer.instrumentation import loop_lag_ctx, request_metrics
+from producer.instrumentation import loop_lag_ctx, queue_gauges_ctx, request_metrics
 from producer.metrics import ProducerMetrics
 from producer.publisher import Publisher
 from producer.routes import setup_routes
@@ -102,19 +103,28 @@ def create_app(
     app.cleanup_ctx.append(_http_ctx)
     if config.metrics_enabled:
         app.cleanup_ctx.append(loop_lag_ctx)
+        app.cleanup_ctx.append(queue_gauges_ctx)
     setup_routes(app)
     return app
 
 
 def run_producer(config: ProducerConfig) -> None:
-    """Serve the producer until interrupted."""
+    """Serve the producer until interrupted (and its metrics on their own port, if set)."""
     disable_created_metrics()  # a *_created series per counter is noise Prometheus does not need
-    web.run_app(
-        create_app(config),
-        host=config.host,
-        port=config.port,
-        access_log=None,
-        print=None,
-        backlog=2048,
-        loop=uvloop.new_event_loop(),
-    )
+    app = create_app(config)
+    server = None
+    if config.metrics_enabled and config.metrics_port is not None:
+        server = MetricsServer(config.host, config.metrics_port, app[keys.METRICS].registry)
+    try:
+        web.run_app(
+            app,
+            host=config.host,
+            port=config.port,
+            access_log=None,
+            print=None,
+            backlog=2048,
+            loop=uvloop.new_event_loop(),
+        )
+    finally:
+        if server is not None:
+            server.shutdown()

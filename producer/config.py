@@ -40,10 +40,16 @@ class ProducerConfig:
     """How long a sync job may wait in the producer for a forwarding slot before 503."""
     body_timeout_s: float = 10.0
     """How long a client may take to send a request body before 408."""
+    metrics_port: int | None = None
+    """Also serve ``/metrics`` on this port from a thread of its own (PRODUCER_METRICS_PORT), so
+    a scrape does not queue behind a burst of requests on the event loop; ``GET /metrics`` on
+    ``port`` stays."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1..65535, got {self.port}")
+        if self.metrics_port is not None and not 0 < self.metrics_port < 65536:
+            raise ValueError(f"metrics_port must be 1..65535, got {self.metrics_port}")
         for name in (
             "sync_timeout_s",
             "broker_timeout_s",
@@ -79,4 +85,7 @@ class ProducerConfig:
                 env.get("SYNC_QUEUE_TIMEOUT_S", str(defaults.sync_queue_timeout_s))
             ),
             body_timeout_s=float(env.get("BODY_TIMEOUT_S", str(defaults.body_timeout_s))),
+            metrics_port=int(env["PRODUCER_METRICS_PORT"])
+            if env.get("PRODUCER_METRICS_PORT")
+            else None,
         )

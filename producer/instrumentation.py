@@ -19,6 +19,9 @@ from producer.store import queue_snapshot
 LOOP_LAG_INTERVAL_S = 0.1
 """How often the lag probe asks to be woken; how late it wakes is the lag."""
 
+QUEUE_REFRESH_S = 0.5
+"""How often the queue gauges are read from Redis, in the background (not at scrape time)."""
+
 UNMATCHED_ROUTE = "unmatched"
 """The ``route`` label of a request that matched no route (bounded, unlike its path)."""
 
@@ -53,23 +56,46 @@ def request_metrics(metrics: ProducerMetrics) -> web.middleware:  # type: ignore
 
 
 def metrics_handler(metrics: ProducerMetrics) -> Handler:
-    """``GET /metrics``: read the queue from Redis (one round trip), then expose everything."""
-    expose = make_aiohttp_handler(metrics.registry)
+    """``GET /metrics``: expose everything; the queue gauges are the last background read.
 
-    async def handler(request: web.Request) -> web.StreamResponse:
-        app = request.app
-        config = app[keys.CONFIG]
-        snapshot: QueueSnapshot | None
-        try:
-            snapshot = await asyncio.wait_for(
-                queue_snapshot(app[keys.REDIS], config.queue), config.broker_timeout_s
-            )
-        except (RedisError, OSError, TimeoutError):
-            snapshot = None
-        metrics.queue.update(snapshot, time.time())
-        return await expose(request)
+    A scrape never waits on Redis: behind a burst of submits that round trip can take longer
+    than the rest of the scrape together.
+    """
+    return make_aiohttp_handler(metrics.registry)
 
-    return handler
+
+async def _read_queue(app: web.Application) -> None:
+    metrics, config = app[keys.METRICS], app[keys.CONFIG]
+    snapshot: QueueSnapshot | None
+    try:
+        snapshot = await asyncio.wait_for(
+            queue_snapshot(app[keys.REDIS], config.queue), config.broker_timeout_s
+        )
+    except (RedisError, OSError, TimeoutError):
+        snapshot = None
+    metrics.queue.update(snapshot, time.time())
+
+
+async def _refresh_queue(app: web.Application, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        await _read_queue(app)
+
+
+async def queue_gauges_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Read the queue from Redis at start, then every :data:`QUEUE_REFRESH_S` in the background.
+
+    The first read (bounded by the broker timeout) comes before the app serves, so the first
+    scrape already has the gauges.
+    """
+    await _read_queue(app)
+    task = asyncio.create_task(_refresh_queue(app, QUEUE_REFRESH_S), name="burstlab-queue-gauges")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _probe_loop_lag(metrics: ProducerMetrics, interval_s: float) -> None:

@@ -40,7 +40,7 @@ MAX_TRACKED_ASYNC_JOBS = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class QueueSnapshot:
-    """The async queue as read from Redis at scrape time."""
+    """The async queue as read from Redis (in the background, every ``QUEUE_REFRESH_S``)."""
 
     queued: int
     reserved: int
@@ -74,26 +74,28 @@ class QueueCollector:
     """Exposes the last :class:`QueueSnapshot`; nothing but ``burstlab_broker_up 0`` without one."""
 
     def __init__(self) -> None:
-        self._snapshot: QueueSnapshot | None = None
-        self._now = 0.0
+        self._last: tuple[QueueSnapshot | None, float] = (None, 0.0)
 
     def update(self, snapshot: QueueSnapshot | None, now: float) -> None:
-        """Set what the next collection exposes (``None``: the broker could not be read)."""
-        self._snapshot = snapshot
-        self._now = now
+        """Set what the next collection exposes (``None``: the broker could not be read).
+
+        One assignment, so a scrape served from another thread sees a snapshot and its time
+        together.
+        """
+        self._last = (snapshot, now)
 
     def collect(self) -> Iterator[Metric]:
-        snapshot = self._snapshot
+        snapshot, now = self._last
         yield GaugeMetricFamily(
             "burstlab_broker_up",
-            "Whether the producer could read the queue from Redis at this scrape.",
+            "Whether the producer could read the queue from Redis at its last read (every 0.5 s).",
             value=0 if snapshot is None else 1,
         )
         if snapshot is None:
             return
         yield GaugeMetricFamily(
             "burstlab_async_backlog_jobs",
-            "Async jobs not yet finished by a worker: queued plus reserved (read at scrape).",
+            "Async jobs not yet finished by a worker: queued plus reserved (read every 0.5 s).",
             value=snapshot.backlog,
         )
         yield GaugeMetricFamily(
@@ -108,7 +110,7 @@ class QueueCollector:
         )
         age = 0.0
         if snapshot.oldest_enqueued_at is not None:
-            age = max(0.0, self._now - snapshot.oldest_enqueued_at)
+            age = max(0.0, now - snapshot.oldest_enqueued_at)
         yield GaugeMetricFamily(
             "burstlab_async_oldest_queued_age_seconds",
             "How long the oldest job still in the queue has waited (0 when it is empty).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,3 +76,13 @@ def spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Man
     process = ManagedProcess(name, argv, {**os.environ, **env}, log_dir / f"{name}.log")
     process.start()
     return process
+
+
+@pytest.fixture(scope="session")
+def prometheus_installed() -> None:
+    """Skip locally without Prometheus; fail in CI, which must install it."""
+    if shutil.which("prometheus") and shutil.which("promtool"):
+        return
+    if os.environ.get("CI"):
+        pytest.fail("prometheus is not installed (Debian package prometheus); CI must have it")
+    pytest.skip("prometheus is not installed (apt-get install prometheus)")

@@ -19,6 +19,8 @@ from burstlab.jobs.events import FinalEvent, encode_final, encode_started
 from burstlab.jobs.names import FINISHED_COUNTER_KEY, JOB_EVENTS_CHANNEL, job_key
 from burstlab.jobs.record import RECORD_TTL_S, finished_fields, flat, running_fields
 
+ScriptArg = str | bytes | int | float
+
 
 @cache
 def _script_source(name: str) -> str:
@@ -54,7 +56,7 @@ class JobStore:
         """This process, as ``pid@host``."""
         return f"{os.getpid()}@{self._host}"
 
-    def _run(self, script: str, keys: list[str], args: list[object]) -> object:
+    def _run(self, script: str, keys: list[str], args: list[ScriptArg]) -> object:
         """Run one of ``workers/lua``'s scripts (EVALSHA, loading it on first use)."""
         client = self.client
         if script not in self._scripts:
@@ -69,7 +71,8 @@ class JobStore:
         """
         started_at = time.time()
         fields = running_fields(started_at, self.worker)
-        args = [RECORD_TTL_S, JOB_EVENTS_CHANNEL, encode_started(job_id), *flat(fields)]
+        args: list[ScriptArg] = [RECORD_TTL_S, JOB_EVENTS_CHANNEL, encode_started(job_id)]
+        args += flat(fields)
         if not self._run("start_job", [job_key(job_id)], args):
             raise AlreadyFinished(job_id)
         return started_at
@@ -96,6 +99,7 @@ class JobStore:
             status, finished_at, started_at=started_at, result=result, error=error
         )
         event = encode_final(FinalEvent(job_id, status, started_at, finished_at, self.worker))
-        args = [RECORD_TTL_S, JOB_EVENTS_CHANNEL, event, *flat(fields)]
+        args: list[ScriptArg] = [RECORD_TTL_S, JOB_EVENTS_CHANNEL, event]
+        args += flat(fields)
         recorded = self._run("finish_job", [job_key(job_id), FINISHED_COUNTER_KEY], args)
         return bool(recorded)

@@ -2,9 +2,10 @@
 
 A closed-loop tool waits for a reply before sending the next request, so when the service
 stalls it stops sending, and the requests it never sent never show up as slow (coordinated
-omission). Here one dispatcher walks the schedule and starts each request as its own task at
-its intended time; latency is measured from that intended time, and the lag between intended
-and actual send is recorded so a generator that fell behind is visible.
+omission). Here one dispatcher walks the schedule and, at each intended time, writes a request
+built before the run on a keep-alive connection opened before the run (:mod:`rawhttp`); each
+reply is awaited in a task of its own. Latency is measured from that intended time, and the lag
+between intended and actual send is recorded so a generator that fell behind is visible.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ import aiohttp
 import orjson
 
 from burstlab.client import encode_job
+from burstlab.experiments.rawhttp import (
+    Connection,
+    ConnectionPool,
+    Endpoint,
+    HttpError,
+    build_post,
+)
 from burstlab.experiments.schedule import PlannedJob, Schedule
 
 START_LEAD_S = 0.2
@@ -50,38 +58,63 @@ class Progress:
     started_at: float = field(default_factory=time.time)
 
 
-async def _send(
-    session: aiohttp.ClientSession,
-    url: str,
-    mode: str,
+WARM_CONNECTIONS_MAX = 512
+"""At most this many keep-alive connections are opened before a run (one per planned send
+below that), so a burst finds a warm connection for every request in flight."""
+
+
+def _decode(raw: bytes) -> dict[str, Any] | None:
+    try:
+        decoded = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+async def _answer(
+    pool: ConnectionPool,
+    connection: Connection | None,
+    request: bytes,
     record: Sent,
-    timeout: aiohttp.ClientTimeout,
+    timeout_s: float,
     progress: Progress,
 ) -> None:
-    body = encode_job(mode, record.planned.kind, record.planned.duration_ms)
-    record.sent = time.time()
-    progress.sent += 1
+    """Await the reply of a request already written on ``connection``; with no connection,
+    open one and send first (the send then counts the set-up as lag)."""
     try:
-        async with session.post(
-            url, data=body, headers={"Content-Type": "application/json"}, timeout=timeout
-        ) as response:
-            raw = await response.read()
-            record.answered = time.time()
-            record.status = response.status
-        try:
-            decoded = orjson.loads(raw)
-            record.body = decoded if isinstance(decoded, dict) else None
-        except orjson.JSONDecodeError:
-            record.body = None
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        async with asyncio.timeout(timeout_s):
+            if connection is None:
+                connection = await pool.open_one()
+                record.sent = time.time()
+                progress.sent += 1
+                connection.write(request)
+            reply = await connection.read_reply()
+        record.answered = time.time()
+        record.status = reply.status
+        record.body = _decode(reply.body)
+        pool.give_back(connection, reply.keep_alive)
+    except (HttpError, TimeoutError, OSError, ValueError) as exc:
         record.error = f"{type(exc).__name__}: {exc}"
         progress.errors += 1
+        if connection is not None:
+            pool.give_back(connection, reusable=False)
     finally:
         progress.answered += 1
 
 
+def _requests(endpoint: Endpoint, mode: str, schedule: Schedule) -> list[bytes]:
+    """Every send's complete request, built before the run (one encoding per distinct job)."""
+    built: dict[tuple[str, float], bytes] = {}
+    requests = []
+    for planned in schedule.items:
+        key = (planned.kind, planned.duration_ms)
+        if key not in built:
+            built[key] = build_post(endpoint, encode_job(mode, *key))
+        requests.append(built[key])
+    return requests
+
+
 async def generate(
-    session: aiohttp.ClientSession,
     base_url: str,
     mode: str,
     schedule: Schedule,
@@ -89,44 +122,60 @@ async def generate(
     timeout_s: float,
     progress: Progress | None = None,
     on_start: Callable[[float], None] | None = None,
+    warm_connections: int | None = None,
 ) -> list[Sent]:
     """Send ``schedule`` to ``base_url``'s ``POST /jobs`` in ``mode``, open loop; return every send.
 
+    Before the first send, ``warm_connections`` keep-alive connections (default: one per send,
+    up to :data:`WARM_CONNECTIONS_MAX`) are opened and every request is built. Each send is then
+    written by the dispatcher itself at its time, and its reply awaited in a task of its own.
     Intended times are epoch seconds (``time.time()``) so they compare with the timestamps the
-    services record; the schedule is paced on the loop's monotonic clock.
+    services record; the schedule is paced on ``time.monotonic()``, not ``loop.time()``, which
+    uvloop caches per loop iteration at millisecond resolution (a stale clock oversleeps).
     """
     progress = progress or Progress()
     progress.offered = schedule.offered
-    loop = asyncio.get_running_loop()
-    start_loop = loop.time() + START_LEAD_S
-    start_epoch = time.time() + START_LEAD_S
-    if on_start is not None:
-        on_start(start_epoch)
-    url = f"{base_url.rstrip('/')}/jobs"
-    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    endpoint = Endpoint.from_url(f"{base_url.rstrip('/')}/jobs")
+    requests = _requests(endpoint, mode, schedule)
+    pool = ConnectionPool(endpoint)
+    if warm_connections is None:
+        warm_connections = min(len(requests), WARM_CONNECTIONS_MAX)
     records: list[Sent] = []
     tasks: list[asyncio.Task[None]] = []
     # A full garbage collection over thousands of in-flight requests pauses the loop for tens
     # of milliseconds, which would show as generator lag: collect only after the run.
     gc_was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
     try:
-        for planned in schedule.items:
-            delay = start_loop + planned.offset_s - loop.time()
+        await pool.warm(warm_connections)
+        start_mono = time.monotonic() + START_LEAD_S
+        start_epoch = time.time() + START_LEAD_S
+        if on_start is not None:
+            on_start(start_epoch)
+        gc.collect()
+        gc.disable()
+        for planned, request in zip(schedule.items, requests, strict=True):
+            delay = start_mono + planned.offset_s - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             record = Sent(planned=planned, intended=start_epoch + planned.offset_s)
             records.append(record)
-            tasks.append(asyncio.create_task(_send(session, url, mode, record, timeout, progress)))
+            connection = pool.take_idle()
+            if connection is not None:
+                record.sent = time.time()
+                progress.sent += 1
+                connection.write(request)
+            tasks.append(
+                asyncio.create_task(_answer(pool, connection, request, record, timeout_s, progress))
+            )
         await asyncio.gather(*tasks)
     finally:
         if gc_was_enabled:
             gc.enable()
+        pool.close()
     return records
 
 
 def client_session(connections: int = 0) -> aiohttp.ClientSession:
-    """A client session for the generator: unlimited connections by default (open loop)."""
+    """A client session for the run's other calls (probes, phases, collection)."""
     connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
     return aiohttp.ClientSession(connector=connector)

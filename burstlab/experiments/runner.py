@@ -21,10 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from burstlab.client import ProducerClient
 from burstlab.experiments.collect import collect_async, to_rows
 from burstlab.experiments.loadgen import Progress, client_session, generate
 from burstlab.experiments.phases import PhaseAnnouncer
+from burstlab.experiments.priority import generator_priority
 from burstlab.experiments.progress import ProgressDisplay
 from burstlab.experiments.records import JobRow, write_jobs_csv
 from burstlab.experiments.report import write_report
@@ -167,7 +170,6 @@ async def run_mode(
         try:
             async with display.run(client, mode, workers, progress):
                 sends = await generate(
-                    session,
                     base_url,
                     mode,
                     schedule,
@@ -216,7 +218,12 @@ def run_experiment(
         display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
         with factory(workers) as target:
             for mode in plan.modes:
-                rows, summary = asyncio.run(run_mode(target.url, mode, workers, plan, display))
+                with (
+                    generator_priority() as priority,
+                    asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop,
+                ):
+                    rows, summary = loop.run(run_mode(target.url, mode, workers, plan, display))
+                summary["generator_priority"] = priority
                 if target.replicas is not None:
                     summary["replicas"] = target.replicas
                 all_rows.extend(rows)

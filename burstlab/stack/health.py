@@ -50,6 +50,17 @@ def _control_app(redis_url: str) -> Celery:
     return app
 
 
+def worker_replies(redis_url: str) -> int:
+    """How many Celery workers on that broker answer a control ping (0 if it is unreachable)."""
+    import redis
+    from kombu.exceptions import OperationalError
+
+    try:
+        return len(_control_app(redis_url).control.ping(timeout=0.5))
+    except (OperationalError, redis.ConnectionError, OSError):
+        return 0
+
+
 def worker_ready(redis_url: str) -> bool:
     """Whether a Celery worker on that broker answers a control ping.
 

@@ -121,10 +121,11 @@ class LocalStack:
         self.baseline_port = config.baseline_port or free_port(host)
         self.worker_metrics_port = free_port(host)
         self.baseline_metrics_port = free_port(host)
+        self.producer_metrics_port = free_port(host)
         self.producer_url = f"http://{host}:{self.port}"
         self.baseline_url = f"http://{host}:{self.baseline_port}"
         self.metrics_urls = {
-            "producer": f"{self.producer_url}/metrics",
+            "producer": f"http://{host}:{self.producer_metrics_port}/metrics",
             "worker": f"http://{host}:{self.worker_metrics_port}/metrics",
             "baseline": f"http://{host}:{self.baseline_metrics_port}/metrics",
         }
@@ -187,6 +188,7 @@ class LocalStack:
             {
                 "PRODUCER_HOST": host,
                 "PRODUCER_PORT": str(self.port),
+                "PRODUCER_METRICS_PORT": str(self.producer_metrics_port),
                 "BASELINE_URL": self.baseline_url,
                 "SYNC_MAX_INFLIGHT": str(in_flight),
             },

