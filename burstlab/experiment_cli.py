@@ -114,6 +114,9 @@ def run(
             "describing the running stack",
             param_hint="--workers",
         )
+    if loaded.autoscale is not None and not compose and not target:
+        _run_autoscale(loaded, modes, out_dir, seed, no_live)
+        return
     plan = RunPlan(
         scenario=loaded,
         modes=_modes(modes) if modes else loaded.modes,
@@ -138,6 +141,38 @@ def run(
                 f"measured {check.measured}, limit {check.limit}"
             )
     console.print(f"report: {result.out_dir / 'report.html'}")
+    if not result.passed:
+        raise SystemExit(1)
+
+
+def _run_autoscale(
+    loaded: Scenario, modes: str | None, out_dir: Path | None, seed: int | None, no_live: bool
+) -> None:
+    """A scenario with [autoscale]: each mode under fixed-at-min, fixed-at-max and the policy."""
+    from burstlab.autoscale.run import run_autoscale
+    from burstlab.autoscale_cli import print_autoscale_summary
+    from burstlab.experiments.runner import RunPlan, default_out_dir
+    from burstlab.experiments.scenario import ScenarioError
+
+    plan = RunPlan(
+        scenario=loaded,
+        modes=_modes(modes) if modes else loaded.modes,
+        workers=(loaded.autoscale.replica_concurrency,) if loaded.autoscale else (1,),
+        out_dir=out_dir or default_out_dir(loaded),
+        seed=loaded.seed if seed is None else seed,
+    )
+    try:
+        result = run_autoscale(plan, live=not no_live)
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from exc
+    print_autoscale_summary(result.summary)
+    for check in result.checks:
+        if check.passed is False:
+            click.echo(
+                f"threshold failed: {check.name} {check.subject}: "
+                f"measured {check.measured}, limit {check.limit}"
+            )
+    click.echo(f"report: {result.out_dir / 'report.html'}")
     if not result.passed:
         raise SystemExit(1)
 

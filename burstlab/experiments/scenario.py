@@ -134,6 +134,7 @@ def _thresholds(data: object) -> Thresholds:
         "max_drain_error",
         "min_async_speedup_4v1",
         "slo_p99_ms",
+        "completion_p99_ms",
     )
     table = Table(data, "thresholds", keys)
     return Thresholds(
@@ -143,6 +144,7 @@ def _thresholds(data: object) -> Thresholds:
         max_drain_error=table.optional_number("max_drain_error", above=0),
         min_async_speedup_4v1=table.optional_number("min_async_speedup_4v1", above=0),
         slo_p99_ms=table.optional_number("slo_p99_ms", above=0),
+        completion_p99_ms=table.optional_number("completion_p99_ms", above=0),
     )
 
 

@@ -89,3 +89,15 @@ def prometheus_targets_up(prometheus_url: str, jobs: set[str]) -> bool:
     except (PrometheusError, OSError):
         return False
     return {t["labels"]["job"] for t in targets if t["health"] == "up"} >= jobs
+
+
+def worker_answers(redis_url: str, node: str) -> bool:
+    """Whether the Celery worker named ``node`` (``name@host``) answers a control ping."""
+    import redis
+    from kombu.exceptions import OperationalError
+
+    app = _control_app(redis_url)
+    try:
+        return bool(app.control.ping(destination=[node], timeout=0.5))
+    except (OperationalError, redis.ConnectionError, OSError):
+        return False
