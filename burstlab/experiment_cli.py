@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from burstlab.settings import BROKERS
+
+if TYPE_CHECKING:
+    from burstlab.experiments.scenario import Scenario
 
 
 def _int_list(value: str) -> tuple[int, ...]:
@@ -70,6 +74,16 @@ def _modes(value: str) -> tuple[str, ...]:
     help="The compose file --compose scales.",
 )
 @click.option(
+    "--rho",
+    help="Sweeps: comma-separated utilisations of the measured capacity N/S, "
+    "increasing, e.g. 0.3,0.6,0.9,1.1 (default: the scenario's).",
+)
+@click.option(
+    "--step-s",
+    type=float,
+    help="Sweeps: seconds per step (default: chosen per step from S and the rate).",
+)
+@click.option(
     "--broker",
     type=click.Choice(BROKERS),
     default="redis",
@@ -91,6 +105,8 @@ def run(
     seed: int | None,
     compose: bool,
     compose_file: Path,
+    rho: str | None,
+    step_s: float | None,
     broker: str,
     brokers: str | None,
     no_live: bool,
@@ -101,11 +117,15 @@ def run(
     from burstlab.experiments.console import summary_table
     from burstlab.experiments.runner import RunPlan, default_out_dir, run_experiment
     from burstlab.experiments.scenario import ScenarioError, load_scenario
+    from burstlab.experiments.sweep_run import override_sweep
 
     try:
-        loaded = load_scenario(scenario)
+        loaded = override_sweep(load_scenario(scenario), rho, step_s)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
+    if loaded.kind == "worker-settings":
+        _run_worker_settings(loaded, workers, out_dir)
+        return
     worker_counts = _int_list(workers) if workers else loaded.workers
     factory = None
     if compose:
@@ -126,6 +146,11 @@ def run(
             "(--target, --compose) keeps the one it has",
             param_hint="--broker",
         )
+    if loaded.autoscale is not None and not compose and not target:
+        if chosen != ("redis",):
+            raise click.BadParameter("autoscale scenarios run on Redis", param_hint="--broker")
+        _run_autoscale(loaded, modes, out_dir, seed, no_live)
+        return
     plan = RunPlan(
         scenario=loaded,
         modes=_modes(modes) if modes else loaded.modes,
@@ -147,6 +172,10 @@ def run(
         if brokers:
             console.print(f"[bold]broker {name}[/bold]")
         console.print(summary_table(result.summary))
+        for sentence in result.summary.get("capacity_sentences", []):
+            console.print(sentence)
+        for mode, scaling in result.summary.get("scaling", {}).items():
+            console.print(f"{mode}: {scaling['verdict']}")
         for check in result.checks:
             if check.passed is False:
                 console.print(
@@ -166,6 +195,63 @@ def run(
         console.print(f"comparison plot: {plot}")
     if not passed:
         raise SystemExit(1)
+
+
+def _run_autoscale(
+    loaded: Scenario, modes: str | None, out_dir: Path | None, seed: int | None, no_live: bool
+) -> None:
+    """A scenario with [autoscale]: each mode under fixed-at-min, fixed-at-max and the policy."""
+    from burstlab.autoscale.run import run_autoscale
+    from burstlab.autoscale_cli import print_autoscale_summary
+    from burstlab.experiments.runner import RunPlan, default_out_dir
+    from burstlab.experiments.scenario import ScenarioError
+
+    plan = RunPlan(
+        scenario=loaded,
+        modes=_modes(modes) if modes else loaded.modes,
+        workers=(loaded.autoscale.replica_concurrency,) if loaded.autoscale else (1,),
+        out_dir=out_dir or default_out_dir(loaded),
+        seed=loaded.seed if seed is None else seed,
+    )
+    try:
+        result = run_autoscale(plan, live=not no_live)
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from exc
+    print_autoscale_summary(result.summary)
+    for check in result.checks:
+        if check.passed is False:
+            click.echo(
+                f"threshold failed: {check.name} {check.subject}: "
+                f"measured {check.measured}, limit {check.limit}"
+            )
+    click.echo(f"report: {result.out_dir / 'report.html'}")
+    if not result.passed:
+        raise SystemExit(1)
+
+
+def _run_worker_settings(scenario: Scenario, workers: str | None, out_dir: Path | None) -> None:
+    """A ``worker-settings`` scenario: its matrix, each cell on a fresh local stack."""
+    import dataclasses
+
+    from burstlab.experiments.runner import default_out_dir
+    from burstlab.experiments.worker_settings import run_matrix
+
+    assert scenario.matrix is not None
+    matrix = scenario.matrix
+    if workers:
+        counts = _int_list(workers)
+        if len(counts) != 1 or counts[0] < 2:
+            raise click.BadParameter("one process count >= 2", param_hint="--workers")
+        matrix = dataclasses.replace(matrix, concurrency=counts[0])
+    folder = out_dir or default_out_dir(scenario)
+    _, files = run_matrix(
+        matrix,
+        folder,
+        name=scenario.name,
+        note=lambda line: click.echo(line, err=True),
+    )
+    click.echo(files[-1].read_text())
+    click.echo(f"report: {files[-1]}")
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""The Celery app factory: JSON only, late acks, fair prefetch."""
+"""The Celery app factory: JSON only, late acks and fair prefetch unless configured otherwise."""
 
 from __future__ import annotations
 
@@ -41,9 +41,10 @@ def celery_settings(config: WorkerConfig) -> dict[str, Any]:
         # Only JSON is ever deserialized: a pickle or yaml message is refused, never executed.
         "accept_content": ["json"],
         "result_accept_content": ["json"],
-        "task_acks_late": True,
+        "task_acks_late": config.acks_late,
         "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 1,
+        "worker_prefetch_multiplier": config.prefetch_multiplier,
+        "worker_disable_prefetch": config.disable_prefetch,
         "task_ignore_result": True,
         "task_default_queue": config.queue,
         "task_create_missing_queues": True,

@@ -14,6 +14,10 @@ FETCHES = ("reliable", "kombu")
 """How a worker takes messages from Redis: ``reliable`` (workers.reliable_redis: taken and
 recorded as unacknowledged in one step) or ``kombu`` (kombu's own BRPOP, which can lose a message
 fetched by a worker killed before it recorded it; kept to show that loss side by side)."""
+POOLS = ("prefork", "threads", "solo")
+"""Celery execution pools a worker may run (``WORKER_POOL``)."""
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 DEFAULT_VISIBILITY_TIMEOUT_S = 15.0
 """Short, so a dead worker's messages come back in seconds. With the reliable fetch a live worker
 refreshes the messages it holds every third of it (workers.reliable_redis), so a job longer than
@@ -47,6 +51,16 @@ class WorkerConfig:
     stall_timeout_s: float = 30.0
     """Jobs queued, a pool process free, nothing received for this long: the worker stopped
     consuming, so it shuts down to be restarted (0: never)."""
+    prefetch_multiplier: int = 1
+    """``WORKER_PREFETCH_MULTIPLIER``: messages reserved per pool process (Celery's
+    ``worker_prefetch_multiplier``); 1 keeps the backlog in Redis where every worker can take
+    it, 0 means no limit."""
+    acks_late: bool = True
+    """``WORKER_ACKS_LATE``: acknowledge after the job ran (a killed worker's jobs are
+    redelivered); off acknowledges on receipt, so a killed worker loses what it held."""
+    disable_prefetch: bool = False
+    """``WORKER_DISABLE_PREFETCH``: Celery's ``worker_disable_prefetch`` (Redis only): take a
+    message only while a pool process is free, whatever the multiplier."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.metrics_port < 65536:
@@ -57,6 +71,12 @@ class WorkerConfig:
             raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
         if self.fetch not in FETCHES:
             raise ValueError(f"fetch must be one of {', '.join(FETCHES)}, got {self.fetch!r}")
+        if self.pool not in POOLS:
+            raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {self.pool!r}")
+        if self.prefetch_multiplier < 0:
+            raise ValueError(
+                f"prefetch_multiplier must be 0 (no limit) or more, got {self.prefetch_multiplier}"
+            )
         if self.visibility_timeout_s <= 0:
             raise ValueError(
                 f"visibility_timeout_s must be positive, got {self.visibility_timeout_s:g}"
@@ -77,7 +97,8 @@ class WorkerConfig:
         """True if a job may run longer than the visibility timeout and so be handed to a second
         worker while the first still runs it: only with kombu's own fetch, which does not
         refresh the messages a worker holds."""
-        return self.fetch == "kombu" and self.visibility_timeout_s * 1000 <= MAX_DURATION_MS
+        short = self.visibility_timeout_s * 1000 <= MAX_DURATION_MS
+        return self.on_redis and self.fetch == "kombu" and short
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> WorkerConfig:
@@ -99,4 +120,30 @@ class WorkerConfig:
             metrics_enabled=read_metrics_enabled(env),
             stall_timeout_s=float(env.get("WORKER_STALL_TIMEOUT_S", "30")),
             fetch=env.get("WORKER_FETCH", "reliable"),
+            prefetch_multiplier=_int(env, "WORKER_PREFETCH_MULTIPLIER", "prefetch_multiplier", 1),
+            acks_late=_flag(env, "WORKER_ACKS_LATE", "acks_late", True),
+            disable_prefetch=_flag(env, "WORKER_DISABLE_PREFETCH", "disable_prefetch", False),
         )
+
+
+def _int(env: dict[str, str], name: str, field: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{field} ({name}) must be a whole number, got {raw!r}") from None
+
+
+def _flag(env: dict[str, str], name: str, field: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    allowed = "/".join(TRUE_WORDS + FALSE_WORDS)
+    raise ValueError(f"{field} ({name}) must be one of {allowed}, got {raw!r}")

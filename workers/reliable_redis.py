@@ -49,14 +49,36 @@ def refresh_interval_s(visibility_timeout_s: float) -> float:
     return max(0.1, visibility_timeout_s / 3)
 
 
+class QoS(kombu_redis.QoS):
+    """kombu's QoS without the second write of a message the claim script already recorded.
+
+    kombu records a delivered message in the unacked hash and index (``QoS.append``, one
+    pipelined round trip in the worker's event loop) after fetching it. A message taken by
+    :meth:`Channel._claim` is in both already, with the same entry, so only the in-memory
+    bookkeeping is left to do; any other message (kombu's own fetch path) is recorded as usual.
+    """
+
+    def append(self, message: Any, delivery_tag: str) -> None:
+        claimed: set[str] = self.channel._claimed_tags
+        if delivery_tag in claimed:
+            claimed.discard(delivery_tag)
+            kombu_redis.virtual.QoS.append(self, message, delivery_tag)
+            return
+        super().append(message, delivery_tag)
+
+
 class Channel(kombu_redis.Channel):
     """A Redis channel whose consumers take messages atomically into the unacked hash."""
+
+    QoS = QoS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.global_keyprefix:
             raise ValueError("workers.reliable_redis does not support global_keyprefix")
         self._noack_queues: set[str] = set()
+        self._claimed_tags: set[str] = set()
+        """Delivery tags the claim script recorded and :class:`QoS` has yet to append."""
         self._claim_keys: list[str] | None = None
         self._claim_script: Any = None
 
@@ -73,6 +95,7 @@ class Channel(kombu_redis.Channel):
         message = super().basic_get(queue, no_ack=no_ack, **kwargs)
         if message is not None and no_ack:
             # Claimed into the unacked hash by _get, but no ack will ever come: forget it.
+            self._claimed_tags.discard(message.delivery_tag)
             self.qos._remove_from_indices(message.delivery_tag).execute()
         return message
 
@@ -81,8 +104,12 @@ class Channel(kombu_redis.Channel):
 
     # The claim.
 
-    def _claim(self, client: Any, keys: list[str]) -> tuple[str, bytes] | None:
-        """Pop the next message from ``keys``, recorded as unacked; ``None`` if all are empty."""
+    def _claim(self, client: Any, keys: list[str]) -> tuple[str, dict[str, Any]] | None:
+        """Pop the next message from ``keys``, recorded as unacked; ``None`` if all are empty.
+
+        Returns the list it came from and the decoded message; a message the script recorded
+        is remembered so that :class:`QoS` does not write it a second time.
+        """
         if self._claim_script is None:
             self._claim_script = client.register_script(claim_script_source())
         found = self._claim_script(
@@ -92,7 +119,10 @@ class Channel(kombu_redis.Channel):
         )
         if not found:
             return None
-        key, message, _recorded = found
+        key, raw, recorded = found
+        message = loads(bytes_to_str(raw))
+        if recorded:
+            self._claimed_tags.add(message["properties"]["delivery_tag"])
         return bytes_to_str(key), message
 
     def _get(self, queue: str, timeout: float | None = None) -> Any:
@@ -103,7 +133,7 @@ class Channel(kombu_redis.Channel):
             self._maybe_update_queues_expire(client, queue)
         if claimed is None:
             raise kombu_redis.Empty()
-        return loads(bytes_to_str(claimed[1]))
+        return claimed[1]
 
     def held_tags(self) -> list[str]:
         """Delivery tags of the messages this channel delivered and has not acknowledged."""
@@ -159,7 +189,7 @@ class Channel(kombu_redis.Channel):
             key, message = claimed
             queue = key.rsplit(self.sep, 1)[0]
             self._queue_cycle.rotate(queue)
-            self.connection._deliver(loads(bytes_to_str(message)), queue)
+            self.connection._deliver(message, queue)
             return True
         finally:
             self._claim_keys = None

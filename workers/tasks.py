@@ -26,7 +26,8 @@ def register_tasks(app: Celery, store: JobStore, metrics: WorkerMetrics) -> None
     Its keyword arguments are those of :func:`burstlab.jobs.task_message.task_kwargs`.
     """
 
-    @app.task(name=TASK_NAME, acks_late=True, ignore_result=True)
+    # acks_late comes from the app's task_acks_late (WORKER_ACKS_LATE).
+    @app.task(name=TASK_NAME, ignore_result=True)
     def run_job(
         job_id: str,
         spec: dict[str, Any],

@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from burstlab.experiments._validate import Table
+from burstlab.experiments.sweep_spec import (
+    BURST_SWEEP_KEYS,
+    SWEEP_KEYS,
+    BurstSweepArrival,
+    SweepArrival,
+    parse_burst_sweep,
+    parse_sweep,
+)
 
 PROCESSES = ("paced", "poisson")
 
@@ -79,7 +87,16 @@ class SineArrival:
     process: str = "paced"
 
 
-Arrival = SteadyArrival | PoissonArrival | BurstArrival | StepArrival | RampArrival | SineArrival
+Arrival = (
+    SteadyArrival
+    | PoissonArrival
+    | BurstArrival
+    | StepArrival
+    | RampArrival
+    | SineArrival
+    | SweepArrival
+    | BurstSweepArrival
+)
 
 
 def parse_arrival(data: object) -> Arrival:
@@ -88,6 +105,10 @@ def parse_arrival(data: object) -> Arrival:
     probe = Table(data, "arrival", data.keys() if isinstance(data, dict) else ())
     pattern = probe.choice("pattern", tuple(_ARRIVAL_KEYS))
     table = Table(data, "arrival", ("pattern", *_ARRIVAL_KEYS[pattern]))
+    if pattern == "sweep":
+        return parse_sweep(table)
+    if pattern == "burst-sweep":
+        return parse_burst_sweep(table)
     process = table.choice("process", PROCESSES, default="paced")
     if pattern == "steady":
         return SteadyArrival(table.number("rate", above=0), table.number("duration_s", above=0))
@@ -138,4 +159,6 @@ _ARRIVAL_KEYS: dict[str, tuple[str, ...]] = {
     "step": ("steps", "process"),
     "ramp": ("start_rate", "end_rate", "duration_s", "process"),
     "sine": ("mean_rate", "amplitude", "period_s", "duration_s", "process"),
+    "sweep": SWEEP_KEYS,
+    "burst-sweep": BURST_SWEEP_KEYS,
 }

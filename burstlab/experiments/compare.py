@@ -16,6 +16,7 @@ METRICS: dict[str, tuple[str, bool]] = {
     "p50_ms": ("p50 ms", False),
     "p99_ms": ("p99 ms", False),
     "drain_s": ("drain s", False),
+    "slo_capacity_per_s": ("SLO capacity /s", True),
 }
 
 
@@ -27,13 +28,19 @@ class RunMetrics:
     p50_ms: float | None
     p99_ms: float | None
     drain_s: float | None
+    slo_capacity_per_s: float | None = None
 
     @classmethod
     def from_run(cls, run: Mapping[str, Any]) -> RunMetrics:
         """Pick the metrics out of a summarize_run dict."""
         latency = run.get("latency_ms", {})
+        capacity = run.get("capacity") or {}
         return cls(
-            run.get("throughput_per_s"), latency.get("p50"), latency.get("p99"), run.get("drain_s")
+            run.get("throughput_per_s"),
+            latency.get("p50"),
+            latency.get("p99"),
+            run.get("drain_s"),
+            capacity.get("slo_capacity_per_s"),
         )
 
 
@@ -109,17 +116,25 @@ def _change(row: ComparisonRow, metric: str) -> str:
     return f"[{colour}]{relative:+.0%}[/{colour}]" if relative else "0%"
 
 
+def shown_metrics(table: ComparisonTable) -> list[str]:
+    """The metrics to show: SLO capacity only when a side has one (sweeps)."""
+    sides = [side for row in table.rows for side in (row.a, row.b) if side is not None]
+    has_capacity = any(side.slo_capacity_per_s is not None for side in sides)
+    return [m for m in METRICS if m != "slo_capacity_per_s" or has_capacity]
+
+
 def render_table(table: ComparisonTable) -> Table:
     """A rich Table: each metric as a, b and relative change (green = better)."""
     rich_table = Table(title=f"{table.label_a} \u2192 {table.label_b}")
     rich_table.add_column("run")
-    for label, _ in METRICS.values():
+    metrics = shown_metrics(table)
+    for label, _ in (METRICS[m] for m in metrics):
         rich_table.add_column(f"{label}\n{table.label_a}", justify="right")
         rich_table.add_column(f"{label}\n{table.label_b}", justify="right")
         rich_table.add_column("\u0394", justify="right")
     for row in table.rows:
         cells = [f"{row.mode} x{row.workers}"]
-        for metric in METRICS:
+        for metric in metrics:
             cells += [_side(row.a, metric), _side(row.b, metric), _change(row, metric)]
         rich_table.add_row(*cells)
     return rich_table
@@ -130,12 +145,14 @@ def plot_comparison(table: ComparisonTable, path: Path | str) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(4.0 * len(METRICS), 4.0), layout="constrained")
+    metrics = shown_metrics(table)
+    figure = Figure(figsize=(4.0 * len(metrics), 4.0), layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.subplots(1, len(METRICS))
+    axes = figure.subplots(1, len(metrics))
     labels = [f"{row.mode} x{row.workers}" for row in table.rows]
     positions = list(range(len(table.rows)))
-    for ax, (metric, (title, _)) in zip(axes, METRICS.items(), strict=True):
+    for ax, metric in zip(axes, metrics, strict=True):
+        title = METRICS[metric][0]
         for offset, side, name in ((-0.2, "a", table.label_a), (0.2, "b", table.label_b)):
             values = [
                 getattr(getattr(row, side), metric, None) if getattr(row, side) else None

@@ -222,11 +222,14 @@ def plot_latency_throughput(summary: Mapping[str, Any], path: Path) -> Path:
 def write_plots(out_dir: Path, summary: Mapping[str, Any], rows: Sequence[JobRow]) -> list[Path]:
     """All plots into ``out_dir``; returns their paths in report order."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [
+    plots = [
         plot_latency_over_time(rows, out_dir / "latency_over_time.png"),
         plot_offered_vs_completed(rows, out_dir / "offered_vs_completed.png"),
         plot_backlog(rows, out_dir / "backlog.png"),
         plot_latency_cdf(rows, out_dir / "latency_cdf.png"),
         plot_throughput_vs_workers(summary, out_dir / "throughput_vs_workers.png"),
-        plot_latency_throughput(summary, out_dir / "latency_vs_throughput.png"),
     ]
+    # A sweep draws latency against throughput as a curve per run (sweep_plots) instead.
+    if not any("steps" in run for run in _runs(summary)):
+        plots.append(plot_latency_throughput(summary, out_dir / "latency_vs_throughput.png"))
+    return plots

@@ -24,6 +24,7 @@ from typing import Any
 import uvloop
 
 from burstlab.client import ProducerClient
+from burstlab.experiments.capacity import sweep_summary
 from burstlab.experiments.collect import collect_async, to_rows
 from burstlab.experiments.loadgen import Progress, client_session, generate
 from burstlab.experiments.phases import PhaseAnnouncer
@@ -34,6 +35,7 @@ from burstlab.experiments.report import write_report
 from burstlab.experiments.scenario import Scenario
 from burstlab.experiments.schedule import Schedule, build_schedule
 from burstlab.experiments.stats import summarize_run
+from burstlab.experiments.sweep_run import ServiceProbe, is_sweep, run_sweep_mode
 from burstlab.experiments.theory import theory_inputs
 from burstlab.experiments.thresholds import ThresholdCheck, all_passed, check_thresholds
 
@@ -200,6 +202,21 @@ async def run_mode(
     return rows, summary
 
 
+def service_probe(scenario: Scenario, workers: int) -> ServiceProbe:
+    """The probe a sweep runs first: the measured S, and the servers a run would use.
+
+    A sweep sets its rates from the S the probes measured (enqueue to finish), not from the
+    nominal job length: CPU-bound jobs on a shared machine run longer than they are asked to.
+    """
+
+    async def probe(client: ProducerClient, mode: str) -> tuple[dict[str, float], float, int]:
+        measured = await measure_service_time(client, mode, scenario)
+        _, servers = theory_service(scenario, Schedule((), 0.0), workers, measured)
+        return measured, measured["service_s"], servers
+
+    return probe
+
+
 def run_experiment(
     plan: RunPlan, *, stack_factory: StackFactory | None = None, live: bool = True
 ) -> ExperimentResult:
@@ -225,11 +242,18 @@ def run_experiment(
         display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
         with factory(workers) as target:
             for mode in plan.modes:
+                if is_sweep(plan.scenario):
+                    probe = service_probe(plan.scenario, workers)
+                    run = run_sweep_mode(
+                        target.url, mode, workers, plan.scenario, plan.seed, display, probe
+                    )
+                else:
+                    run = run_mode(target.url, mode, workers, plan, display)
                 with (
                     generator_priority() as priority,
                     asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop,
                 ):
-                    rows, summary = loop.run(run_mode(target.url, mode, workers, plan, display))
+                    rows, summary = loop.run(run)
                 summary["generator_priority"] = priority
                 if target.replicas is not None:
                     summary["replicas"] = target.replicas
@@ -249,6 +273,8 @@ def run_experiment(
         "thresholds": [check.to_dict() for check in checks],
         "passed": all_passed(checks),
     }
+    if is_sweep(plan.scenario):
+        summary.update(sweep_summary(runs))
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     files = [write_jobs_csv(plan.out_dir / "jobs.csv", all_rows)]
     summary_path = plan.out_dir / "summary.json"

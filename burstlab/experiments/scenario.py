@@ -22,6 +22,9 @@ from burstlab.experiments.arrivals import (
     StepArrival,
     parse_arrival,
 )
+from burstlab.experiments.settings_matrix import KIND as WORKER_SETTINGS
+from burstlab.experiments.settings_matrix import Matrix, parse_matrix
+from burstlab.experiments.sweep_spec import SweepArrival, check_step_holds_jobs
 from burstlab.experiments.thresholds import Thresholds
 
 __all__ = [
@@ -45,6 +48,9 @@ __all__ = [
 SCENARIO_PACKAGE = "burstlab.experiments.scenarios"
 KINDS = ("io", "cpu")
 MODES = ("sync", "async")
+SCENARIO_KINDS = ("burst", WORKER_SETTINGS)
+"""``burst``: a schedule sent to each mode and worker count; ``worker-settings``: bursts under
+a matrix of Celery settings (:mod:`burstlab.experiments.worker_settings`)."""
 DISTRIBUTIONS = ("fixed", "exponential", "uniform", "lognormal")
 # The producer accepts durations from 0 to this (jobs.spec.MAX_DURATION_MS).
 MAX_DURATION_MS = 60_000.0
@@ -82,6 +88,9 @@ class Scenario:
     drain_timeout_s: float = 60.0
     timeout_s: float = 30.0
     autoscale: AutoscalePolicy | None = None
+    kind: str = "burst"
+    matrix: Matrix | None = None
+    """The settings matrix of a ``worker-settings`` scenario."""
 
     @property
     def mean_duration_ms(self) -> float:
@@ -124,6 +133,8 @@ def _thresholds(data: object) -> Thresholds:
         "max_rejected",
         "max_drain_error",
         "min_async_speedup_4v1",
+        "slo_p99_ms",
+        "completion_p99_ms",
     )
     table = Table(data, "thresholds", keys)
     return Thresholds(
@@ -132,6 +143,8 @@ def _thresholds(data: object) -> Thresholds:
         max_rejected=table.optional_integer("max_rejected", at_least=0),
         max_drain_error=table.optional_number("max_drain_error", above=0),
         min_async_speedup_4v1=table.optional_number("min_async_speedup_4v1", above=0),
+        slo_p99_ms=table.optional_number("slo_p99_ms", above=0),
+        completion_p99_ms=table.optional_number("completion_p99_ms", above=0),
     )
 
 
@@ -146,16 +159,21 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
     """Build a scenario from a parsed TOML document; ScenarioError names the first bad field."""
     keys = (
         "name", "description", "seed", "workers", "modes", "drain_timeout_s", "timeout_s",
-        "job", "arrival", "thresholds", "autoscale",
+        "job", "arrival", "thresholds", "autoscale", "kind", "matrix",
     )  # fmt: skip
     table = Table(data, "", keys)
+    kind = table.choice("kind", SCENARIO_KINDS, default="burst")
+    if kind == WORKER_SETTINGS:
+        return _worker_settings(table, data)
+    if "matrix" in data:
+        raise table.fail("matrix", f'only allowed with kind = "{WORKER_SETTINGS}"')
     jobs = tuple(_job(item, f"job[{i}]") for i, item in enumerate(table.array("job")))
     modes = table.array("modes", default=list(MODES))
     if not all(mode in MODES for mode in modes):
         raise table.fail("modes", 'must be an array of "sync" and/or "async"')
     if "arrival" not in data:
         raise ScenarioError("arrival: required table with a pattern")
-    return Scenario(
+    scenario = Scenario(
         name=table.string("name"),
         description=table.string("description", default="-"),
         jobs=jobs,
@@ -167,6 +185,44 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
         drain_timeout_s=table.number("drain_timeout_s", above=0, default=60.0),
         timeout_s=table.number("timeout_s", above=0, default=30.0),
         autoscale=parse_autoscale(data["autoscale"]) if "autoscale" in data else None,
+    )
+    check_sweep(scenario)
+    return scenario
+
+
+def check_sweep(scenario: Scenario, field: str = "arrival.step_s") -> None:
+    """Refuse a fixed sweep step too short for one job per worker at the nominal job length."""
+    arrival = scenario.arrival
+    if isinstance(arrival, SweepArrival) and arrival.step_s is not None:
+        for workers in scenario.workers:
+            check_step_holds_jobs(
+                arrival.step_s,
+                arrival.rho,
+                scenario.mean_duration_ms / 1000,
+                workers,
+                warmup_fraction=arrival.warmup_fraction,
+                field=field,
+            )
+
+
+def _worker_settings(table: Table, data: dict[str, Any]) -> Scenario:
+    for key in ("job", "arrival", "modes", "thresholds"):
+        if key in data:
+            raise table.fail(key, f'not used with kind = "{WORKER_SETTINGS}" (see [matrix])')
+    workers = _int_list(table, "workers", [4])
+    if len(workers) != 1 or workers[0] < 2:
+        raise table.fail("workers", "must be one worker process count >= 2 (two replicas)")
+    matrix = parse_matrix(data.get("matrix", {}), workers[0])
+    return Scenario(
+        name=table.string("name"),
+        description=table.string("description", default="-"),
+        jobs=(JobMix("io", matrix.io_ms),),
+        arrival=BurstArrival(size=matrix.io_jobs, at_s=0.0, duration_s=0.0),
+        workers=workers,
+        modes=("async",),
+        seed=table.integer("seed", at_least=0, default=1),
+        kind=WORKER_SETTINGS,
+        matrix=matrix,
     )
 
 

@@ -23,6 +23,7 @@ from burstlab.experiments.arrivals import (
     StepArrival,
 )
 from burstlab.experiments.scenario import MAX_DURATION_MS, JobMix, Scenario
+from burstlab.experiments.sweep_spec import BurstSweepArrival, SweepArrival
 
 # Slack for float error in Lambda(T) so a whole integral gives exactly that many paced sends.
 _EPSILON = 1e-9
@@ -142,7 +143,9 @@ def _profile(arrival: Arrival) -> _Profile:
         return _steps(arrival)
     if isinstance(arrival, RampArrival):
         return _ramp(arrival.start_rate, arrival.end_rate, arrival.duration_s)
-    return _sine(arrival)
+    if isinstance(arrival, SineArrival):
+        return _sine(arrival)
+    raise ValueError("a sweep has no single schedule: the sweep builds one per step")
 
 
 def arrival_offsets(arrival: Arrival, rng: random.Random) -> list[tuple[float, bool]]:
@@ -151,6 +154,8 @@ def arrival_offsets(arrival: Arrival, rng: random.Random) -> list[tuple[float, b
         process = "paced"
     elif isinstance(arrival, PoissonArrival):
         process = "poisson"
+    elif isinstance(arrival, SweepArrival | BurstSweepArrival):
+        raise ValueError("a sweep has no single schedule: the sweep builds one per step")
     else:
         process = arrival.process
     sends = [(t, False) for t in _send_times(_profile(arrival), process, rng)]

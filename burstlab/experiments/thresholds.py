@@ -17,6 +17,10 @@ class Thresholds:
     - ``max_drain_error``: in runs with a burst prediction, |measured - predicted| / predicted
       drain time <= this (a fraction, 0.25 = 25 %).
     - ``min_async_speedup_4v1``: async throughput with 4 workers / with 1 worker >= this.
+    - ``slo_p99_ms``: the latency objective of a sweep: its SLO capacity is the highest
+      throughput at which p99 stays within it (reported, not a pass/fail limit).
+    - ``completion_p99_ms``: the SLO, p99 completion latency (intended send to finish) <= this.
+      An autoscale run checks it on the autoscaled runs; the fixed ones are its reference.
     """
 
     async_accept_p99_ms: float | None = None
@@ -24,6 +28,8 @@ class Thresholds:
     max_rejected: int | None = None
     max_drain_error: float | None = None
     min_async_speedup_4v1: float | None = None
+    slo_p99_ms: float | None = None
+    completion_p99_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,18 @@ def check_thresholds(
             bad = run["rejected"] + run.get("errors", 0)
             limit_r = thresholds.max_rejected
             checks.append(_check("max_rejected", subject, limit_r, bad, bad <= limit_r))
+        if thresholds.completion_p99_ms is not None:
+            p99c = run["latency_ms"]["p99"]
+            limit_c = thresholds.completion_p99_ms
+            checks.append(
+                _check(
+                    "completion_p99_ms",
+                    subject,
+                    limit_c,
+                    p99c,
+                    p99c is not None and p99c <= limit_c,
+                )
+            )
         if thresholds.max_drain_error is not None:
             error = _drain_error(run)
             limit_d = thresholds.max_drain_error

@@ -67,6 +67,17 @@ def _control_app(broker_url: str) -> Celery:
     return app
 
 
+def worker_replies(broker_url: str) -> int:
+    """How many Celery workers on that broker answer a control ping (0 if it is unreachable)."""
+    import redis
+    from kombu.exceptions import OperationalError
+
+    try:
+        return len(_control_app(broker_url).control.ping(timeout=0.5))
+    except (OperationalError, redis.ConnectionError, OSError):
+        return 0
+
+
 def worker_ready(broker_url: str) -> bool:
     """Whether a Celery worker on that broker answers a control ping.
 
@@ -95,3 +106,15 @@ def prometheus_targets_up(prometheus_url: str, jobs: set[str]) -> bool:
     except (PrometheusError, OSError):
         return False
     return {t["labels"]["job"] for t in targets if t["health"] == "up"} >= jobs
+
+
+def worker_answers(redis_url: str, node: str) -> bool:
+    """Whether the Celery worker named ``node`` (``name@host``) answers a control ping."""
+    import redis
+    from kombu.exceptions import OperationalError
+
+    app = _control_app(redis_url)
+    try:
+        return bool(app.control.ping(destination=[node], timeout=0.5))
+    except (OperationalError, redis.ConnectionError, OSError):
+        return False

@@ -41,7 +41,9 @@ def test_async_overload_is_refused_beyond_the_backlog_and_every_accepted_job_com
     assert report.notes["refusal codes"] == "backlog_full"
     # Accepted: the backlog limit plus what the workers took meanwhile (40 jobs/s for 30 s)
     assert overload.MAX_BACKLOG < report.accepted <= overload.MAX_BACKLOG + 1_400
-    assert float(report.notes["slowest refusal s"]) < 1.0  # type: ignore[arg-type]
+    # refused at once, not queued: milliseconds here, seconds only on a starved machine (a
+    # queued request would wait for the backlog to drain, most of the 30 s run)
+    assert float(report.notes["slowest refusal s"]) < overload.DURATION_S / 3  # type: ignore[arg-type]
     assert report.rss_mb is not None and report.rss_mb[1] - report.rss_mb[0] < 150
     # The backlog drained within twice its rounds of the unloaded latency probed before the
     # load (MAX_BACKLOG / 2 workers x S), and latency is back to normal

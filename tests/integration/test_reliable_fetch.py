@@ -98,6 +98,32 @@ def test_a_message_taken_by_a_consumer_is_already_in_the_unacked_hash_when_it_ar
     assert client.hlen("unacked") == 0 and client.zcard("unacked_index") == 0
 
 
+def test_a_message_the_claim_recorded_is_not_written_to_redis_a_second_time(
+    redis_url: str, client: redis.Redis
+) -> None:
+    # Given a message in the queue and Redis's command counters reset
+    with _connection(redis_url) as connection:
+        _publish(connection, {"n": 1})
+        client.config_resetstat()
+        writes: list[list[int]] = []
+
+        def on_message(body: dict[str, Any], message: Any) -> None:
+            stats = client.info("commandstats")
+            writes.append([stats.get(f"cmdstat_{c}", {}).get("calls", 0) for c in ("hset", "zadd")])
+            assert client.hexists("unacked", message.delivery_tag)
+            message.ack()
+
+        # When a consumer takes it through the event loop's blocking fetch
+        channel = connection.channel()
+        with Consumer(channel, [Queue(QUEUE)], callbacks=[on_message], accept=["json"]):
+            connection.drain_events(timeout=5)
+    # Then it was recorded by the claim script's HSET and ZADD alone: kombu's own record (the same
+    # two commands again) never ran
+    assert writes == [[1, 1]]
+    # And the ack removed it as usual
+    assert client.hlen("unacked") == 0 and client.zcard("unacked_index") == 0
+
+
 def test_a_message_whose_consumer_died_before_acking_is_restored_by_kombus_sweep(
     redis_url: str, client: redis.Redis
 ) -> None:

@@ -66,6 +66,8 @@ async def test_a_sync_burst_beyond_the_slots_shows_its_callers_as_waiting_plus_i
     assert CALLERS - completed_since <= sync["backlog"] <= CALLERS
     # And once every job has run, neither gauge holds a caller any more
     answers = await asyncio.gather(*calls)
+    for answer in answers:
+        await answer.read()  # release every connection before the app shuts down
     assert [a.status for a in answers] == [200] * CALLERS
     assert _sample(app, "burstlab_sync_requests_waiting") == 0
     assert _sample(app, "burstlab_sync_requests_in_flight") == 0

@@ -90,3 +90,20 @@ def test_a_folder_without_summary_json_is_named_in_the_error(tmp_path: Path) -> 
     # Given an empty folder, When it is compared, Then the error names its summary.json
     with pytest.raises(FileNotFoundError, match=r"summary\.json"):
         compare(tmp_path, tmp_path)
+
+
+def test_sweeps_are_compared_on_their_slo_capacity(tmp_path: Path) -> None:
+    # Given two sweeps of async x2 whose SLO capacity rose from 30 to 36 jobs/s
+    def sweep(capacity: float) -> dict[str, Any]:
+        return {**_run("async", 2, 40, 60, 200, 1), "capacity": {"slo_capacity_per_s": capacity}}
+
+    before = _folder(tmp_path, "before", [sweep(30.0)])
+    after = _folder(tmp_path, "after", [sweep(36.0)])
+    # When they are compared and rendered
+    table = compare(before, after)
+    console = Console(record=True, width=240)
+    console.print(render_table(table))
+    # Then the SLO capacity is a column and its change reads +20 %
+    assert table.rows[0].relative("slo_capacity_per_s") == pytest.approx(0.2)
+    text = console.export_text()
+    assert "SLO capacity /s" in text and "+20%" in text

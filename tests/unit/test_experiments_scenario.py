@@ -95,7 +95,7 @@ def test_step_ramp_and_mixed_jobs_are_parsed_into_their_dataclasses() -> None:
         ("duration_s = 2", "duration_s = 2\n[thresholds]\nmax_lost = -1",
          "thresholds.max_lost: must be an integer >= 0, got -1"),
         ("duration_s = 2", "duration_s = 2\n[thresholds]\nmax_lsot = 1",
-         'thresholds: unknown key "max_lsot"; allowed: async_accept_p99_ms, max_drain_error'),
+         'thresholds: unknown key "max_lsot"; allowed: async_accept_p99_ms, completion_p99_ms, max_drain_error'),
         ('pattern = "steady"\nrate = 5', 'pattern = "burst"\nsize = 10\nat_s = 3',
          "arrival.duration_s: must be >= at_s + window_s (3), got 2"),
         ('pattern = "steady"\nrate = 5\nduration_s = 2',

@@ -28,3 +28,55 @@ def test_an_unknown_fetch_is_refused_with_the_setting_named() -> None:
 def test_a_visibility_timeout_that_is_not_positive_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="visibility_timeout_s must be positive"):
         WorkerConfig.from_env({"VISIBILITY_TIMEOUT_S": value})
+
+
+def test_the_delivery_settings_default_to_late_acks_and_a_prefetch_of_one() -> None:
+    config = WorkerConfig.from_env({})
+    assert config.acks_late and config.prefetch_multiplier == 1 and not config.disable_prefetch
+
+
+def test_the_delivery_settings_are_read_from_the_environment() -> None:
+    config = WorkerConfig.from_env(
+        {
+            "WORKER_PREFETCH_MULTIPLIER": "4",
+            "WORKER_ACKS_LATE": "off",
+            "WORKER_DISABLE_PREFETCH": "1",
+            "WORKER_POOL": "threads",
+        }
+    )
+    assert (config.prefetch_multiplier, config.acks_late, config.disable_prefetch) == (
+        4,
+        False,
+        True,
+    )
+    assert config.pool == "threads"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WORKER_ACKS_LATE": "maybe"}, r"acks_late \(WORKER_ACKS_LATE\) must be one of"),
+        ({"WORKER_DISABLE_PREFETCH": "2"}, r"disable_prefetch \(WORKER_DISABLE_PREFETCH\)"),
+        ({"WORKER_PREFETCH_MULTIPLIER": "four"}, r"prefetch_multiplier \(WORKER_PREFETCH_MULTI"),
+        ({"WORKER_PREFETCH_MULTIPLIER": "-1"}, "prefetch_multiplier must be 0 .no limit. or more"),
+        ({"WORKER_POOL": "gevent"}, "pool must be one of prefork, threads, solo"),
+    ],
+)
+def test_a_bad_delivery_setting_is_refused_with_the_field_named(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        WorkerConfig.from_env(env)
+
+
+def test_the_celery_settings_follow_the_delivery_settings() -> None:
+    from workers.app import celery_settings
+
+    default = celery_settings(WorkerConfig())
+    assert default["task_acks_late"] is True and default["worker_prefetch_multiplier"] == 1
+    assert default["worker_disable_prefetch"] is False
+    changed = celery_settings(
+        WorkerConfig(acks_late=False, prefetch_multiplier=4, disable_prefetch=True)
+    )
+    assert changed["task_acks_late"] is False and changed["worker_prefetch_multiplier"] == 4
+    assert changed["worker_disable_prefetch"] is True

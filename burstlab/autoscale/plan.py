@@ -1,0 +1,162 @@
+"""``burstlab plan``: the fluid model answers, without running anything, what meets the SLO.
+
+For a scenario's burst and SLO (``thresholds.completion_p99_ms``): the smallest fixed replica
+count whose predicted p99 meets it, and the policy settings (target backlog per replica,
+polling interval; the rest of the scenario's ``[autoscale]`` kept) that meet it at the fewest
+worker-seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from burstlab.autoscale.fluid import FluidInput, FluidResult, fixed_policy, simulate
+from burstlab.autoscale.policy import AutoscalePolicy
+from burstlab.experiments.scenario import Scenario, ScenarioError
+from burstlab.experiments.schedule import build_schedule
+
+HANDOFF_S = 0.005
+"""Per-job hand-over cost (broker fetch, result write) added to the job's duration for S."""
+PROCESS_START_S = 3.0
+"""A worker process's start time on a loaded 2-core machine (``burstlab run`` measured medians
+of 2.6 to 3.1 s)."""
+HEADROOM = 0.1
+"""A plan must predict a p99 this much under the SLO: a run has jitter the model has not."""
+TARGETS = (5, 10, 20, 40, 80, 160)
+POLLING_INTERVALS_S = (0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One setting and its prediction."""
+
+    label: str
+    policy: AutoscalePolicy
+    prediction: FluidResult
+
+    def meets(self, slo_ms: float) -> bool:
+        p99 = self.prediction.p99_ms
+        return p99 is not None and p99 <= slo_ms
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "min_replicas": self.policy.min_replicas,
+            "max_replicas": self.policy.max_replicas,
+            "target_backlog_per_replica": self.policy.target_backlog_per_replica,
+            "polling_interval_s": self.policy.polling_interval_s,
+            **self.prediction.figures(),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``burstlab plan`` prints."""
+
+    slo_ms: float
+    headroom: float
+    service_s: float
+    start_delay_s: float
+    fixed: Candidate | None
+    """The smallest fixed count that meets the SLO (None: not even ``max_replicas``)."""
+    cheapest: Candidate | None
+    """The cheapest autoscale setting that meets the SLO (None: none does)."""
+    scenario_policy: Candidate
+    fixed_tried: tuple[Candidate, ...]
+    policies_tried: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slo_p99_ms": self.slo_ms,
+            "headroom": self.headroom,
+            "service_s": self.service_s,
+            "start_delay_s": self.start_delay_s,
+            "smallest_fixed": self.fixed.to_dict() if self.fixed else None,
+            "cheapest_policy": self.cheapest.to_dict() if self.cheapest else None,
+            "scenario_policy": self.scenario_policy.to_dict(),
+            "policies_tried": self.policies_tried,
+        }
+
+
+def fluid_input(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    service_s: float | None = None,
+    start_delay_s: float | None = None,
+) -> FluidInput:
+    """The model's input for ``scenario``'s seeded schedule (S and start time if measured)."""
+    policy = _policy(scenario)
+    schedule = build_schedule(scenario, scenario.seed if seed is None else seed)
+    if service_s is None:
+        durations = [item.duration_ms for item in schedule.items] or [scenario.mean_duration_ms]
+        service_s = sum(durations) / len(durations) / 1000 + HANDOFF_S
+    if start_delay_s is None:
+        start_delay_s = PROCESS_START_S + policy.replica_start_delay_s
+    return FluidInput(
+        arrivals_s=tuple(item.offset_s for item in schedule.items),
+        service_s=service_s,
+        duration_s=schedule.duration_s,
+        burst_window=schedule.burst_window,
+        start_delay_s=start_delay_s,
+        horizon_s=schedule.duration_s + scenario.drain_timeout_s,
+    )
+
+
+def _policy(scenario: Scenario) -> AutoscalePolicy:
+    if scenario.autoscale is None:
+        raise ScenarioError(f"{scenario.name}: autoscale: the scenario has no [autoscale] table")
+    return scenario.autoscale
+
+
+def slo_ms(scenario: Scenario) -> float:
+    """The scenario's SLO; ScenarioError names the missing field."""
+    value = scenario.thresholds.completion_p99_ms
+    if value is None:
+        raise ScenarioError(
+            f"{scenario.name}: thresholds.completion_p99_ms: the SLO (p99 completion latency, ms) "
+            "is required to plan"
+        )
+    return value
+
+
+def plan(scenario: Scenario, data: FluidInput | None = None, *, headroom: float = HEADROOM) -> Plan:
+    """Search fixed counts and policy settings with the fluid model; nothing runs.
+
+    A setting qualifies when its predicted p99 is at most ``(1 - headroom)`` x the SLO.
+    """
+    if not 0 <= headroom < 1:
+        raise ValueError(f"headroom must be in [0, 1), got {headroom}")
+    policy = _policy(scenario)
+    slo = slo_ms(scenario)
+    limit = slo * (1 - headroom)
+    data = data or fluid_input(scenario)
+    fixed_tried = []
+    fixed: Candidate | None = None
+    for count in range(max(policy.min_replicas, 1), policy.max_replicas + 1):
+        pinned = fixed_policy(policy, count)
+        candidate = Candidate(f"fixed {count}", pinned, simulate(pinned, data))
+        fixed_tried.append(candidate)
+        if candidate.meets(limit):
+            fixed = candidate
+            break
+    cheapest: Candidate | None = None
+    tried = 0
+    for target in TARGETS:
+        for polling in POLLING_INTERVALS_S:
+            setting = replace(policy, target_backlog_per_replica=target, polling_interval_s=polling)
+            candidate = Candidate(
+                f"target {target}, polling {polling:g} s", setting, simulate(setting, data)
+            )
+            tried += 1
+            if candidate.meets(limit) and (
+                cheapest is None
+                or candidate.prediction.worker_seconds < cheapest.prediction.worker_seconds - 1e-6
+            ):
+                cheapest = candidate
+    own = Candidate("scenario policy", policy, simulate(policy, data))
+    return Plan(
+        slo, headroom, data.service_s, data.start_delay_s, fixed, cheapest, own,
+        tuple(fixed_tried), tried,
+    )  # fmt: skip
