@@ -65,7 +65,9 @@ def _check_shards(shards: Sequence[ShardResult]) -> None:
         raise MergeError(f"the same shard index appears twice: {sorted(indexes)}")
 
 
-def _merge_run(shards: Sequence[ShardResult], rows: list[JobRow], key: tuple[str, int]) -> dict:
+def _merge_run(
+    shards: Sequence[ShardResult], rows: list[JobRow], key: tuple[str, int]
+) -> dict[str, Any]:
     mode, workers = key
     parts = [
         run

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from burstlab.experiment_cli import run
 from burstlab.experiments.histograms import (
+    HISTOGRAMS_FILE,
     decode,
     encode,
     merge,
     merged_percentiles,
     record,
     to_micros,
+    write_histograms,
 )
+from burstlab.experiments.merge import MergeError, merge_shards
+from burstlab.experiments.records import write_jobs_csv
 from burstlab.experiments.scenario import load_scenario
 from burstlab.experiments.schedule import build_schedule
 from burstlab.experiments.shard import Shard, ShardError, parse_start_at
@@ -77,3 +85,52 @@ def test_merging_no_samples_gives_empty_percentiles() -> None:
     merged = merged_percentiles([encode(record([]))], [empty])
     assert merged == empty
     assert merge([]).get_total_count() == 0
+
+
+def _shard_folder(root: Path, index: int, *, seed: int = 1, count: int = 2) -> Path:
+    folder = root / f"shard-{index}"
+    folder.mkdir()
+    write_jobs_csv(folder / "jobs.csv", [])
+    summary = {
+        "scenario": "burst",
+        "seed": seed,
+        "runs": [],
+        "started_at": 0.0,
+        "elapsed_s": 1.0,
+        "shard": {"index": index, "count": count, "start_at": None, "thresholds": {}},
+    }
+    (folder / "summary.json").write_text(json.dumps(summary))
+    write_histograms(folder / HISTOGRAMS_FILE, [])
+    return folder
+
+
+def test_merge_refuses_folders_that_are_not_shards_of_one_run(tmp_path: Path) -> None:
+    # Given shard folders of one run, a second copy of shard 0, and one of another seed
+    first, second = _shard_folder(tmp_path, 0), _shard_folder(tmp_path, 1)
+    (tmp_path / "again").mkdir()
+    again = _shard_folder(tmp_path / "again", 0)
+    (tmp_path / "other").mkdir()
+    other_seed = _shard_folder(tmp_path / "other", 1, seed=2)
+    # Then merging the same index twice, or two seeds, or a folder without histograms fails
+    with pytest.raises(MergeError, match="twice"):
+        merge_shards([first, again], tmp_path / "out")
+    with pytest.raises(MergeError, match="seed"):
+        merge_shards([first, other_seed], tmp_path / "out")
+    (second / HISTOGRAMS_FILE).unlink()
+    with pytest.raises(MergeError, match=r"no histograms\.json"):
+        merge_shards([first, second], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--shard", "0/2"], "--target"),
+        (["--start-at", "next:60"], "--start-at goes with --shard"),
+        (["--target", "http://127.0.0.1:1", "--workers", "4", "--shard", "2/2"], "0 <= I < P"),
+    ],
+)
+def test_run_refuses_a_shard_it_cannot_send(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(run, ["burst", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
