@@ -286,11 +286,7 @@ def run_experiment(
     summary_path.write_text(json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
     files.append(summary_path)
     if plan.shard is not None:
-        histograms = [
-            {"mode": run["mode"], "workers": run["workers"]}
-            | encoded_histograms(all_rows, run["mode"], run["workers"])
-            for run in runs
-        ]
+        histograms = encoded_histograms(all_rows)
         files.append(write_histograms(plan.out_dir / HISTOGRAMS_FILE, histograms))
     files.extend(write_report(plan.out_dir, summary, all_rows))
     return ExperimentResult(plan.out_dir, summary, all_rows, checks, files)

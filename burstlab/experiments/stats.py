@@ -67,10 +67,15 @@ def latency_values(run: Sequence[JobRow]) -> dict[str, list[float]]:
     }
 
 
-def encoded_histograms(rows: Iterable[JobRow], mode: str, workers: int) -> dict[str, str]:
-    """One run's latency histograms, each HdrHistogram-encoded, by summary key."""
-    values = latency_values(run_rows(rows, mode, workers))
-    return {name: encode(record(to_micros(samples))) for name, samples in values.items()}
+def encoded_histograms(rows: Iterable[JobRow]) -> list[dict[str, Any]]:
+    """Per run present in ``rows``: its mode, workers and each latency's encoded HdrHistogram."""
+    rows = list(rows)
+    histograms = []
+    for mode, workers in run_keys(rows):
+        values = latency_values(run_rows(rows, mode, workers))
+        encoded = {name: encode(record(to_micros(samples))) for name, samples in values.items()}
+        histograms.append({"mode": mode, "workers": workers} | encoded)
+    return histograms
 
 
 def run_rows(rows: Iterable[JobRow], mode: str, workers: int) -> list[JobRow]:
