@@ -9,7 +9,7 @@ import os
 import click
 
 from burstlab.autoscale_cli import plan
-from burstlab.experiment_cli import compare, run
+from burstlab.experiment_cli import compare, merge, run
 from burstlab.faults_cli import faults
 from burstlab.health_cli import check, check_worker
 from burstlab.k8s_cli import k8s
@@ -99,6 +99,7 @@ main.add_command(stack)
 main.add_command(demo)
 main.add_command(run)
 main.add_command(compare)
+main.add_command(merge)
 main.add_command(plan)
 main.add_command(check)
 main.add_command(check_worker)

@@ -12,6 +12,7 @@ from burstlab.settings import BROKERS
 
 if TYPE_CHECKING:
     from burstlab.experiments.scenario import Scenario
+    from burstlab.experiments.shard import Shard
 
 
 def _int_list(value: str) -> tuple[int, ...]:
@@ -95,6 +96,16 @@ def _modes(value: str) -> tuple[str, ...]:
     help="Comma-separated, e.g. redis,rabbitmq: run the plan on each broker's local stacks, "
     "each into OUT/<broker>/, and print how the second differs from the first.",
 )
+@click.option(
+    "--shard",
+    help="With --target: send only shard I of P of the schedule (I/P, e.g. 0/4; items "
+    "whose index mod P is I) and write the histograms `burstlab merge` needs.",
+)
+@click.option(
+    "--start-at",
+    help="With --shard: the shared start of the schedule, epoch seconds or next:N (the next "
+    "wall-clock multiple of N s at least N/2 s away). Default: as soon as ready.",
+)
 @click.option("--no-live", is_flag=True, help="No live progress display.")
 def run(
     scenario: str,
@@ -109,6 +120,8 @@ def run(
     step_s: float | None,
     broker: str,
     brokers: str | None,
+    shard: str | None,
+    start_at: str | None,
     no_live: bool,
 ) -> None:
     """Run a burst experiment SCENARIO (a shipped name or a TOML file) and write a report."""
@@ -146,6 +159,7 @@ def run(
             "(--target, --compose) keeps the one it has",
             param_hint="--broker",
         )
+    shard_of, start = _shard_options(loaded, target, shard, start_at)
     if loaded.autoscale is not None and not compose and not target:
         if chosen != ("redis",):
             raise click.BadParameter("autoscale scenarios run on Redis", param_hint="--broker")
@@ -159,6 +173,8 @@ def run(
         seed=loaded.seed if seed is None else seed,
         target=target,
         broker=chosen[0],
+        shard=shard_of,
+        start_at=start,
     )
     console = Console()
     if not console.is_terminal:
@@ -195,6 +211,31 @@ def run(
         console.print(f"comparison plot: {plot}")
     if not passed:
         raise SystemExit(1)
+
+
+def _shard_options(
+    loaded: Scenario, target: str | None, shard: str | None, start_at: str | None
+) -> tuple[Shard | None, float | None]:
+    """``--shard`` and ``--start-at``, checked: shards drive a --target, not a sweep."""
+    from burstlab.experiments.shard import Shard, ShardError, parse_start_at
+    from burstlab.experiments.sweep_run import is_sweep
+
+    if shard is None:
+        if start_at is not None:
+            raise click.BadParameter("--start-at goes with --shard", param_hint="--start-at")
+        return None, None
+    if not target:
+        raise click.BadParameter(
+            "shards drive a running stack: give --target", param_hint="--shard"
+        )
+    if is_sweep(loaded) or loaded.autoscale is not None:
+        raise click.BadParameter(
+            "sweeps and autoscale runs cannot be sharded", param_hint="--shard"
+        )
+    try:
+        return Shard.parse(shard), None if start_at is None else parse_start_at(start_at)
+    except ShardError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _run_autoscale(
@@ -273,3 +314,30 @@ def compare(dir_a: Path, dir_b: Path, plot: Path | None) -> None:
     if plot:
         plot_comparison(table, plot)
         click.echo(f"plot: {plot}")
+
+
+@click.command()
+@click.argument(
+    "dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Merged folder."
+)
+def merge(dirs: tuple[Path, ...], out_dir: Path) -> None:
+    """Merge the result folders of `burstlab run --shard` into one result with its report."""
+    from burstlab.experiments.merge import MergeError, merge_shards
+
+    try:
+        summary, _ = merge_shards(list(dirs), out_dir)
+    except MergeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    missing = summary["merged"]["missing_shards"]
+    if missing:
+        click.echo(f"warning: shards {missing} are missing", err=True)
+    for run in summary["runs"]:
+        latency = run["latency_ms"]
+        click.echo(
+            f"{run['mode']} x{run['workers']}: offered {run['offered']}, "
+            f"completed {run['completed']}, p50 {latency['p50']} ms, p99 {latency['p99']} ms"
+        )
+    click.echo(f"report: {out_dir / 'report.html'}")

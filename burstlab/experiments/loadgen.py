@@ -123,6 +123,7 @@ async def generate(
     progress: Progress | None = None,
     on_start: Callable[[float], None] | None = None,
     warm_connections: int | None = None,
+    start_at: float | None = None,
 ) -> list[Sent]:
     """Send ``schedule`` to ``base_url``'s ``POST /jobs`` in ``mode``, open loop; return every send.
 
@@ -132,6 +133,8 @@ async def generate(
     Intended times are epoch seconds (``time.time()``) so they compare with the timestamps the
     services record; the schedule is paced on ``time.monotonic()``, not ``loop.time()``, which
     uvloop caches per loop iteration at millisecond resolution (a stale clock oversleeps).
+    ``start_at`` (epoch seconds) fixes when offset 0 is, so several generators keep one schedule;
+    by default it is :data:`START_LEAD_S` after the connections are warm.
     """
     progress = progress or Progress()
     progress.offered = schedule.offered
@@ -147,8 +150,9 @@ async def generate(
     gc_was_enabled = gc.isenabled()
     try:
         await pool.warm(warm_connections)
-        start_mono = time.monotonic() + START_LEAD_S
-        start_epoch = time.time() + START_LEAD_S
+        now_epoch, now_mono = time.time(), time.monotonic()
+        start_epoch = now_epoch + START_LEAD_S if start_at is None else start_at
+        start_mono = now_mono + (start_epoch - now_epoch)
         if on_start is not None:
             on_start(start_epoch)
         gc.collect()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -26,6 +27,7 @@ import uvloop
 from burstlab.client import ProducerClient
 from burstlab.experiments.capacity import sweep_summary
 from burstlab.experiments.collect import collect_async, to_rows
+from burstlab.experiments.histograms import HISTOGRAMS_FILE, write_histograms
 from burstlab.experiments.loadgen import Progress, client_session, generate
 from burstlab.experiments.phases import PhaseAnnouncer
 from burstlab.experiments.priority import generator_priority
@@ -34,7 +36,8 @@ from burstlab.experiments.records import JobRow, write_jobs_csv
 from burstlab.experiments.report import write_report
 from burstlab.experiments.scenario import Scenario
 from burstlab.experiments.schedule import Schedule, build_schedule
-from burstlab.experiments.stats import summarize_run
+from burstlab.experiments.shard import Shard
+from burstlab.experiments.stats import encoded_histograms, summarize_run
 from burstlab.experiments.sweep_run import ServiceProbe, is_sweep, run_sweep_mode
 from burstlab.experiments.theory import theory_inputs
 from burstlab.experiments.thresholds import ThresholdCheck, all_passed, check_thresholds
@@ -67,6 +70,8 @@ class RunPlan:
     target: str | None = None
     broker: str = "redis"
     """The broker of the local stacks the plan starts (``redis`` or ``rabbitmq``)."""
+    shard: Shard | None = None
+    start_at: float | None = None
 
 
 @dataclass
@@ -159,6 +164,8 @@ async def run_mode(
     """One run: probe S, send the schedule open loop, collect, summarize."""
     scenario = plan.scenario
     schedule = build_schedule(scenario, plan.seed)
+    if plan.shard is not None:
+        schedule = plan.shard.select(schedule)
     async with client_session() as session:
         client = ProducerClient(base_url, session)
         phases = PhaseAnnouncer(client, scenario.name, mode, workers)
@@ -182,6 +189,7 @@ async def run_mode(
                     timeout_s=scenario.timeout_s,
                     progress=progress,
                     on_start=on_start,
+                    start_at=plan.start_at,
                 )
                 await phases.set("drain")
                 records: dict[str, dict[str, Any]] = {}
@@ -275,11 +283,19 @@ def run_experiment(
     }
     if is_sweep(plan.scenario):
         summary.update(sweep_summary(runs))
+    if plan.shard is not None:
+        summary["shard"] = plan.shard.to_dict() | {
+            "start_at": plan.start_at,
+            "thresholds": dataclasses.asdict(plan.scenario.thresholds),
+        }
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     files = [write_jobs_csv(plan.out_dir / "jobs.csv", all_rows)]
     summary_path = plan.out_dir / "summary.json"
     summary_path.write_text(json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
     files.append(summary_path)
+    if plan.shard is not None:
+        histograms = encoded_histograms(all_rows)
+        files.append(write_histograms(plan.out_dir / HISTOGRAMS_FILE, histograms))
     files.extend(write_report(plan.out_dir, summary, all_rows))
     return ExperimentResult(plan.out_dir, summary, all_rows, checks, files)
 

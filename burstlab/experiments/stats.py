@@ -12,8 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hdrh.histogram import HdrHistogram
-
+from burstlab.experiments.histograms import encode, percentiles, record, to_micros
 from burstlab.experiments.records import JobRow
 from burstlab.experiments.theory import Theory, TheoryInputs, deviation, is_flagged, predict
 
@@ -21,9 +20,6 @@ from burstlab.experiments.theory import Theory, TheoryInputs, deviation, is_flag
 GENERATOR_LAG_LIMIT_MS = 5.0
 # Outcomes of jobs the service took on (async: answered 202): they count as accepted and as backlog.
 TAKEN = ("succeeded", "failed", "lost")
-_LOWEST_US = 1
-_HIGHEST_US = 3600 * 1_000_000
-_SIGNIFICANT_DIGITS = 3
 
 Percentiles = dict[str, float | int | None]
 
@@ -50,34 +46,36 @@ def percentiles_ms(values_s: Iterable[float]) -> Percentiles:
 
     Values are clamped into the histogram range; percentiles never exceed the exact max.
     """
-    micros = [min(max(round(v * 1e6), _LOWEST_US), _HIGHEST_US) for v in values_s]
-    if not micros:
-        return {
-            "p50": None,
-            "p90": None,
-            "p99": None,
-            "p999": None,
-            "max": None,
-            "mean": None,
-            "count": 0,
-        }
-    histogram = HdrHistogram(_LOWEST_US, _HIGHEST_US, _SIGNIFICANT_DIGITS)
-    for value in micros:
-        histogram.record_value(value)
-    top = max(micros)
+    micros = to_micros(values_s)
+    return percentiles(
+        record(micros),
+        top_us=max(micros, default=0),
+        mean_us=statistics.fmean(micros) if micros else 0.0,
+        count=len(micros),
+    )
 
-    def at(percentile: float) -> float:
-        return min(histogram.get_value_at_percentile(percentile), top) / 1000
 
+def latency_values(run: Sequence[JobRow]) -> dict[str, list[float]]:
+    """One run's latency samples in seconds, by the summary key their percentiles go under."""
+    done = [r for r in run if r.outcome == "succeeded" and r.end is not None]
     return {
-        "p50": at(50),
-        "p90": at(90),
-        "p99": at(99),
-        "p999": at(99.9),
-        "max": top / 1000,
-        "mean": statistics.fmean(micros) / 1000,
-        "count": len(micros),
+        "latency_ms": _present(r.latency_s for r in done),
+        "latency_uncorrected_ms": _present(r.latency_uncorrected_s for r in done),
+        "accept_latency_ms": _present(r.accept_latency_s for r in run if r.outcome in TAKEN),
+        "queue_wait_ms": _present(r.queue_wait_s for r in done),
+        "service_ms": _present(r.service_s for r in done),
     }
+
+
+def encoded_histograms(rows: Iterable[JobRow]) -> list[dict[str, Any]]:
+    """Per run present in ``rows``: its mode, workers and each latency's encoded HdrHistogram."""
+    rows = list(rows)
+    histograms = []
+    for mode, workers in run_keys(rows):
+        values = latency_values(run_rows(rows, mode, workers))
+        encoded = {name: encode(record(to_micros(samples))) for name, samples in values.items()}
+        histograms.append({"mode": mode, "workers": workers} | encoded)
+    return histograms
 
 
 def run_rows(rows: Iterable[JobRow], mode: str, workers: int) -> list[JobRow]:
@@ -223,8 +221,9 @@ def summarize_run(
     burst_start = min((r.intended for r in run if r.in_burst), default=first)
     drain = last_end - burst_start if last_end is not None else None
     lag = percentiles_ms(max(r.lag_s, 0.0) for r in run)
-    latency = percentiles_ms(_present(r.latency_s for r in done))
-    queue_wait = percentiles_ms(_present(r.queue_wait_s for r in done))
+    latencies = {name: percentiles_ms(v) for name, v in latency_values(run).items()}
+    latency = latencies["latency_ms"]
+    queue_wait = latencies["queue_wait_ms"]
     busy = sum(_present(r.service_s for r in done))
     measured = {
         "drain_s": drain,
@@ -243,13 +242,7 @@ def summarize_run(
         "failed": sum(r.outcome == "failed" for r in run),
         "errors": sum(r.outcome == "error" for r in run),
         "throughput_per_s": _throughput(done, first, burst_start, last_end),
-        "latency_ms": latency,
-        "latency_uncorrected_ms": percentiles_ms(_present(r.latency_uncorrected_s for r in done)),
-        "accept_latency_ms": percentiles_ms(
-            _present(r.accept_latency_s for r in run if r.outcome in TAKEN)
-        ),
-        "queue_wait_ms": queue_wait,
-        "service_ms": percentiles_ms(_present(r.service_s for r in done)),
+        **latencies,
         "drain_s": drain,
         "peak_backlog": peak_backlog(run),
         "generator_lag_ms": {"p99": lag["p99"], "max": lag["max"]},

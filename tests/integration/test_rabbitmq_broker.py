@@ -248,8 +248,10 @@ def test_a_crashed_rabbitmq_node_answers_503_while_down_and_loses_no_accepted_jo
     assert report.notes["readyz names broker"] is True
     # And every job accepted before or after completes: confirmed persistent messages survive
     assert report.accepted == 220 and report.completed == 220 and report.lost == 0
-    # (measured 12.5-12.9 s: the node boots in about 8 s, then the workers reconnect)
-    assert report.recovery_s is not None and report.recovery_s < NODE_RESTART_BOUND_S
+    # (measured 12.5-12.9 s: the node boots in about 8 s, then the workers reconnect; none when
+    # the redelivered jobs had all finished already and were acknowledged without running)
+    assert report.recovery_s is None or report.recovery_s < NODE_RESTART_BOUND_S
+    assert float(report.notes["worker consuming again after s"]) < NODE_RESTART_BOUND_S  # type: ignore[arg-type]
 
 
 @pytest.mark.slow

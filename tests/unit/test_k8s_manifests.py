@@ -191,7 +191,47 @@ def test_the_schemas_catch_a_misspelled_field() -> None:
 
 
 def test_the_overlays_are_the_documented_ones() -> None:
-    assert set(OVERLAYS) == {"dev", "keda", "external-redis", "monitoring", "baseline-hpa", "full"}
+    assert set(OVERLAYS) == {
+        "dev", "keda", "external-redis", "monitoring", "baseline-hpa", "full", "loadgen",
+    }  # fmt: skip
+
+
+def test_the_load_job_runs_p_indexed_shards_of_one_schedule_from_one_start() -> None:
+    # Given the loadgen overlay's Job
+    job = one(overlay("loadgen"), "Job", "loadgen")
+    spec = job["spec"]
+    pod = spec["template"]["spec"]
+    (item,) = pod["containers"]
+    args = item["args"]
+    # Then P pods run at once, one per completion index, and each sends shard INDEX/P
+    assert spec["completionMode"] == "Indexed"
+    shards = spec["parallelism"]
+    assert shards == spec["completions"] > 1
+    assert args[args.index("--shard") + 1] == f"$(JOB_COMPLETION_INDEX)/{shards}"
+    # against the producer Service, from one shared start, each into its own folder on one volume
+    assert args[:2] == ["run", "burst"]
+    assert args[args.index("--target") + 1] == "http://producer:8080"
+    assert args[args.index("--start-at") + 1].startswith("next:")
+    out = args[args.index("--out") + 1]
+    assert "$(JOB_COMPLETION_INDEX)" in out
+    mounts = {m["name"]: m["mountPath"] for m in item["volumeMounts"]}
+    assert out.startswith(mounts["results"] + "/")
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in pod["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    claim = one(overlay("loadgen"), "PersistentVolumeClaim", claims["results"])
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    # And the pod is as locked down as the services', never retried (a late shard is no shard)
+    assert pod["restartPolicy"] == "Never" and spec["backoffLimit"] == 0
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert item["image"] == f"burstlab:{VERSION}"
+    assert item["securityContext"]["readOnlyRootFilesystem"] is True
+    assert item["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert set(item["resources"]["limits"]) == {"cpu", "memory"}
+    # And the scenario it runs ships with burstlab
+    assert (ROOT / "burstlab/experiments/scenarios/burst.toml").is_file()
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
