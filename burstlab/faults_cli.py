@@ -76,7 +76,8 @@ def faults(
         if names and unsupported:
             raise click.BadParameter(
                 f"{', '.join(unsupported)} run(s) on Redis only; with --broker {broker} run "
-                "worker-child-kill, worker-kill, broker-restart or broker-crash"
+                "worker-child-kill, worker-kill, worker-kill-storm, worker-stop-storm, "
+                "broker-restart or broker-crash"
             )
         chosen = tuple(n for n in chosen if n not in unsupported)
     for name in chosen:

@@ -44,6 +44,8 @@ class Storm:
     """Short: jobs a killed worker held come back in seconds (the jobs run 10 ms)."""
     fetch: str = "reliable"
     """``WORKER_FETCH`` of the worker under test (``kombu`` shows the loss this transport stops)."""
+    broker: str = "redis"
+    """``redis`` or ``rabbitmq`` (where the broker itself tracks deliveries; ``fetch`` is moot)."""
     seed: int = 1
 
     def __post_init__(self) -> None:
@@ -91,7 +93,9 @@ def run_storm(name: str, storm: Storm) -> FaultReport:
         "WORKER_FETCH": storm.fetch,
         "WORKER_STALL_TIMEOUT_S": "0",
     }
-    config = StackConfig(workers=WORKERS, baseline_workers=1, extra_env=env, supervise=False)
+    config = StackConfig(
+        workers=WORKERS, baseline_workers=1, extra_env=env, supervise=False, broker=storm.broker
+    )
     accepted: list[str] = []
     with LocalStack(config) as stack:
         started = time.monotonic()
@@ -123,18 +127,24 @@ def run_storm(name: str, storm: Storm) -> FaultReport:
         rss_mb=(float("nan"), float("nan"), float("nan")),
         notes={
             "kills" if storm.signum == signal.SIGKILL else "stops": storm.rounds,
-            "fetch": storm.fetch,
+            "fetch": storm.fetch if storm.broker == "redis" else "-",
+            "broker": storm.broker,
             "storm s": round(storm_s, 1),
             "visibility timeout s": storm.visibility_timeout_s,
         },
     )
 
 
-def worker_kill_storm(rounds: int = 100, fetch: str = "reliable") -> FaultReport:
+def worker_kill_storm(
+    rounds: int = 100, fetch: str = "reliable", broker: str = "redis"
+) -> FaultReport:
     """SIGKILL the whole worker ``rounds`` times at random moments of a drain of 10 ms jobs."""
-    return run_storm("worker-kill-storm", Storm(rounds=rounds, fetch=fetch))
+    return run_storm("worker-kill-storm", Storm(rounds=rounds, fetch=fetch, broker=broker))
 
 
-def worker_stop_storm(rounds: int = 50, fetch: str = "reliable") -> FaultReport:
+def worker_stop_storm(
+    rounds: int = 50, fetch: str = "reliable", broker: str = "redis"
+) -> FaultReport:
     """Stop the worker with SIGTERM (a scale-down) ``rounds`` times during a drain."""
-    return run_storm("worker-stop-storm", Storm(rounds=rounds, signum=signal.SIGTERM, fetch=fetch))
+    storm = Storm(rounds=rounds, signum=signal.SIGTERM, fetch=fetch, broker=broker)
+    return run_storm("worker-stop-storm", storm)
