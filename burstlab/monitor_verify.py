@@ -91,7 +91,7 @@ async def _burst(base_url: str, mode: str, settings: VerifySettings) -> list[Job
 
         try:
             sends = await generate(
-                session, base_url, mode, schedule, timeout_s=REQUEST_TIMEOUT_S, on_start=on_start
+                base_url, mode, schedule, timeout_s=REQUEST_TIMEOUT_S, on_start=on_start
             )
             records = {}
             if mode == "async":
