@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
 import redis.asyncio as aioredis
 import uvloop
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from prometheus_client import CollectorRegistry, disable_created_metrics
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -131,6 +133,24 @@ def create_app(
     return app
 
 
+MAX_REQUEST_LINE_BYTES = 64 * 1024
+"""Request lines and header fields up to this size reach the app (and get its JSON errors);
+aiohttp's own limit, 8 KiB, answers a longer URL with a plain-text 400 before the app sees it."""
+
+
+class _QuietBadRequests(logging.Filter):
+    """aiohttp logs a malformed request (a line too long, a broken header) it answered 400 with a
+    traceback; one line is enough: it is the client's error, not the server's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], BadHttpMessage):
+            record.msg = f"bad request refused with 400: {record.exc_info[1]}"
+            record.args = ()
+            record.exc_info = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 def run_producer(config: ProducerConfig) -> None:
     """Serve the producer until interrupted (and its metrics on their own port, if set)."""
     disable_created_metrics()  # a *_created series per counter is noise Prometheus does not need
@@ -138,9 +158,12 @@ def run_producer(config: ProducerConfig) -> None:
     server = None
     if config.metrics_enabled and config.metrics_port is not None:
         server = MetricsServer(config.host, config.metrics_port, app[keys.METRICS].registry)
+    logging.getLogger("aiohttp.server").addFilter(_QuietBadRequests())
     try:
         web.run_app(
             app,
+            max_line_size=MAX_REQUEST_LINE_BYTES,
+            max_field_size=MAX_REQUEST_LINE_BYTES,
             host=config.host,
             port=config.port,
             access_log=None,
