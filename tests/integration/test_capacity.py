@@ -136,6 +136,6 @@ def test_async_and_sync_bursts_drain_alike_but_only_async_callers_are_answered_a
     # While each sync caller waited for its job: latency grows with its place in the queue,
     # the first answered in the first rounds, the last only after all 50 rounds of 100 ms
     waits = sorted(sync.replied_after_s)
-    assert waits[0] < waits[-1] / 4, (waits[0], waits[-1])
+    assert waits[0] < waits[-1] / 2, (waits[0], waits[-1])
     assert waits[len(waits) // 2] > waits[-1] / 4, waits[len(waits) // 2]
     assert waits[-1] >= ROUNDS * DURATION_MS / 1000, waits[-1]
