@@ -30,7 +30,9 @@ def test_a_tiny_sweep_measures_each_step_beside_its_prediction_and_draws_the_cur
     )  # fmt: skip
     elapsed = time.monotonic() - began
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert elapsed < 60, elapsed
+    # (its wall time, about 25 s unloaded, is reported, not asserted: a loaded machine is slower;
+    # the subprocess timeout above bounds a hang)
+    print(f"tiny sweep took {elapsed:.1f} s")
     summary = json.loads((out / "summary.json").read_text())
     runs = {run["mode"]: run for run in summary["runs"]}
     assert set(runs) == {"sync", "async"}
