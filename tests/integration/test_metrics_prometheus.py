@@ -41,6 +41,9 @@ BURST = 40
 STALLED = 30
 SLO_S = 10.0
 JOB_MS = 50
+STALLED_JOB_MS = 500
+"""4 workers drain the 30 stalled jobs in about 4 s."""
+WAVE_GAP_S = 6
 PROMETHEUS_NAMES = {"up", "scrape_duration_seconds", "ALERTS"}
 """Series Prometheus makes itself."""
 ALERT_STATE_QUERY = "count by (alertname, alertstate) (ALERTS)"
@@ -107,14 +110,22 @@ def _value(prometheus: PrometheusClient, expr: str) -> float | None:
 
 
 def _checkpoint(
-    prometheus: PrometheusClient, queries: list[Query], at: float | None = None
+    prometheus: PrometheusClient,
+    queries: list[Query],
+    at: float | None = None,
+    alerts_at: float | None = None,
 ) -> Checkpoint:
-    """Every query evaluated at one instant (default now), and the alerts active now.
+    """Every query evaluated at one instant (default now), and the alerts active at
+    ``alerts_at`` (default the same instant).
 
-    The alerts are read first: a pending alert whose 5 s window has passed is dropped at once.
+    The alerts come from Prometheus' own ``ALERTS`` series at that instant, not from the alerts
+    active when the test asks: a pending alert whose 5 s window has passed is dropped at once.
     """
-    alerts = {a["labels"]["alertname"]: a["state"] for a in prometheus.alerts()}
     at = time.time() if at is None else at
+    alerts = {
+        s["metric"]["alertname"]: s["metric"]["alertstate"]
+        for s in prometheus.query("ALERTS", at=at if alerts_at is None else alerts_at)
+    }
     samples = {q.expr: prometheus.query(q.expr, at=at) for q in queries}
     return Checkpoint(at, samples, alerts)
 
@@ -143,6 +154,29 @@ def _alerts_active(prometheus: PrometheusClient, checkpoint: str) -> bool:
     """Whether every alert expected at ``checkpoint`` is pending or firing in Prometheus."""
     active = {a["labels"]["alertname"] for a in prometheus.alerts()}
     return active >= {name for name, when in ALERT_CHECKPOINT.items() if when == checkpoint}
+
+
+def _first_alert_instant(
+    prometheus: PrometheusClient, checkpoint: str, start: float, end: float
+) -> float | None:
+    """The first instant of ``[start, end]`` (0.5 s steps) at which every alert expected at
+    ``checkpoint`` was pending or firing (Prometheus' ``ALERTS`` series) and its expression
+    returned data.
+
+    An alert on a 5 s rate is pending only while its window holds the slow jobs: a loaded
+    machine may poll after it has gone, so the history is read rather than the present.
+    """
+    expected = {name for name, when in ALERT_CHECKPOINT.items() if when == checkpoint}
+    instants: dict[str, set[float]] = {name: set() for name in expected}
+    for series in prometheus.query_range("ALERTS", start, end, 0.5):
+        name = series["metric"]["alertname"]
+        if name in instants:
+            instants[name] |= {float(t) for t, _ in series["values"]}
+    common = set.intersection(*instants.values()) if instants else set()
+    for at in sorted(common):  # and each alert's expression returns data there too
+        if all(prometheus.query(ALERTS[name].expr, at=at) for name in expected):
+            return at
+    return None
 
 
 async def _submit(url: str, jobs: list[dict[str, Any]]) -> list[int]:
@@ -184,7 +218,8 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
     steady = [q for q in every_query if not q.alert and q.expr != ALERT_STATE_QUERY]
     time.sleep(2)  # a rule evaluation or two after the last scrape
     at = _first_instant_all_finite(prometheus, steady, burst_started, time.time())
-    seen.checkpoints["burst"] = _checkpoint(prometheus, every_query, at)
+    # The alerts once the burst has drained: a backlog rising during it may be pending then
+    seen.checkpoints["burst"] = _checkpoint(prometheus, every_query, at, alerts_at=time.time())
     for name in ("worker_jobs_finished", "baseline_jobs_finished", "jobs_completed"):
         total = _value(prometheus, f"sum(burstlab_{name}_total)")
         seen.values[f"prometheus:{name}"] = -1 if total is None else total
@@ -200,9 +235,13 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
     producer.set_phase(scenario="metrics-check", mode="async", workers=0, phase="stall")
     stack.worker.stop()
     stalled_since = time.time()
-    wave = [{"mode": "async", **io}] * (STALLED // 2)
+    # Each stalled job runs long enough that the restarted worker's drain spans several scrapes:
+    # a counter that a new process exposes already risen is not a rise to rate() (its first
+    # sample is its baseline), so a drain finished before the first scrape would show nothing.
+    slow = {"kind": "io", "duration_ms": STALLED_JOB_MS}
+    wave = [{"mode": "async", **slow}] * (STALLED // 2)
     assert asyncio.run(_submit(url, wave)) == [202] * len(wave)
-    time.sleep(6)
+    time.sleep(WAVE_GAP_S)
     assert asyncio.run(_submit(url, wave)) == [202] * len(wave)
     _wait(  # the producer reads the queue every 0.5 s, in the background
         lambda: _scrape(stack.metrics_urls["producer"])["burstlab_async_backlog_jobs"] == STALLED,
@@ -229,20 +268,25 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
     )
     seen.checkpoints["stalled"] = _checkpoint(prometheus, every_query)
 
-    # Recovery: once the queued jobs have waited past the SLO, the workers come back
-    time.sleep(max(0.0, SLO_S + 4 - (time.time() - stalled_since)))
+    # Recovery: once both waves have waited past the SLO, the workers come back
+    time.sleep(max(0.0, SLO_S + WAVE_GAP_S + 4 - (time.time() - stalled_since)))
     producer.set_phase(scenario="metrics-check", mode="async", workers=WORKERS, phase="drain")
+    restarted = time.time()
     stack.worker.start()
     _wait(stack.worker_ready, 30, "the worker to be back")
     _wait(
-        lambda: (
-            _value(prometheus, "sum(burstlab_worker_jobs_finished_total)") == STALLED
-            and _alerts_active(prometheus, "recovered")
-        ),
+        lambda: _value(prometheus, "sum(burstlab_worker_jobs_finished_total)") == STALLED,
         60,
-        "the restarted worker's jobs and the queue-wait alert",
+        "Prometheus to scrape the restarted worker's jobs",
     )
-    seen.checkpoints["recovered"] = _checkpoint(prometheus, every_query)
+    alerted: list[float | None] = [None]
+
+    def queue_wait_alerted() -> bool:
+        alerted[0] = _first_alert_instant(prometheus, "recovered", restarted, time.time())
+        return alerted[0] is not None
+
+    _wait(queue_wait_alerted, 30, "the queue-wait alert")
+    seen.checkpoints["recovered"] = _checkpoint(prometheus, every_query, alerted[0])
     seen.values["recovered:worker_finished"] = _scrape(stack.metrics_urls["worker"])[
         "burstlab_worker_jobs_finished_total"
     ]
