@@ -52,11 +52,13 @@ async def _probe_latency_ms(producer_url: str, mode: str) -> float:
     return statistics.median(samples)
 
 
-def _notes(answers: list[Answer], before_ms: float, after_ms: float) -> dict[str, object]:
+def _notes(
+    answers: list[Answer], before_ms: float, after_ms: float, duration_s: float
+) -> dict[str, object]:
     shed = [a for a in answers if a.status in (429, 503)]
     latencies = sorted(a.latency_s for a in answers)
     return {
-        "offered": f"{len(answers):,} in {DURATION_S:g} s ({OVERLOAD}x capacity)",
+        "offered": f"{len(answers):,} in {duration_s:g} s ({OVERLOAD}x capacity)",
         "slowest answer s": round(latencies[-1], 2) if latencies else 0.0,
         "slowest refusal s": round(max((a.latency_s for a in shed), default=0.0), 3),
         "refusal codes": ",".join(sorted({str((a.body or {}).get("error")) for a in shed})),
@@ -64,8 +66,8 @@ def _notes(answers: list[Answer], before_ms: float, after_ms: float) -> dict[str
     }
 
 
-def overload_sync() -> FaultReport:
-    """Sync jobs at 10x the baseline's capacity for 30 s, with producer-side load shedding."""
+def overload_sync(duration_s: float = DURATION_S) -> FaultReport:
+    """Sync jobs at 10x the baseline's capacity for ``duration_s``, with producer-side shedding."""
     env = {"SYNC_QUEUE_TIMEOUT_S": str(SYNC_QUEUE_TIMEOUT_S)}
     config = StackConfig(workers=1, baseline_workers=WORKERS, extra_env=env)
     with LocalStack(config) as stack:
@@ -73,17 +75,17 @@ def overload_sync() -> FaultReport:
         before_ms = asyncio.run(_probe_latency_ms(url, "sync"))
         rss_before = rss_mib(stack.producer.pid)[0]
         rate = OVERLOAD * CAPACITY_PER_S
-        answers = asyncio.run(stream(url, job("sync", JOB_MS), rate, DURATION_S, timeout_s=60))
+        answers = asyncio.run(stream(url, job("sync", JOB_MS), rate, duration_s, timeout_s=60))
         after_ms = asyncio.run(_probe_latency_ms(url, "sync"))
         rss_after, rss_peak = rss_mib(stack.producer.pid)
     ok = sum(1 for a in answers if a.status == 200 and a.body is not None)
-    notes = _notes(answers, before_ms, after_ms)
+    notes = _notes(answers, before_ms, after_ms, duration_s)
     notes["in flight / wait bound"] = (
         f"{SYNC_IN_FLIGHT_PER_BASELINE_WORKER * WORKERS} / {SYNC_QUEUE_TIMEOUT_S:g} s"
     )
     return FaultReport(
         name="overload-sync",
-        fault=f"sync jobs of {JOB_MS:g} ms at {rate:g}/s for {DURATION_S:g} s on "
+        fault=f"sync jobs of {JOB_MS:g} ms at {rate:g}/s for {duration_s:g} s on "
         f"{WORKERS} gunicorn workers",
         accepted=ok,
         completed=ok,
@@ -95,8 +97,8 @@ def overload_sync() -> FaultReport:
     )
 
 
-def overload_async() -> FaultReport:
-    """Async jobs at 10x the workers' capacity for 30 s, with a bounded backlog."""
+def overload_async(duration_s: float = DURATION_S) -> FaultReport:
+    """Async jobs at 10x the workers' capacity for ``duration_s``, with a bounded backlog."""
     config = StackConfig(
         workers=WORKERS, baseline_workers=1, extra_env={"MAX_BACKLOG": str(MAX_BACKLOG)}
     )
@@ -105,7 +107,7 @@ def overload_async() -> FaultReport:
         before_ms = asyncio.run(_probe_latency_ms(url, "async"))
         rss_before = rss_mib(stack.producer.pid)[0]
         rate = OVERLOAD * CAPACITY_PER_S
-        answers = asyncio.run(stream(url, job("async", JOB_MS), rate, DURATION_S, timeout_s=60))
+        answers = asyncio.run(stream(url, job("async", JOB_MS), rate, duration_s, timeout_s=60))
         ended = time.time()
         accepted = accepted_ids(answers, 202)
         views = wait_until_final(url, accepted, 120)
@@ -113,12 +115,12 @@ def overload_async() -> FaultReport:
         completed, lost, duplicated = ledger(views, accepted)
         after_ms = asyncio.run(_probe_latency_ms(url, "async"))
         rss_after, rss_peak = rss_mib(stack.producer.pid)
-    notes = _notes(answers, before_ms, after_ms)
+    notes = _notes(answers, before_ms, after_ms, duration_s)
     notes["max backlog"] = MAX_BACKLOG
     notes["drained s after the load"] = round(max(0.0, drained - ended), 2)
     return FaultReport(
         name="overload-async",
-        fault=f"async jobs of {JOB_MS:g} ms at {rate:g}/s for {DURATION_S:g} s on "
+        fault=f"async jobs of {JOB_MS:g} ms at {rate:g}/s for {duration_s:g} s on "
         f"{WORKERS} Celery workers, MAX_BACKLOG={MAX_BACKLOG}",
         accepted=len(accepted),
         completed=completed,
