@@ -225,10 +225,10 @@ class ProducerMetrics:
             for reason in REJECT_REASONS:
                 self.rejected.labels(mode, reason)
 
-    def initialize_routes(self, routes: list[str], job_route: str) -> None:
-        """Create each route's latency series at zero, so a quantile exists from the first job."""
-        for route in routes:
-            self.request_duration.labels(route, NO_MODE)
+    def initialize_job_route(self, job_route: str) -> None:
+        """Create the job route's latency series of each mode at zero, so its quantile exists
+        from the first job. Other routes' series appear when first called: empty histograms for
+        routes nobody calls would only lengthen every 1 s scrape."""
         for mode in MODES:
             self.request_duration.labels(job_route, mode)
 

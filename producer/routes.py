@@ -25,4 +25,4 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_route(method, "/experiment", handler)
     document = openapi_document(metrics_route=app[keys.CONFIG].metrics_enabled)
     app.router.add_get("/openapi.json", openapi_handler(document))
-    metrics.initialize_routes([r.canonical for r in app.router.resources()], job_route="/jobs")
+    metrics.initialize_job_route("/jobs")
