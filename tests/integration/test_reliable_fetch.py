@@ -219,8 +219,11 @@ def test_a_job_four_times_longer_than_the_visibility_timeout_runs_exactly_once()
 def test_a_storm_of_worker_kills_or_stops_during_a_drain_loses_no_accepted_job(
     signum: int,
 ) -> None:
-    # Given a queue of 10 ms jobs kept full, When the worker is killed (or stopped) 6 times
-    report = run_storm("storm", Storm(rounds=6, signum=signum, consume_s=(0.2, 1.0), seed=3))
+    # Given a queue of 10 ms jobs kept full, When the worker is killed (or stopped) 4 times
+    # (the CLI's storms run hundreds of rounds: docs/reliability.md)
+    # (a 3 s visibility timeout: a killed worker's jobs come back within seconds)
+    storm = Storm(rounds=4, signum=signum, consume_s=(0.2, 1.0), visibility_timeout_s=3.0, seed=3)
+    report = run_storm("storm", storm)
     # Then every accepted job completed; duplicates are counted, not lost
-    assert report.accepted >= 300
+    assert report.accepted >= 200
     assert report.lost == 0 and report.completed == report.accepted, report
