@@ -9,6 +9,9 @@ on the event loop, behind the burst's requests), the worker's and the baseline's
 endpoint's scrape duration p50/p99/max (goal p99 < 30 ms at 1 s scrapes), the share of the time
 it spends answering scrapes (mean duration / interval), the producer's own time inside its
 handler, and the worker's multiprocess folder (files, bytes) after each burst: it must not grow.
+It runs twice, on a stack whose services hand the GIL over every 5 ms (Python's default), then
+every 1 ms (burstlab's default, METRICS_SWITCH_INTERVAL_MS): a scrape from a metrics thread
+waits for the GIL at each socket operation while the process's busy thread works through a burst.
 
 Run: .venv/bin/python -m benchmarks.scrape_cost [ROUNDS] [SECONDS] [INTERVAL_S]
 """
@@ -113,12 +116,14 @@ async def burst(producer: str, seconds: float) -> None:
     )
 
 
-def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5
-    interval_s = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
+SWITCH_INTERVALS_MS = (5.0, 1.0)
+"""The services' GIL switch interval: Python's default, then METRICS_SWITCH_INTERVAL_MS's."""
+
+
+def measure(rounds: int, seconds: float, interval_s: float, switch_ms: float) -> None:
+    """One stack with the services' switch interval at ``switch_ms``: print each endpoint."""
     sizes = []
-    with bench_stack(4, 4) as stack:
+    with bench_stack(4, 4, METRICS_SWITCH_INTERVAL_MS=f"{switch_ms:g}") as stack:
         endpoints = {
             "producer": stack.producer_metrics_url,
             "producer-api": f"{stack.producer_url}/metrics",
@@ -135,28 +140,37 @@ def main() -> None:
         inside = producer_inside(endpoints["producer-api"])
     durations = {name: by_url[url] for name, url in endpoints.items()}
     print(
-        f"{rounds} bursts of {seconds:g} s (async 1,000/s + sync 50/s), "
-        f"scraping every {interval_s:g} s"
+        f"switch interval {switch_ms:g} ms: {rounds} bursts of {seconds:g} s "
+        f"(async 1,000/s + sync 50/s), scraping every {interval_s:g} s"
     )
     for name, values in durations.items():
         stats = percentiles_ms(values)
         verdict = "met" if (stats["p99"] or 0) < GOAL_P99_MS else "MISSED"
         share = sum(values) / len(values) / interval_s if values else 0.0
         print(
-            f"{name:12s} scrape ms p50 {stats['p50']:6.1f}  p99 {stats['p99']:6.1f}  "
+            f"  {name:12s} scrape ms p50 {stats['p50']:6.1f}  p99 {stats['p99']:6.1f}  "
             f"max {stats['max']:6.1f}  ({stats['count']} scrapes); "
             f"goal p99 < {GOAL_P99_MS:g} ms: {verdict}; "
             f"busy answering {share:.1%} of the time"
         )
     handler_s, lag_s = inside
     print(
-        f"producer-api: {handler_s * 1000:.1f} ms mean inside the /metrics handler (rendering), "
-        f"{lag_s * 1000:.1f} ms mean event-loop lag: the rest of a scrape waits for the loop"
+        f"  producer-api: {handler_s * 1000:.1f} ms mean inside the /metrics handler "
+        f"(rendering), {lag_s * 1000:.1f} ms mean event-loop lag: the rest of a scrape waits "
+        "for the loop"
     )
     print(
-        "worker multiprocess folder after each burst (files, bytes): "
+        "  worker multiprocess folder after each burst (files, bytes): "
         + ", ".join(f"({n}, {b})" for n, b in sizes)
     )
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5
+    interval_s = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
+    for switch_ms in SWITCH_INTERVALS_MS:
+        measure(rounds, seconds, interval_s, switch_ms)
 
 
 if __name__ == "__main__":
