@@ -33,12 +33,13 @@ def render(
     step_s: float,
     out: Path,
 ) -> None:
-    """Render the Sync vs Async key panels over a time range to a PNG."""
-    from burstlab.telemetry.render import render_panels
+    """Render the Sync vs Async key panels and the sweep panels over a time range to a PNG."""
+    from burstlab.telemetry.render import KEY_PANELS, SWEEP_PANELS, render_panels
 
     end = end or time.time()
     start = start or end - last_s
-    click.echo(render_panels(prometheus_url, start, end, out, step_s=step_s))
+    titles = KEY_PANELS + SWEEP_PANELS
+    click.echo(render_panels(prometheus_url, start, end, out, titles=titles, step_s=step_s))
 
 
 @monitor.command("dashboards")
