@@ -356,6 +356,7 @@ def _sweep(stack: LocalStack, prometheus: PrometheusClient, seen: Observed) -> N
     time.sleep(2)  # a rule evaluation or two after the last step
     ended = time.time()
     seen.values["sweep:began"], seen.values["sweep:ended"] = began, ended
+    print(f"\ntiny sweep took {ended - began:.1f} s")
     live = [q for q in PER_STEP if not q.instant]
     at = _first_instant_all_finite(prometheus, live, began, ended)
     seen.checkpoints["step"] = _checkpoint(prometheus, live, at)
@@ -542,6 +543,15 @@ def test_the_latency_curve_panel_reads_one_point_per_step_of_the_sweep(
     print("\nsweep steps (completed jobs/s, p99 s):", by_step)
     for mode in SWEEP_MODES:
         assert by_step[(mode, "0.7")][0] > by_step[(mode, "0.3")][0], by_step
+    # And each step's throughput is the runner's own figure for it, within the noise of a
+    # measured part only 2.25 s long (a 5 s window reaching back into the step before would
+    # read far lower at the first step and between the two at the second)
+    for run in seen.sweep:
+        for step in run["steps"]:
+            drawn = by_step[(run["mode"], f"{step['rho']:g}")][0]
+            runner = step["achieved_per_s"]
+            print(f"{run['mode']} rho {step['rho']:g}: {drawn:.1f} jobs/s drawn, {runner:.1f} run")
+            assert 0.5 * runner < drawn < 2 * runner, (run["mode"], step["rho"], drawn, runner)
 
 
 def test_the_capacity_panel_reads_one_point_per_mode_and_worker_count(

@@ -75,12 +75,13 @@ def test_the_sweep_panels_draw_one_point_per_step_from_the_per_step_rules() -> N
     }
     curve, capacity = by_title[LATENCY_CURVE_PANEL], by_title[CAPACITY_PANEL]
     assert curve["type"] == capacity["type"] == "xychart"
-    # The curve: each step's mean throughput (x) and p99 (y), one table row per step
-    exprs = [t["expr"] for t in curve["targets"]]
-    assert exprs == [
-        "avg_over_time(step:burstlab_jobs_completed:rate5s[$__range])",
-        "avg_over_time(step:burstlab_job_end_to_end_seconds:p99_rate5s[$__range])",
-    ]
+    # The curve: each step's throughput (x) and p99 (y) from its own increase, a row per step
+    throughput, p99 = (t["expr"] for t in curve["targets"])
+    assert throughput.startswith(
+        "(max_over_time(step:burstlab_jobs_completed:sum[$__range]) - min_over_time("
+    )
+    assert "step:burstlab_experiment_step:time_seconds[$__range]" in throughput
+    assert p99.startswith("histogram_quantile(0.99, (max_over_time(step:burstlab_job_end_to_end")
     assert all(t["format"] == "table" for t in curve["targets"])
     steps = [t["id"] for t in curve["transformations"]]
     assert steps[0] == "merge" and steps[-1] == "partitionByValues"
@@ -91,4 +92,4 @@ def test_the_sweep_panels_draw_one_point_per_step_from_the_per_step_rules() -> N
     # The capacity: one point per mode and worker count
     for target in capacity["targets"]:
         assert target["expr"].startswith("max by (scenario, mode, workers) (")
-    assert "p99_slo_ratio_rate5s" in capacity["targets"][0]["expr"]
+    assert "step:burstlab_experiment_slo:p99_seconds" in capacity["targets"][0]["expr"]
