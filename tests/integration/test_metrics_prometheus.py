@@ -6,7 +6,7 @@ expression of the dashboards and rule files is evaluated through Prometheus' HTT
 - burst: 40 sync and 40 async jobs (and a few invalid ones) have run and been scraped;
 - stalled: the workers are stopped and 30 more async jobs wait in the queue;
 - recovered: the workers are back and have run the 30 jobs, each after a long wait;
-- swept: a tiny sweep (sweep-io, rho 0.3 and 0.7, 3 s steps, both modes) announced each step
+- swept: a tiny sweep (sweep-io, rho 0.3 and 0.7, 4 s steps, both modes) announced each step
   through the experiment context: the per-step rules had values during it, and the dashboard's
   sweep panels read one point per step after it.
 """
@@ -65,7 +65,7 @@ ALERTS = {q.source.split(": ", 1)[1]: q for q in RULE_QUERIES if q.alert}
 PER_STEP = [q for q in DASHBOARD_QUERIES + RULE_QUERIES if q.per_step]
 """Queries with data only during a sweep step (rules, live panels) or after one (instant ones)."""
 SWEEP_RHO = (0.3, 0.7)
-SWEEP_STEP_S = 3.0
+SWEEP_STEP_S = 4.0
 SWEEP_MODES = ("sync", "async")
 ALERT_CHECKPOINT = {
     "BurstlabWorkerDown": "stalled",
@@ -544,7 +544,7 @@ def test_the_latency_curve_panel_reads_one_point_per_step_of_the_sweep(
     for mode in SWEEP_MODES:
         assert by_step[(mode, "0.7")][0] > by_step[(mode, "0.3")][0], by_step
     # And each step's throughput is the runner's own figure for it, within the noise of a
-    # measured part only 2.25 s long (a 5 s window reaching back into the step before would
+    # measured part only 3 s long (a 5 s window reaching back into the step before would
     # read far lower at the first step and between the two at the second)
     for run in seen.sweep:
         for step in run["steps"]:
