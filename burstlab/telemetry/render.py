@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from burstlab.telemetry.dashboards import DASHBOARDS_DIR, load_dashboard, panels
-from burstlab.telemetry.dashboards_code.sync_vs_async import CAPACITY_PANEL, LATENCY_CURVE_PANEL
+from burstlab.telemetry.dashboards_code.sweep import CAPACITY_PANEL, LATENCY_CURVE_PANEL
 from burstlab.telemetry.prometheus_api import PrometheusClient
 from burstlab.telemetry.render_sweep import MODE_COLORS, draw_capacity, draw_latency_curve
 

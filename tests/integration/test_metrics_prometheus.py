@@ -42,7 +42,7 @@ from burstlab.telemetry.dashboards import (
     recorded_names,
     rule_queries,
 )
-from burstlab.telemetry.dashboards_code.sync_vs_async import CAPACITY_PANEL, LATENCY_CURVE_PANEL
+from burstlab.telemetry.dashboards_code.sweep import CAPACITY_PANEL, LATENCY_CURVE_PANEL
 from burstlab.telemetry.prometheus_api import PrometheusClient, sample_values
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ from burstlab.telemetry.dashboards import (
     panels,
 )
 from burstlab.telemetry.dashboards_code import generated, stale_dashboards
-from burstlab.telemetry.dashboards_code.sync_vs_async import CAPACITY_PANEL, LATENCY_CURVE_PANEL
+from burstlab.telemetry.dashboards_code.sweep import CAPACITY_PANEL, LATENCY_CURVE_PANEL
 
 
 def test_regenerating_the_dashboards_gives_the_committed_files() -> None:

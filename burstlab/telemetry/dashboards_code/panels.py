@@ -2,8 +2,7 @@
 
 Every panel names the provisioned Prometheus datasource by its fixed uid, says its resolution in
 its description, and shares one style: lines 2 px wide, legends at the bottom, a shared
-crosshair. What the SDK's schema for Grafana 11.4 does not model (the Prometheus annotation's
-label templates, the XY chart's options since Grafana 11.3) is written as plain JSON objects.
+crosshair. XY charts are in :mod:`.xy`, the dashboard's own settings in :mod:`.base`.
 """
 
 from __future__ import annotations
@@ -13,12 +12,11 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.builders import prometheus, statetimeline, timeseries, xychart
+from grafana_foundation_sdk.builders import prometheus, statetimeline, timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat, QueryEditorMode
-from grafana_foundation_sdk.models.xychart import ScatterShow
 
 DATASOURCE_UID = "burstlab-prometheus"
 GRAFANA_VERSION = "11.4.0"
@@ -45,7 +43,7 @@ class Target:
     instant: bool = False
 
 
-def _queries(targets: list[Target]) -> list[cogbuilder.Builder[Any]]:
+def queries(targets: list[Target]) -> list[cogbuilder.Builder[Any]]:
     built: list[cogbuilder.Builder[Any]] = []
     for ref, target in zip(REF_IDS, targets, strict=False):
         query = (
@@ -77,7 +75,7 @@ def _tooltip(mode: common.TooltipDisplayMode, sort: common.SortOrder) -> Any:
     return common_builders.VizTooltipOptions().mode(mode).sort(sort)
 
 
-def _scale(log: bool) -> common_builders.ScaleDistributionConfig:
+def scale(log: bool) -> common_builders.ScaleDistributionConfig:
     scale = common_builders.ScaleDistributionConfig()
     if log:
         return scale.type(common.ScaleDistribution.LOG).log(10)
@@ -103,7 +101,7 @@ def time_series(
         .description(description)
         .grid_pos(place)
         .datasource(datasource())
-        .targets(_queries(targets))
+        .targets(queries(targets))
         .unit(unit)
         .draw_style(common.GraphDrawStyle.BARS if bars else common.GraphDrawStyle.LINE)
         .line_width(2)
@@ -111,7 +109,7 @@ def time_series(
         .show_points(common.VisibilityMode.NEVER)
         .span_nulls(False)
         .axis_placement(common.AxisPlacement.AUTO)
-        .scale_distribution(_scale(log))
+        .scale_distribution(scale(log))
         .stacking(
             common_builders.StackingConfig()
             .mode(common.StackingMode.NORMAL if bars else common.StackingMode.NONE)
@@ -149,7 +147,7 @@ def state_timeline(
         .description(description)
         .grid_pos(place)
         .datasource(datasource())
-        .targets(_queries(targets))
+        .targets(queries(targets))
         .color_scheme(
             dashboard_builders.FieldColor().mode(model.FieldColorModeId.FIXED).fixed_color("orange")
         )
@@ -172,157 +170,3 @@ class Built(cogbuilder.Builder[Any]):
 
     def build(self) -> Any:
         return self._built
-
-
-def xy_chart(
-    panel_id: int,
-    title: str,
-    description: str,
-    place: model.GridPos,
-    targets: list[Target],
-    *,
-    x_fields: str,
-    x_unit: str,
-    y_unit: str,
-    y_log: bool,
-    lines: bool,
-    options: dict[str, Any],
-    transformations: list[tuple[str, dict[str, Any]]],
-) -> Built:
-    """An XY chart (Grafana 11.3+ options, given as JSON) over transformed query results:
-    the fields matching the regexp ``x_fields`` on a linear axis in ``x_unit``, the others in
-    ``y_unit``."""
-    panel = (
-        xychart.Panel()
-        .id(panel_id)
-        .title(title)
-        .description(description)
-        .grid_pos(place)
-        .datasource(datasource())
-        .targets(_queries(targets))
-        .transformations(
-            [
-                model.DataTransformerConfig(id_val=name, options=opts)
-                for name, opts in transformations
-            ]
-        )
-        .unit(y_unit)
-        .show(ScatterShow.POINTS_AND_LINES if lines else ScatterShow.POINTS)
-        .point_size(common_builders.ScaleDimensionConfig().fixed(6).min(1).max(20))
-        .scale_distribution(_scale(y_log))
-    )
-    panel = override(
-        panel,
-        x_fields,
-        unit=x_unit,
-        custom__scaleDistribution={"type": "linear"},
-    )
-    built: model.Panel = panel.build()
-    built.options = options
-    built.plugin_version = GRAFANA_VERSION
-    return Built(built)
-
-
-def xy_series(
-    x: str, y: str | None = None, *, name: str = "", frame: int | None = None
-) -> dict[str, Any]:
-    """One series of an XY chart: field ``x`` against field ``y`` (against every other number
-    field when None) of frame ``frame`` (of every frame in the chart's auto mapping)."""
-    series: dict[str, Any] = {"name": name} if name else {}
-    if frame is not None:
-        series["frame"] = {"matcher": {"id": "byIndex", "options": frame}}
-    series["x"] = {"matcher": {"id": "byName", "options": x}}
-    if y is not None:
-        series["y"] = {"matcher": {"id": "byName", "options": y}}
-    return series
-
-
-def xy_options(mapping: str, series: list[dict[str, Any]]) -> dict[str, Any]:
-    """The XY chart's options: ``manual`` (one series per entry) or ``auto`` (one per frame)."""
-    return {
-        "mapping": mapping,
-        "series": series,
-        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
-        "tooltip": {"mode": "single", "sort": "none"},
-    }
-
-
-class PrometheusAnnotation(model.AnnotationQuery):
-    """A Prometheus annotation with its label templates (absent from the SDK's model)."""
-
-    def __init__(self, *, title_format: str, text_format: str, tag_keys: str, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.title_format = title_format
-        self.text_format = text_format
-        self.tag_keys = tag_keys
-
-    def to_json(self) -> dict[str, object]:
-        payload = super().to_json()
-        payload.update(
-            {
-                "step": "1s",
-                "titleFormat": self.title_format,
-                "textFormat": self.text_format,
-                "tagKeys": self.tag_keys,
-                "useValueForTime": False,
-            }
-        )
-        return payload
-
-
-def burst_annotations() -> list[cogbuilder.Builder[model.AnnotationQuery]]:
-    """Grafana's own annotations, and the runner's bursts marked from the experiment context."""
-    grafana = (
-        dashboard_builders.AnnotationQuery()
-        .name("Annotations & Alerts")
-        .datasource(model.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
-        .enable(True)
-        .hide(True)
-        .icon_color("rgba(0, 211, 255, 1)")
-        .type("dashboard")
-        .built_in(1)
-    )
-    bursts = PrometheusAnnotation(
-        name="Bursts",
-        datasource=datasource(),
-        enable=True,
-        hide=False,
-        icon_color="rgba(255, 120, 50, 0.35)",
-        expr='burstlab_experiment_info{phase="burst"}',
-        title_format="burst: {{scenario}}",
-        text_format="{{mode}}, {{workers}} workers",
-        tag_keys="scenario,mode,workers",
-    )
-    return [grafana, Built(bursts)]
-
-
-def dashboard(uid: str, title: str, description: str) -> dashboard_builders.Dashboard:
-    """A read-only burstlab dashboard: last 5 min, refreshed every 5 s, bursts annotated,
-    linked to the other burstlab dashboards."""
-    return (
-        dashboard_builders.Dashboard(title)
-        .uid(uid)
-        .description(description)
-        .tags(["burstlab"])
-        .timezone("browser")
-        .readonly()
-        .tooltip(model.DashboardCursorSync.CROSSHAIR)
-        .fiscal_year_start_month(0)
-        .live_now(False)
-        .refresh("5s")
-        .version(1)
-        .time("now-5m", "now")
-        .annotations(burst_annotations())
-        .link(
-            dashboard_builders.DashboardLink("burstlab dashboards")
-            .type(model.DashboardLinkType.DASHBOARDS)
-            .tags(["burstlab"])
-            .as_dropdown(False)
-            .include_vars(False)
-            .keep_time(True)
-            .target_blank(False)
-            .icon("external link")
-            .tooltip("")
-            .url("")
-        )
-    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from burstlab.telemetry.dashboards_code.panels import Target, at, dashboard, override, time_series
+from burstlab.telemetry.dashboards_code.base import dashboard
+from burstlab.telemetry.dashboards_code.panels import Target, at, override, time_series
 
 UID = "burstlab-services"
 RATE_5S = (
