@@ -69,7 +69,8 @@ def sweep_panels() -> list[Any]:
         "the experiment context) to the end of its schedule. Resolution: per step, the jobs "
         "that finished between its first and last 1 s rule evaluation (jobs/s over that time, "
         "and their p99 from the histogram's buckets), for the steps in the dashboard's time "
-        "range; a step run twice in the range reads as one.",
+        "range. Set the range to one sweep: the same step run twice in it (same scenario, mode, "
+        "workers and rho) would span everything between the two runs.",
         at(0, 52, 16, 10),
         [
             Target(STEP_THROUGHPUT, "completed jobs/s", instant=True),
