@@ -13,7 +13,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import asdict
 from typing import Any
 
 import aiohttp
@@ -21,7 +20,7 @@ import orjson
 
 from burstlab.jobs.names import MAX_LOOKUP_IDS
 from burstlab.jobs.record import FINAL_STATUSES
-from producer.experiment_context import ExperimentContext
+from producer.experiment_context import ExperimentContext, StepContext
 
 MAX_WAIT_S = 60.0
 """The longest single long poll the producer accepts (``GET /jobs/{id}?wait=``)."""
@@ -87,9 +86,9 @@ def decode_answer(status: int, raw: bytes) -> Any:
     raise ProducerError(status, "http_error", raw[:200].decode(errors="replace"))
 
 
-def _context(scenario: str, mode: str, workers: int, phase: str) -> bytes:
+def _context(scenario: str, mode: str, workers: int, phase: str, step: StepContext | None) -> bytes:
     # Validated here as well, so a bad label fails in the caller with ContextError (ValueError).
-    return orjson.dumps(asdict(ExperimentContext(scenario, mode, workers, phase)))
+    return orjson.dumps(ExperimentContext.of(scenario, mode, workers, phase, step).to_body())
 
 
 def _chunks(job_ids: list[str]) -> list[list[str]]:
@@ -224,10 +223,18 @@ class ProducerClient:
         return context
 
     async def set_phase(
-        self, *, scenario: str, mode: str, workers: int, phase: str, timeout_s: float = 2.0
+        self,
+        *,
+        scenario: str,
+        mode: str,
+        workers: int,
+        phase: str,
+        step: StepContext | None = None,
+        timeout_s: float = 2.0,
     ) -> None:
-        """``PUT /experiment``: the phase starting now (``burst`` also marks a burst active)."""
-        body = _context(scenario, mode, workers, phase)
+        """``PUT /experiment``: the phase starting now (``burst`` also marks a burst active);
+        ``step``: the sweep step it belongs to (rho, offered rate, SLO)."""
+        body = _context(scenario, mode, workers, phase, step)
         await self.request("PUT", "/experiment", body, timeout_s=timeout_s)
 
     async def clear_phase(self, *, timeout_s: float = 2.0) -> None:
@@ -326,10 +333,17 @@ class Producer:
         return context
 
     def set_phase(
-        self, *, scenario: str, mode: str, workers: int, phase: str, timeout_s: float = 2.0
+        self,
+        *,
+        scenario: str,
+        mode: str,
+        workers: int,
+        phase: str,
+        step: StepContext | None = None,
+        timeout_s: float = 2.0,
     ) -> None:
         """See :meth:`ProducerClient.set_phase`."""
-        body = _context(scenario, mode, workers, phase)
+        body = _context(scenario, mode, workers, phase, step)
         self.request("PUT", "/experiment", body, timeout_s=timeout_s)
 
     def clear_phase(self, *, timeout_s: float = 2.0) -> None:

@@ -33,12 +33,42 @@ def render(
     step_s: float,
     out: Path,
 ) -> None:
-    """Render the Sync vs Async key panels over a time range to a PNG."""
-    from burstlab.telemetry.render import render_panels
+    """Render the Sync vs Async key panels and the sweep panels over a time range to a PNG."""
+    from burstlab.telemetry.render import KEY_PANELS, SWEEP_PANELS, render_panels
 
     end = end or time.time()
     start = start or end - last_s
-    click.echo(render_panels(prometheus_url, start, end, out, step_s=step_s))
+    titles = KEY_PANELS + SWEEP_PANELS
+    click.echo(render_panels(prometheus_url, start, end, out, titles=titles, step_s=step_s))
+
+
+@monitor.command("dashboards")
+@click.option(
+    "--check", is_flag=True, help="Only compare: exit 1 if a committed file differs from the code."
+)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Dashboards folder; default the package's monitoring/grafana/dashboards.",
+)
+def dashboards(check: bool, folder: Path | None) -> None:
+    """Generate the Grafana dashboard JSON files from their code (Grafana's SDK)."""
+    from burstlab.telemetry.dashboards import DASHBOARDS_DIR
+    from burstlab.telemetry.dashboards_code import stale_dashboards, write_dashboards
+
+    folder = folder or DASHBOARDS_DIR
+    if check:
+        stale = stale_dashboards(folder)
+        if stale:
+            click.echo(
+                f"differ from the code: {', '.join(stale)} (run `burstlab monitor dashboards`)"
+            )
+            raise SystemExit(1)
+        click.echo(f"{folder}: every dashboard matches its code")
+        return
+    changed = write_dashboards(folder)
+    click.echo("\n".join(str(p) for p in changed) or f"{folder}: already up to date")
 
 
 @monitor.command("demo")

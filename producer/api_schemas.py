@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from burstlab.jobs.spec import KINDS, MAX_DURATION_MS, MAX_PAYLOAD_BYTES, MODES
-from producer.experiment_context import CONTEXT_MODES, MAX_WORKERS
+from producer.experiment_context import (
+    CONTEXT_MODES,
+    MAX_OFFERED_RATE,
+    MAX_RHO,
+    MAX_SLO_S,
+    MAX_WORKERS,
+)
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _TIMINGS = {
@@ -93,6 +99,24 @@ SCHEMAS: dict[str, Any] = {
             "mode": {"type": "string", "enum": list(CONTEXT_MODES)},
             "workers": {"type": "integer", "minimum": 0, "maximum": MAX_WORKERS},
             "phase": _NAME,
+            "rho": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": MAX_RHO,
+                "description": "a sweep step's utilisation of the measured capacity N / S",
+            },
+            "offered_rate": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": MAX_OFFERED_RATE,
+                "description": "the rate the sweep step offers, jobs/s",
+            },
+            "slo_p99_s": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": MAX_SLO_S,
+                "description": "the sweep's p99 latency SLO, seconds",
+            },
         },
     },
     "ExperimentView": {

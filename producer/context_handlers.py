@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +14,7 @@ from producer.experiment_context import ContextError, ExperimentContext, Experim
 
 def _view(metrics: ExperimentMetrics) -> dict[str, Any]:
     current = metrics.current
-    return {"context": asdict(current) if current else None}
+    return {"context": current.to_body() if current else None}
 
 
 def experiment_handlers(metrics: ExperimentMetrics) -> dict[str, Handler]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -32,11 +33,15 @@ from burstlab.experiments.sweep_spec import (
     step_length_s,
 )
 from burstlab.experiments.sweep_steps import StepWindow, summarize_burst_step, summarize_step
+from producer.experiment_context import MEASURED_PHASE, StepContext
 
 ServiceProbe = Callable[[ProducerClient, str], Awaitable[tuple[dict[str, float], float, int]]]
 """Given a client and a mode: the probe figures, the service time S and the servers to use."""
 
 PAUSE_BETWEEN_STEPS_S = 0.3
+WARMUP_PHASE = "warmup"
+"""The phase announced while a step's warm-up (left out of its statistics) is sent; the
+measured part is ``MEASURED_PHASE``, then ``drain`` once its window has ended."""
 
 
 def is_sweep(scenario: Scenario) -> bool:
@@ -56,6 +61,14 @@ def step_seed(seed: int, index: int) -> int:
     return seed * 1_000 + index
 
 
+def _announce_step(
+    phases: PhaseAnnouncer, step: StepContext, warmup_s: float, length_s: float, start: float
+) -> None:
+    """Once a step's sending starts: its measured part after the warm-up, its drain after it."""
+    phases.at(start + warmup_s, MEASURED_PHASE, step)
+    phases.at(start + length_s, "drain", step)
+
+
 async def _send_step(
     client: ProducerClient,
     base_url: str,
@@ -64,10 +77,17 @@ async def _send_step(
     scenario: Scenario,
     schedule: Schedule,
     display: ProgressDisplay,
+    on_start: Callable[[float], None] | None = None,
 ) -> tuple[list[JobRow], float]:
     """Send one step's schedule, collect it, return its rows and its start (epoch s)."""
     progress = Progress()
     started: list[float] = []
+
+    def start(epoch_s: float) -> None:
+        started.append(epoch_s)
+        if on_start is not None:
+            on_start(epoch_s)
+
     async with display.run(client, mode, workers, progress):
         sends = await generate(
             base_url,
@@ -75,7 +95,7 @@ async def _send_step(
             schedule,
             timeout_s=scenario.timeout_s,
             progress=progress,
-            on_start=started.append,
+            on_start=start,
         )
         records: dict[str, dict[str, Any]] = {}
         if mode == "async":
@@ -97,6 +117,8 @@ async def run_sweep_mode(
     assert isinstance(arrival, SweepArrival | BurstSweepArrival)
     rows: list[JobRow] = []
     steps: list[dict[str, Any]] = []
+    slo_ms = scenario.thresholds.slo_p99_ms
+    slo_s = slo_ms / 1000 if slo_ms else None
     began = time.time()
     async with client_session() as session:
         client = ProducerClient(base_url, session)
@@ -111,11 +133,15 @@ async def run_sweep_mode(
                     schedule = step_schedule(
                         scenario, PoissonArrival(rate, length), step_seed(seed, index)
                     )
-                    await phases.set("load")
+                    warmup = length * arrival.warmup_fraction
+                    step = StepContext(rho, rate, slo_s)
+                    await phases.set(WARMUP_PHASE, step)
+                    announce = functools.partial(_announce_step, phases, step, warmup, length)
                     step_rows, start = await _send_step(
-                        client, base_url, mode, workers, scenario, schedule, display
+                        client, base_url, mode, workers, scenario, schedule, display, announce
                     )
-                    window = StepWindow(start, length, length * arrival.warmup_fraction)
+                    await phases.settle()
+                    window = StepWindow(start, length, warmup)
                     steps.append(
                         summarize_step(
                             step_rows,

@@ -25,6 +25,13 @@ repository's root folder in a checkout."""
 DASHBOARDS_DIR = MONITORING_DIR / "grafana" / "dashboards"
 RULES_DIR = MONITORING_DIR / "prometheus" / "rules"
 DATASOURCES_DIR = MONITORING_DIR / "grafana" / "provisioning" / "datasources"
+GRAFANA_RANGE = "$__range"
+"""The one variable a dashboard query may use: Grafana's dashboard time range, in the range
+selector of an instant query (a sweep step averaged over its samples within the range)."""
+EVALUATION_RANGE = "15m"
+"""What ``$__range`` becomes when a query is evaluated outside Grafana (tests, the renderer)."""
+STEP_METRICS = ("burstlab_experiment_step_info", "step:")
+"""Series that exist only while a sweep step runs (and the recording rules built on them)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,13 @@ class Query:
     expr: str
     legend: str = ""
     alert: bool = False
+    instant: bool = False
+    """An instant query (one value per series: a table row), not a range query."""
+
+    @property
+    def per_step(self) -> bool:
+        """Whether it has data only during (or, over a range, after) a sweep step."""
+        return any(name.startswith(STEP_METRICS) for name in metric_names(self.expr))
 
 
 def load_dashboard(path: Path) -> dict[str, Any]:
@@ -58,11 +72,22 @@ def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def dashboard_queries(path: Path) -> list[Query]:
-    """The PromQL of every panel target and Prometheus annotation of a dashboard."""
+def evaluable(expr: str, range_window: str = EVALUATION_RANGE) -> str:
+    """``expr`` as Prometheus can evaluate it: Grafana's ``$__range`` replaced by a window."""
+    return expr.replace(GRAFANA_RANGE, range_window)
+
+
+def dashboard_queries(path: Path, range_window: str = EVALUATION_RANGE) -> list[Query]:
+    """The PromQL of every panel target and Prometheus annotation of a dashboard, with
+    ``$__range`` replaced by ``range_window``."""
     dashboard = load_dashboard(path)
     queries = [
-        Query(f"{path.name}: {panel.get('title')}", target["expr"], target.get("legendFormat", ""))
+        Query(
+            f"{path.name}: {panel.get('title')}",
+            evaluable(target["expr"], range_window),
+            target.get("legendFormat", ""),
+            instant=bool(target.get("instant")),
+        )
         for panel in panels(dashboard)
         for target in panel.get("targets", [])
         if target.get("expr")

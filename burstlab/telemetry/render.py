@@ -2,7 +2,8 @@
 
 Each panel is drawn from the very targets of the "Sync vs Async" dashboard JSON: the same
 PromQL, the same legends, queried from Prometheus' HTTP API over a time range. Bursts marked by
-the experiment runner (``burstlab_experiment_burst_active``) are shaded on every panel.
+the experiment runner (``burstlab_experiment_burst_active``) are shaded on every time panel. The
+sweep panels (one point per step) are drawn by :mod:`burstlab.telemetry.render_sweep`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from burstlab.telemetry.dashboards import DASHBOARDS_DIR, load_dashboard, panels
+from burstlab.telemetry.dashboards_code.sweep import CAPACITY_PANEL, LATENCY_CURVE_PANEL
 from burstlab.telemetry.prometheus_api import PrometheusClient
+from burstlab.telemetry.render_sweep import MODE_COLORS, draw_capacity, draw_latency_curve
 
 SYNC_VS_ASYNC = DASHBOARDS_DIR / "sync-vs-async.json"
 OFFERED_PANEL = "Offered vs completed jobs per second, per mode"
@@ -30,8 +33,9 @@ KEY_PANELS = (
     "Latency vs throughput, per mode",
 )
 """The panels the README shows, in reading order."""
-
-MODE_COLORS = {"sync": "#1f77b4", "async": "#ff7f0e"}
+SWEEP_PANELS = (LATENCY_CURVE_PANEL, CAPACITY_PANEL)
+"""The panels a sweep fills: one point per step."""
+_SWEEP_DRAWERS = {LATENCY_CURVE_PANEL: draw_latency_curve, CAPACITY_PANEL: draw_capacity}
 _STYLES = ("-", "--", ":", "-.")
 _UNIT_LABELS = {"s": "seconds", "reqps": "jobs / s", "percentunit": "fraction", "short": ""}
 _BURST_ACTIVE = "burstlab_experiment_burst_active"
@@ -194,10 +198,12 @@ def render_panels(
     rows = math.ceil(len(chosen) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(15, 4.2 * rows), squeeze=False)
     for ax, panel in zip(axes.flat, chosen, strict=False):
-        series = [_series(client, t, start, end, step_s) for t in panel["targets"]]
-        if panel["type"] == "xychart":
-            _draw_xy(ax, series)
+        if panel["title"] in _SWEEP_DRAWERS:
+            _SWEEP_DRAWERS[panel["title"]](ax, client, panel, start, end)
+        elif panel["type"] == "xychart":
+            _draw_xy(ax, [_series(client, t, start, end, step_s) for t in panel["targets"]])
         else:
+            series = [_series(client, t, start, end, step_s) for t in panel["targets"]]
             for begin, finish in bursts:
                 ax.axvspan(begin, finish, color="#d62728", alpha=0.08, linewidth=0)
             if panel["fieldConfig"]["defaults"]["custom"].get("drawStyle") == "bars":

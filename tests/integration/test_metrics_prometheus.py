@@ -5,7 +5,10 @@ expression of the dashboards and rule files is evaluated through Prometheus' HTT
 
 - burst: 40 sync and 40 async jobs (and a few invalid ones) have run and been scraped;
 - stalled: the workers are stopped and 30 more async jobs wait in the queue;
-- recovered: the workers are back and have run the 30 jobs, each after a long wait.
+- recovered: the workers are back and have run the 30 jobs, each after a long wait;
+- swept: a tiny sweep (sweep-io, rho 0.3 and 0.7, 4 s steps, both modes) announced each step
+  through the experiment context: the per-step rules had values during it, and the dashboard's
+  sweep panels read one point per step after it.
 """
 
 from __future__ import annotations
@@ -23,15 +26,23 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from burstlab.client import Producer
+from burstlab.experiments.progress import ProgressDisplay
+from burstlab.experiments.runner import service_probe
+from burstlab.experiments.scenario import load_scenario
+from burstlab.experiments.sweep_run import override_sweep, run_sweep_mode
 from burstlab.stack.local import LocalStack, StackConfig
 from burstlab.telemetry.dashboards import (
+    DASHBOARDS_DIR,
     Query,
     dashboard_paths,
     dashboard_queries,
+    load_dashboard,
     metric_names,
+    panels,
     recorded_names,
     rule_queries,
 )
+from burstlab.telemetry.dashboards_code.sweep import CAPACITY_PANEL, LATENCY_CURVE_PANEL
 from burstlab.telemetry.prometheus_api import PrometheusClient, sample_values
 
 pytestmark = pytest.mark.slow
@@ -51,6 +62,11 @@ ALERT_STATE_QUERY = "count by (alertname, alertstate) (ALERTS)"
 DASHBOARD_QUERIES = [q for path in dashboard_paths() for q in dashboard_queries(path)]
 RULE_QUERIES = rule_queries()
 ALERTS = {q.source.split(": ", 1)[1]: q for q in RULE_QUERIES if q.alert}
+PER_STEP = [q for q in DASHBOARD_QUERIES + RULE_QUERIES if q.per_step]
+"""Queries with data only during a sweep step (rules, live panels) or after one (instant ones)."""
+SWEEP_RHO = (0.3, 0.7)
+SWEEP_STEP_S = 4.0
+SWEEP_MODES = ("sync", "async")
 ALERT_CHECKPOINT = {
     "BurstlabWorkerDown": "stalled",
     "BurstlabNoWorkerUp": "stalled",
@@ -80,6 +96,7 @@ class Observed:
     values: dict[str, float] = field(default_factory=dict)
     queue_endpoint: dict[str, int] = field(default_factory=dict)
     scrape_seconds: dict[str, float] = field(default_factory=dict)
+    sweep: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _scrape(url: str) -> dict[str, float]:
@@ -215,7 +232,9 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
         60,
         "Prometheus to scrape every finished job",
     )
-    steady = [q for q in every_query if not q.alert and q.expr != ALERT_STATE_QUERY]
+    steady = [
+        q for q in every_query if not q.alert and q.expr != ALERT_STATE_QUERY and not q.per_step
+    ]
     time.sleep(2)  # a rule evaluation or two after the last scrape
     at = _first_instant_all_finite(prometheus, steady, burst_started, time.time())
     # The alerts once the burst has drained: a backlog rising during it may be pending then
@@ -291,7 +310,57 @@ def _run_scenario(stack: LocalStack, prometheus: PrometheusClient) -> Observed:
         "burstlab_worker_jobs_finished_total"
     ]
     producer.clear_phase()
+    _sweep(stack, prometheus, seen)
     return seen
+
+
+async def _sweep_modes(url: str, metrics_url: str) -> tuple[list[dict[str, Any]], set[str]]:
+    """The tiny sweep, one mode after the other, by the runner itself; and the sample names
+    of a producer scrape taken while a step ran (its step series exist only then)."""
+    scenario = override_sweep(
+        load_scenario("sweep-io"), ",".join(map(str, SWEEP_RHO)), SWEEP_STEP_S
+    )
+    during_a_step: set[str] = set()
+
+    async def scrape_during_a_step() -> None:
+        while "burstlab_experiment_step_info" not in during_a_step:
+            during_a_step.update(await asyncio.to_thread(_scrape, metrics_url))
+            await asyncio.sleep(0.25)
+
+    scraper = asyncio.create_task(scrape_during_a_step())
+    summaries = []
+    try:
+        for mode in SWEEP_MODES:
+            _, summary = await run_sweep_mode(
+                url,
+                mode,
+                WORKERS,
+                scenario,
+                scenario.seed,
+                ProgressDisplay(enabled=False),
+                service_probe(scenario, WORKERS),
+            )
+            summaries.append(summary)
+    finally:
+        scraper.cancel()
+    return summaries, during_a_step
+
+
+def _sweep(stack: LocalStack, prometheus: PrometheusClient, seen: Observed) -> None:
+    """Run the tiny sweep; checkpoint the per-step queries during it and after it."""
+    began = time.time()
+    seen.sweep, during_a_step = asyncio.run(
+        _sweep_modes(stack.producer_url, stack.metrics_urls["producer"])
+    )
+    seen.exposed |= during_a_step
+    time.sleep(2)  # a rule evaluation or two after the last step
+    ended = time.time()
+    seen.values["sweep:began"], seen.values["sweep:ended"] = began, ended
+    print(f"\ntiny sweep took {ended - began:.1f} s")
+    live = [q for q in PER_STEP if not q.instant]
+    at = _first_instant_all_finite(prometheus, live, began, ended)
+    seen.checkpoints["step"] = _checkpoint(prometheus, live, at)
+    seen.checkpoints["swept"] = _checkpoint(prometheus, [q for q in PER_STEP if q.instant], ended)
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +399,11 @@ def test_the_stacks_prometheus_scrapes_every_service_with_the_repository_rules(
 
 @pytest.mark.parametrize(
     "query",
-    [q for q in DASHBOARD_QUERIES + RULE_QUERIES if not q.alert and q.expr != ALERT_STATE_QUERY],
+    [
+        q
+        for q in DASHBOARD_QUERIES + RULE_QUERIES
+        if not q.alert and q.expr != ALERT_STATE_QUERY and not q.per_step
+    ],
     ids=lambda q: q.source,
 )
 def test_every_dashboard_and_recording_rule_query_has_a_value_after_a_burst(
@@ -422,3 +495,98 @@ def test_the_key_panels_render_from_prometheus_query_results(
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 50_000
     assert len(KEY_PANELS) == 6
+
+
+@pytest.mark.parametrize("query", PER_STEP, ids=lambda q: q.source)
+def test_every_per_step_query_has_a_value_during_or_after_a_sweep(
+    monitored: tuple[LocalStack, Observed], query: Query
+) -> None:
+    _, seen = monitored
+    # Then the per-step rules (and the live step panel) had a value while a step ran, and the
+    # sweep panels' instant queries have one after the sweep
+    checkpoint = seen.checkpoints["swept" if query.instant else "step"]
+    assert checkpoint.finite(query.expr), f"{query.expr} gave {checkpoint.samples[query.expr]}"
+
+
+def _sweep_panel(title: str) -> dict[str, Any]:
+    dashboard = load_dashboard(DASHBOARDS_DIR / "sync-vs-async.json")
+    return next(p for p in panels(dashboard) if p["title"] == title)
+
+
+def test_the_latency_curve_panel_reads_one_point_per_step_of_the_sweep(
+    monitored: tuple[LocalStack, Observed],
+) -> None:
+    from burstlab.telemetry.render_sweep import join_rows
+
+    _, seen = monitored
+    panel = _sweep_panel(LATENCY_CURVE_PANEL)
+    # Given the curve's two queries (step throughput, step p99) after the sweep
+    results = [
+        seen.checkpoints["swept"].samples[q.expr]
+        for q in DASHBOARD_QUERIES
+        if q.source.endswith(LATENCY_CURVE_PANEL)
+    ]
+    assert len(results) == len(panel["targets"]) == 2
+    # Then each returns one series per step: every mode at every rho, no more
+    steps = {(mode, f"{rho:g}") for mode in SWEEP_MODES for rho in SWEEP_RHO}
+    for samples in results:
+        assert sorted((s["metric"]["mode"], s["metric"]["rho"]) for s in samples) == sorted(steps)
+        assert {(s["metric"]["scenario"], s["metric"]["workers"]) for s in samples} == {
+            ("sweep-io", str(WORKERS))
+        }
+    # And joined as the panel joins them, each step is one point with both coordinates
+    rows = join_rows(results, ("scenario", "mode", "workers", "rho"))
+    assert len(rows) == len(steps)
+    assert all(math.isfinite(v) and v > 0 for _, values in rows for v in values), rows
+    # And per mode, the step at the higher rho completed more jobs per second
+    by_step = {(labels["mode"], labels["rho"]): values for labels, values in rows}
+    print("\nsweep steps (completed jobs/s, p99 s):", by_step)
+    for mode in SWEEP_MODES:
+        assert by_step[(mode, "0.7")][0] > by_step[(mode, "0.3")][0], by_step
+    # And each step's throughput is the runner's own figure for it, within the noise of a
+    # measured part only 3 s long (a 5 s window reaching back into the step before would
+    # read far lower at the first step and between the two at the second)
+    for run in seen.sweep:
+        for step in run["steps"]:
+            drawn = by_step[(run["mode"], f"{step['rho']:g}")][0]
+            runner = step["achieved_per_s"]
+            print(f"{run['mode']} rho {step['rho']:g}: {drawn:.1f} jobs/s drawn, {runner:.1f} run")
+            assert 0.5 * runner < drawn < 2 * runner, (run["mode"], step["rho"], drawn, runner)
+
+
+def test_the_capacity_panel_reads_one_point_per_mode_and_worker_count(
+    monitored: tuple[LocalStack, Observed],
+) -> None:
+    _, seen = monitored
+    peak = next(
+        q
+        for q in DASHBOARD_QUERIES
+        if q.source.endswith(CAPACITY_PANEL)
+        and q.expr.startswith("max by")
+        and " and " not in q.expr
+    )
+    samples = seen.checkpoints["swept"].samples[peak.expr]
+    assert sorted((s["metric"]["mode"], s["metric"]["workers"]) for s in samples) == sorted(
+        (mode, str(WORKERS)) for mode in SWEEP_MODES
+    )
+    # And the runner's own summary has the same steps the dashboard drew
+    assert [[s["rho"] for s in run["steps"]] for run in seen.sweep] == [list(SWEEP_RHO)] * 2
+
+
+def test_the_sweep_panels_render_from_prometheus_query_results(
+    monitored: tuple[LocalStack, Observed], tmp_path: Any
+) -> None:
+    from burstlab.telemetry.render import SWEEP_PANELS, render_panels
+
+    stack, seen = monitored
+    # When the sweep panels are drawn over the sweep's time range
+    out = render_panels(
+        stack.prometheus_url or "",
+        seen.values["sweep:began"],
+        seen.values["sweep:ended"],
+        tmp_path / "sweep.png",
+        titles=SWEEP_PANELS,
+    )
+    # Then a PNG of them is written
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.stat().st_size > 20_000

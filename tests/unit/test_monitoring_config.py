@@ -91,7 +91,10 @@ def test_a_query_has_no_variable_and_takes_quantiles_from_rate_over_a_fixed_wind
     assert "$" not in query.expr
     assert "irate(" not in query.expr
     if "histogram_quantile(" in query.expr:
-        assert re.search(r"\brate\([a-z_:]+_bucket(\{[^}]*\})?\[\d+[smh]\]\)", query.expr)
+        over_a_window = r"\brate\([a-z_:]+_bucket(\{[^}]*\})?\[\d+[smh]\]\)"
+        # or, for a sweep step, over the step itself: its recorded buckets' last minus first
+        over_a_step = r"max_over_time\((step:[a-z_]+_bucket:sum)\[\w+\]\) - min_over_time\(\1\["
+        assert re.search(over_a_window, query.expr) or re.search(over_a_step, query.expr)
 
 
 WINDOW = re.compile(r"\b(rate|increase|deriv)\(([^\[]*)\[(\d+)([smh])\]\)")
