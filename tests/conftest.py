@@ -11,9 +11,24 @@ from pathlib import Path
 import pytest
 
 from burstlab.stack.local import LocalStack, StackConfig
-from burstlab.stack.ports import free_port
+from burstlab.stack.ports import PORT_RANGE_ENV, free_port, port_range
 from burstlab.stack.process import ManagedProcess
 from burstlab.stack.redis_server import redis_process
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, give each worker its own slice of the service-port range (inherited
+    by every process it starts), so two workers never draw the same port at the same moment."""
+    worker, count = (
+        os.environ.get("PYTEST_XDIST_WORKER"),
+        os.environ.get("PYTEST_XDIST_WORKER_COUNT"),
+    )
+    if not worker or not count or PORT_RANGE_ENV in os.environ:
+        return
+    index, workers = int(worker.removeprefix("gw")), int(count)
+    low, high = port_range()
+    width = (high - low + 1) // workers
+    os.environ[PORT_RANGE_ENV] = f"{low + index * width}-{low + (index + 1) * width - 1}"
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from burstlab.stack import ports
 
 
@@ -30,3 +32,15 @@ def test_a_port_something_listens_on_is_not_handed_out() -> None:
         taken = listener.getsockname()[1]
         # Then it is not bindable, so never handed out
         assert not ports._bindable("127.0.0.1", taken)
+
+
+def test_a_port_range_setting_narrows_the_draw_and_a_bad_one_is_refused_by_name() -> None:
+    assert ports.port_range({ports.PORT_RANGE_ENV: "21000-21999"}) == (21_000, 21_999)
+    for bad in ("21000", "a-b", "22000-21000", "80-90", "21000-70000", "1-2-3"):
+        with pytest.raises(ValueError, match=ports.PORT_RANGE_ENV):
+            ports.port_range({ports.PORT_RANGE_ENV: bad})
+
+
+def test_ports_are_drawn_inside_the_configured_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ports.PORT_RANGE_ENV, "23000-23499")
+    assert all(23_000 <= ports.free_port() <= 23_499 for _ in range(20))
