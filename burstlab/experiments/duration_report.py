@@ -219,7 +219,11 @@ def plot_duration_sweep(summary: Mapping[str, Any], path: Path) -> Path:
             )
         tolerance = section["beyond_tolerance"]["tolerance"]
         ratio_ax.axhline(
-            1 + tolerance, color="grey", linewidth=1, linestyle=":", label=f"{1 + tolerance:g}"
+            1 + tolerance,
+            color="grey",
+            linewidth=1,
+            linestyle=":",
+            label=f"1 + tolerance = {1 + tolerance:g}",
         )
         _vertical(ratio_ax, section["beyond_tolerance"]["measured"], "-", "crossover measured")
         _vertical(ratio_ax, section["beyond_tolerance"]["predicted"], "--", "crossover predicted")

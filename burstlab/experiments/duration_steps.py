@@ -224,8 +224,9 @@ def _words(crossing: Mapping[str, Any] | None, durations: Sequence[float]) -> st
         return "not known (no complete burst)"
     how, value = crossing["how"], crossing["duration_ms"]
     if how == CROSSED:
-        beyond = " (beyond the durations sent)" if value > durations[-1] else ""
-        return f"below {value:.0f} ms{beyond}"
+        if value > durations[-1]:
+            return f"below {value:.1f} ms (beyond the durations sent)"
+        return f"below {value:.0f} ms"
     if how == ABOVE:
         return f"at every duration sent ({durations[0]:g}-{durations[-1]:g} ms)"
     if how == NEVER:

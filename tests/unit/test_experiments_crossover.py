@@ -312,10 +312,10 @@ pattern = "duration-sweep"
 """
 
 
-def test_the_shipped_short_jobs_scenario_sweeps_1_to_100_ms_at_one_burst() -> None:
+def test_the_shipped_short_jobs_scenario_sweeps_1_to_200_ms_at_one_burst() -> None:
     scenario = load_scenario("short-jobs")
     assert scenario.arrival == DurationSweepArrival(
-        (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0), size=200, repeats=3, tolerance=0.1
+        (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0), size=160, repeats=3, tolerance=0.1
     )
     assert scenario.workers == (4,) and scenario.modes == ("sync", "async")
     assert [job.kind for job in scenario.jobs] == ["io"]
