@@ -1,5 +1,5 @@
 """A duration sweep summarised: each mode's drains per job duration beside the prediction, then
-sync and async set side by side with the crossover, predicted and measured.
+sync and async set side by side with the crossover, measured, predicted and fitted.
 
 Drain is from the burst's first intended send to its last completion (sync: the last answer;
 async: the last job finished). Each duration is sent ``repeats`` times; the median is the
@@ -148,12 +148,12 @@ def _crossings(
             return None
         return model_crossing(sync, run, tolerance).to_dict()
 
-    has_ratio = any(r is not None for r in ratios)
+    measured = None
+    if any(r is not None for r in ratios):
+        measured = measured_crossing(durations, ratios, tolerance).to_dict()
     return {
         "tolerance": tolerance,
-        "measured": measured_crossing(durations, ratios, tolerance).to_dict()
-        if has_ratio
-        else None,
+        "measured": measured,
         "predicted": model(overheads),
         "fitted": model(fitted),
     }
