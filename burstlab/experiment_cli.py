@@ -190,6 +190,8 @@ def run(
         console.print(summary_table(result.summary))
         for sentence in result.summary.get("capacity_sentences", []):
             console.print(sentence)
+        for sentence in result.summary.get("crossover_sentences", []):
+            console.print(sentence)
         for mode, scaling in result.summary.get("scaling", {}).items():
             console.print(f"{mode}: {scaling['verdict']}")
         for check in result.checks:
@@ -217,6 +219,7 @@ def _shard_options(
     loaded: Scenario, target: str | None, shard: str | None, start_at: str | None
 ) -> tuple[Shard | None, float | None]:
     """``--shard`` and ``--start-at``, checked: shards drive a --target, not a sweep."""
+    from burstlab.experiments.duration_run import is_duration_sweep
     from burstlab.experiments.shard import Shard, ShardError, parse_start_at
     from burstlab.experiments.sweep_run import is_sweep
 
@@ -228,7 +231,7 @@ def _shard_options(
         raise click.BadParameter(
             "shards drive a running stack: give --target", param_hint="--shard"
         )
-    if is_sweep(loaded) or loaded.autoscale is not None:
+    if is_sweep(loaded) or is_duration_sweep(loaded) or loaded.autoscale is not None:
         raise click.BadParameter(
             "sweeps and autoscale runs cannot be sharded", param_hint="--shard"
         )

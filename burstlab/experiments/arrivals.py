@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from burstlab.experiments._validate import Table
 from burstlab.experiments.sweep_spec import (
     BURST_SWEEP_KEYS,
+    DURATION_SWEEP_KEYS,
     SWEEP_KEYS,
     BurstSweepArrival,
+    DurationSweepArrival,
     SweepArrival,
     parse_burst_sweep,
+    parse_duration_sweep,
     parse_sweep,
 )
 
@@ -96,6 +99,7 @@ Arrival = (
     | SineArrival
     | SweepArrival
     | BurstSweepArrival
+    | DurationSweepArrival
 )
 
 
@@ -109,6 +113,8 @@ def parse_arrival(data: object) -> Arrival:
         return parse_sweep(table)
     if pattern == "burst-sweep":
         return parse_burst_sweep(table)
+    if pattern == "duration-sweep":
+        return parse_duration_sweep(table)
     process = table.choice("process", PROCESSES, default="paced")
     if pattern == "steady":
         return SteadyArrival(table.number("rate", above=0), table.number("duration_s", above=0))
@@ -161,4 +167,5 @@ _ARRIVAL_KEYS: dict[str, tuple[str, ...]] = {
     "sine": ("mean_rate", "amplitude", "period_s", "duration_s", "process"),
     "sweep": SWEEP_KEYS,
     "burst-sweep": BURST_SWEEP_KEYS,
+    "duration-sweep": DURATION_SWEEP_KEYS,
 }

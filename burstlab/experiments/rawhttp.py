@@ -106,7 +106,7 @@ class Connection:
         return Reply(status, body, keep_alive)
 
     async def _read_chunked(self) -> bytes:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int((await self._reader.readuntil(b"\r\n")).split(b";")[0], 16)
             if size == 0:

@@ -14,6 +14,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from burstlab.experiments.duration_report import (
+    duration_notes,
+    duration_tables,
+    write_duration_plots,
+)
 from burstlab.experiments.plots import write_plots
 from burstlab.experiments.records import JobRow
 from burstlab.experiments.sweep_plots import write_sweep_plots
@@ -70,7 +75,7 @@ def headline(summary: Mapping[str, Any]) -> list[str]:
             ideal = f" (theory N/S = {capacity:.1f}/s)" if capacity else ""
             parts.append(f"{mode} drained at {run['throughput_per_s']:.1f} jobs/s{ideal}")
         lines.append(f"- **{workers} worker(s)**: " + "; ".join(parts) + ".")
-    return lines + sweep_notes(summary)
+    return lines + sweep_notes(summary) + duration_notes(summary)
 
 
 def _ms(value: float | None) -> str:
@@ -146,7 +151,8 @@ def write_report(
     """Write the plots, report.md and report.html into ``out_dir``; returns every file written."""
     out_dir = Path(out_dir)
     plots = write_plots(out_dir, summary, rows) + write_sweep_plots(out_dir, summary)
-    tables = report_tables(summary) + sweep_tables(summary)
+    plots += write_duration_plots(out_dir, summary)
+    tables = duration_tables(summary) + report_tables(summary) + sweep_tables(summary)
     markdown = out_dir / "report.md"
     markdown.write_text(render_markdown(summary, tables, plots), encoding="utf-8")
     page = out_dir / "report.html"

@@ -27,6 +27,8 @@ import uvloop
 from burstlab.client import ProducerClient
 from burstlab.experiments.capacity import sweep_summary
 from burstlab.experiments.collect import collect_async, to_rows
+from burstlab.experiments.duration_run import is_duration_sweep, run_duration_sweep
+from burstlab.experiments.duration_steps import crossover_section, crossover_sentences
 from burstlab.experiments.histograms import HISTOGRAMS_FILE, write_histograms
 from burstlab.experiments.loadgen import Progress, client_session, generate
 from burstlab.experiments.phases import PhaseAnnouncer
@@ -39,6 +41,7 @@ from burstlab.experiments.schedule import Schedule, build_schedule
 from burstlab.experiments.shard import Shard
 from burstlab.experiments.stats import encoded_histograms, summarize_run
 from burstlab.experiments.sweep_run import ServiceProbe, is_sweep, run_sweep_mode
+from burstlab.experiments.sweep_spec import DurationSweepArrival
 from burstlab.experiments.theory import theory_inputs
 from burstlab.experiments.thresholds import ThresholdCheck, all_passed, check_thresholds
 
@@ -225,6 +228,38 @@ def service_probe(scenario: Scenario, workers: int) -> ServiceProbe:
     return probe
 
 
+def _runs_on(
+    url: str, workers: int, plan: RunPlan, display: ProgressDisplay
+) -> Iterator[tuple[list[JobRow], dict[str, Any], str]]:
+    """Each mode's (rows, summary, generator priority) on one running stack, in plan order.
+
+    A duration sweep runs its modes interleaved in one go; the others run one mode at a time.
+    """
+    scenario = plan.scenario
+    if is_duration_sweep(scenario):
+        sweep = run_duration_sweep(url, plan.modes, workers, scenario, display)
+        with (
+            generator_priority() as priority,
+            asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop,
+        ):
+            results = loop.run(sweep)
+        for rows, summary in results:
+            yield rows, summary, priority
+        return
+    for mode in plan.modes:
+        if is_sweep(scenario):
+            probe = service_probe(scenario, workers)
+            run = run_sweep_mode(url, mode, workers, scenario, plan.seed, display, probe)
+        else:
+            run = run_mode(url, mode, workers, plan, display)
+        with (
+            generator_priority() as priority,
+            asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop,
+        ):
+            rows, summary = loop.run(run)
+        yield rows, summary, priority
+
+
 def run_experiment(
     plan: RunPlan, *, stack_factory: StackFactory | None = None, live: bool = True
 ) -> ExperimentResult:
@@ -249,19 +284,7 @@ def run_experiment(
     for workers in plan.workers:
         display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
         with factory(workers) as target:
-            for mode in plan.modes:
-                if is_sweep(plan.scenario):
-                    probe = service_probe(plan.scenario, workers)
-                    run = run_sweep_mode(
-                        target.url, mode, workers, plan.scenario, plan.seed, display, probe
-                    )
-                else:
-                    run = run_mode(target.url, mode, workers, plan, display)
-                with (
-                    generator_priority() as priority,
-                    asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop,
-                ):
-                    rows, summary = loop.run(run)
+            for rows, summary, priority in _runs_on(target.url, workers, plan, display):
                 summary["generator_priority"] = priority
                 if target.replicas is not None:
                     summary["replicas"] = target.replicas
@@ -283,6 +306,10 @@ def run_experiment(
     }
     if is_sweep(plan.scenario):
         summary.update(sweep_summary(runs))
+    if isinstance(plan.scenario.arrival, DurationSweepArrival):
+        sections = crossover_section(runs, plan.scenario.arrival.tolerance)
+        summary["crossover"] = sections
+        summary["crossover_sentences"] = crossover_sentences(sections)
     if plan.shard is not None:
         summary["shard"] = plan.shard.to_dict() | {
             "start_at": plan.start_at,

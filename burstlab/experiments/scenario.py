@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from burstlab.autoscale.policy import AutoscalePolicy, parse_autoscale
-from burstlab.experiments._validate import ScenarioError, Table
+from burstlab.experiments._validate import ScenarioError, Table, show
 from burstlab.experiments.arrivals import (
     Arrival,
     BurstArrival,
@@ -24,7 +24,11 @@ from burstlab.experiments.arrivals import (
 )
 from burstlab.experiments.settings_matrix import KIND as WORKER_SETTINGS
 from burstlab.experiments.settings_matrix import Matrix, parse_matrix
-from burstlab.experiments.sweep_spec import SweepArrival, check_step_holds_jobs
+from burstlab.experiments.sweep_spec import (
+    DurationSweepArrival,
+    SweepArrival,
+    check_step_holds_jobs,
+)
 from burstlab.experiments.thresholds import Thresholds
 
 __all__ = [
@@ -51,6 +55,7 @@ MODES = ("sync", "async")
 SCENARIO_KINDS = ("burst", WORKER_SETTINGS)
 """``burst``: a schedule sent to each mode and worker count; ``worker-settings``: bursts under
 a matrix of Celery settings (:mod:`burstlab.experiments.worker_settings`)."""
+DURATION_SWEEP = "duration-sweep"
 DISTRIBUTIONS = ("fixed", "exponential", "uniform", "lognormal")
 # The producer accepts durations from 0 to this (jobs.spec.MAX_DURATION_MS).
 MAX_DURATION_MS = 60_000.0
@@ -126,6 +131,25 @@ def _job(data: object, where: str) -> JobMix:
     return JobMix(kind, duration, weight, distribution, sigma=sigma)
 
 
+def _duration_sweep_jobs(data: object, arrival: DurationSweepArrival) -> tuple[JobMix, ...]:
+    """The one ``[[job]]`` of a duration sweep: its kind only (default io); each step sets the
+    duration from ``arrival.durations_ms``."""
+    if data is None:
+        return (JobMix("io", arrival.durations_ms[-1]),)
+    if not isinstance(data, list) or len(data) != 1:
+        raise ScenarioError(
+            'job: with arrival.pattern "duration-sweep", one [[job]] table giving the kind, '
+            f"got {show(data)}"
+        )
+    table = Table(data[0], "job[0]", ("kind", "duration_ms"))
+    if table.has("duration_ms"):
+        raise table.fail(
+            "duration_ms",
+            'not used with arrival.pattern "duration-sweep" (arrival.durations_ms sets it)',
+        )
+    return (JobMix(table.choice("kind", KINDS, default="io"), arrival.durations_ms[-1]),)
+
+
 def _thresholds(data: object) -> Thresholds:
     keys = (
         "async_accept_p99_ms",
@@ -167,17 +191,23 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
         return _worker_settings(table, data)
     if "matrix" in data:
         raise table.fail("matrix", f'only allowed with kind = "{WORKER_SETTINGS}"')
-    jobs = tuple(_job(item, f"job[{i}]") for i, item in enumerate(table.array("job")))
+    if isinstance(data.get("arrival"), dict) and data["arrival"].get("pattern") == DURATION_SWEEP:
+        arrival = parse_arrival(data["arrival"])
+        assert isinstance(arrival, DurationSweepArrival)
+        jobs = _duration_sweep_jobs(data.get("job"), arrival)
+    else:
+        jobs = tuple(_job(item, f"job[{i}]") for i, item in enumerate(table.array("job")))
+        if "arrival" not in data:
+            raise ScenarioError("arrival: required table with a pattern")
+        arrival = parse_arrival(data["arrival"])
     modes = table.array("modes", default=list(MODES))
     if not all(mode in MODES for mode in modes):
         raise table.fail("modes", 'must be an array of "sync" and/or "async"')
-    if "arrival" not in data:
-        raise ScenarioError("arrival: required table with a pattern")
     scenario = Scenario(
         name=table.string("name"),
         description=table.string("description", default="-"),
         jobs=jobs,
-        arrival=parse_arrival(data["arrival"]),
+        arrival=arrival,
         thresholds=_thresholds(data.get("thresholds", {})),
         workers=_int_list(table, "workers", [1, 2, 4]),
         modes=tuple(modes),

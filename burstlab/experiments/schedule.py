@@ -23,7 +23,7 @@ from burstlab.experiments.arrivals import (
     StepArrival,
 )
 from burstlab.experiments.scenario import MAX_DURATION_MS, JobMix, Scenario
-from burstlab.experiments.sweep_spec import BurstSweepArrival, SweepArrival
+from burstlab.experiments.sweep_spec import BurstSweepArrival, DurationSweepArrival, SweepArrival
 
 # Slack for float error in Lambda(T) so a whole integral gives exactly that many paced sends.
 _EPSILON = 1e-9
@@ -154,7 +154,7 @@ def arrival_offsets(arrival: Arrival, rng: random.Random) -> list[tuple[float, b
         process = "paced"
     elif isinstance(arrival, PoissonArrival):
         process = "poisson"
-    elif isinstance(arrival, SweepArrival | BurstSweepArrival):
+    elif isinstance(arrival, SweepArrival | BurstSweepArrival | DurationSweepArrival):
         raise ValueError("a sweep has no single schedule: the sweep builds one per step")
     else:
         process = arrival.process

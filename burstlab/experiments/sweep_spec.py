@@ -4,6 +4,8 @@
 rho of the capacity N / S measured just before (S from the probes); ``pattern =
 "burst-sweep"`` sends bursts of B = multiple x (N / S x 1 s) jobs at once, one step per
 multiple. Each step's first ``warmup_fraction`` is sent but left out of the statistics.
+``pattern = "duration-sweep"`` sends the same burst of ``size`` jobs at each job duration, both
+modes interleaved, to find where the queue's per-job overhead stops mattering.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from burstlab.experiments._validate import ScenarioError, Table, show
+from burstlab.jobs.spec import MAX_DURATION_MS
 
 DEFAULT_RHO = (0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.1)
 DEFAULT_MULTIPLES = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -22,6 +25,10 @@ MIN_STEP_S = 3.0
 MAX_STEP_S = 15.0
 MEASURED_JOBS = 60
 """Jobs the measured part of a step should hold on average (sets the length at low rates)."""
+DEFAULT_DURATIONS_MS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+DEFAULT_BURST = 200
+DEFAULT_REPEATS = 3
+DEFAULT_TOLERANCE = 0.10
 RELAXATION_RHO_CAP = 0.95
 """Relaxation time grows without bound as rho -> 1; the warm-up is sized as if rho were this."""
 
@@ -51,6 +58,25 @@ class BurstSweepArrival:
     def duration_s(self) -> float:
         """Bursts are sent at once; the steps last as long as their drain."""
         return self.window_s * len(self.multiples)
+
+
+@dataclass(frozen=True)
+class DurationSweepArrival:
+    """The same burst of ``size`` jobs at once, at each of ``durations_ms``, ``repeats`` times.
+
+    ``tolerance``: besides where async drains slower than sync at all, the report finds the
+    duration below which it drains more than ``1 + tolerance`` times as long.
+    """
+
+    durations_ms: tuple[float, ...] = DEFAULT_DURATIONS_MS
+    size: int = DEFAULT_BURST
+    repeats: int = DEFAULT_REPEATS
+    tolerance: float = DEFAULT_TOLERANCE
+
+    @property
+    def duration_s(self) -> float:
+        """Bursts are sent at once; the steps last as long as their drain."""
+        return 0.0
 
 
 def parse_rho(values: object, field: str) -> tuple[float, ...]:
@@ -102,8 +128,27 @@ def parse_burst_sweep(table: Table) -> BurstSweepArrival:
     return BurstSweepArrival(multiples, table.number("window_s", at_least=0, default=0.0))
 
 
+def parse_duration_sweep(table: Table) -> DurationSweepArrival:
+    """``[arrival] pattern = "duration-sweep"``: durations_ms, size, repeats, tolerance."""
+    durations: tuple[float, ...] = DEFAULT_DURATIONS_MS
+    if table.has("durations_ms"):
+        durations = parse_rho(table.data["durations_ms"], table.path("durations_ms"))
+        if durations[-1] > MAX_DURATION_MS:
+            raise ScenarioError(
+                f"{table.path('durations_ms')}: every value must be <= {MAX_DURATION_MS}, "
+                f"got {show(table.data['durations_ms'][-1])}"
+            )
+    return DurationSweepArrival(
+        durations,
+        table.integer("size", at_least=1, default=DEFAULT_BURST),
+        table.integer("repeats", at_least=1, default=DEFAULT_REPEATS),
+        table.number("tolerance", at_least=0, default=DEFAULT_TOLERANCE),
+    )
+
+
 SWEEP_KEYS = ("rho", "step_s", "warmup_fraction")
 BURST_SWEEP_KEYS = ("multiples", "window_s")
+DURATION_SWEEP_KEYS = ("durations_ms", "size", "repeats", "tolerance")
 
 
 def step_length_s(rho: float, service_s: float, servers: int) -> float:
