@@ -26,7 +26,8 @@ DEFINITIONS = (
     "`benchmarks.worker_overhead` defines it). **jobs**: those sent from the burst on. "
     "**lost**: accepted and never finished, plus requests that got no answer. "
     "**duplicated**: deliveries beyond a job's first (async only: runs after the first, plus "
-    "deliveries of finished jobs acknowledged without running)."
+    "deliveries of finished jobs acknowledged without running). Sync jobs do not go through "
+    "the broker: their rows show how much runs on the same stack differ."
 )
 
 
