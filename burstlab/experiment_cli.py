@@ -11,6 +11,9 @@ import click
 from burstlab.settings import BROKERS
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from burstlab.experiments.runner import ExperimentResult
     from burstlab.experiments.scenario import Scenario
     from burstlab.experiments.shard import Shard
 
@@ -202,17 +205,32 @@ def run(
                 )
         console.print(f"report: {result.out_dir / 'report.html'}")
         passed = passed and result.passed
-    if len(results) == 2:
-        from burstlab.experiments.compare import compare as compare_dirs
-        from burstlab.experiments.compare import plot_comparison, render_table
-
-        table = compare_dirs(results[0].out_dir, results[1].out_dir)
-        console.print(f"[bold]{chosen[1]} against {chosen[0]}[/bold]")
-        console.print(render_table(table))
-        plot = plot_comparison(table, plan.out_dir / "brokers.png")
-        console.print(f"comparison plot: {plot}")
+    if brokers:
+        _report_brokers(console, chosen, results, plan.out_dir)
     if not passed:
         raise SystemExit(1)
+
+
+def _report_brokers(
+    console: Console, chosen: tuple[str, ...], results: list[ExperimentResult], out_dir: Path
+) -> None:
+    """Each broker's runs side by side (``OUT/report.md``, ``OUT/summary.json``), and with two
+    brokers the second against the first as ``burstlab compare`` shows it, with a plot."""
+    from burstlab.experiments.brokers import rich_table, write_brokers_report
+    from burstlab.experiments.compare import compare as compare_dirs
+    from burstlab.experiments.compare import plot_comparison, render_table
+
+    plot = None
+    if len(results) == 2:
+        comparison = compare_dirs(results[0].out_dir, results[1].out_dir)
+        console.print(f"[bold]{chosen[1]} against {chosen[0]}[/bold]")
+        console.print(render_table(comparison))
+        plot = plot_comparison(comparison, out_dir / "brokers.png")
+        console.print(f"comparison plot: {plot}")
+    folders = {name: result.out_dir for name, result in zip(chosen, results, strict=True)}
+    table, files = write_brokers_report(out_dir, folders, plot)
+    console.print(rich_table(table))
+    console.print(f"brokers report: {files[0]}")
 
 
 def _shard_options(

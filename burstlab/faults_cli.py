@@ -40,7 +40,7 @@ from workers.config import FETCHES
     type=click.Choice(BROKERS),
     default="redis",
     show_default=True,
-    help="The broker of the async path for the worker and broker scenarios "
+    help="The broker of the async path for the worker, broker and async overload scenarios "
     "(rabbitmq: a private node of the installed rabbitmq-server).",
 )
 def faults(
@@ -70,14 +70,12 @@ def faults(
     reports = []
     chosen = names or tuple(SCENARIOS)
     if broker != "redis":
-        unsupported = [
-            n for n in chosen if "broker" not in inspect.signature(SCENARIOS[n][0]).parameters
-        ]
+        on_any = [n for n in SCENARIOS if "broker" in inspect.signature(SCENARIOS[n][0]).parameters]
+        unsupported = [n for n in chosen if n not in on_any]
         if names and unsupported:
             raise click.BadParameter(
-                f"{', '.join(unsupported)} run(s) on Redis only; with --broker {broker} run "
-                "worker-child-kill, worker-kill, worker-kill-storm, worker-stop-storm, "
-                "broker-restart or broker-crash"
+                f"{', '.join(unsupported)}: not on the async broker's path, so on Redis only; with "
+                f"--broker {broker} run {', '.join(on_any)}"
             )
         chosen = tuple(n for n in chosen if n not in unsupported)
     for name in chosen:

@@ -44,6 +44,7 @@ from burstlab.experiments.sweep_run import ServiceProbe, is_sweep, run_sweep_mod
 from burstlab.experiments.sweep_spec import DurationSweepArrival
 from burstlab.experiments.theory import theory_inputs
 from burstlab.experiments.thresholds import ThresholdCheck, all_passed, check_thresholds
+from burstlab.jobs.record import extra_deliveries
 
 PROBES_PER_JOB = 5
 """Sequential probe jobs per job-mix entry used to measure the unloaded service time S."""
@@ -207,6 +208,8 @@ async def run_mode(
     probe.update({"theory_service_s": service_s, "theory_servers": servers})
     inputs = theory_inputs(scenario, servers, service_s)
     summary = summarize_run(rows, mode, workers, inputs)
+    if mode == "async":  # a sync job is run once, by its request
+        summary["duplicated"] = sum(extra_deliveries(record) for record in records.values())
     summary["probe"] = probe
     if schedule.burst_window is not None:
         summary["burst_window_s"] = list(schedule.burst_window)

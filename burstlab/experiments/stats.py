@@ -218,12 +218,14 @@ def summarize_run(
     first = min((r.intended for r in run), default=0.0)
     last_end = max(_present(r.end for r in done), default=None)
     span = last_end - first if last_end is not None else 0.0
+    has_burst = any(r.in_burst for r in run)
     burst_start = min((r.intended for r in run if r.in_burst), default=first)
     drain = last_end - burst_start if last_end is not None else None
     lag = percentiles_ms(max(r.lag_s, 0.0) for r in run)
     latencies = {name: percentiles_ms(v) for name, v in latency_values(run).items()}
     latency = latencies["latency_ms"]
     queue_wait = latencies["queue_wait_ms"]
+    drained = [r for r in done if r.intended >= burst_start]
     busy = sum(_present(r.service_s for r in done))
     measured = {
         "drain_s": drain,
@@ -244,10 +246,34 @@ def summarize_run(
         "throughput_per_s": _throughput(done, first, burst_start, last_end),
         **latencies,
         "drain_s": drain,
+        "drain_overhead": drain_overhead(drained, workers, drain) if has_burst else None,
         "peak_backlog": peak_backlog(run),
         "generator_lag_ms": {"p99": lag["p99"], "max": lag["max"]},
         "generator_fell_behind": (lag["p99"] or 0.0) > GENERATOR_LAG_LIMIT_MS,
         "theory": _theory_section(theory_inputs, measured),
+    }
+
+
+def drain_overhead(
+    drained: Sequence[JobRow], workers: int, drain_s: float | None
+) -> dict[str, float | int | None]:
+    """The per-task overhead of a burst's drain, defined as ``benchmarks.worker_overhead``
+    defines it: drain x workers / jobs - job time, in ms per job and worker process.
+
+    ``drained`` are the succeeded jobs sent from the burst on (those ``drain_s`` covers), the job
+    time their mean requested duration. ``ideal_drain_s`` = ceil(jobs / workers) x job time:
+    what the workers would take with no cost per job. The figure holds while the workers stay
+    busy through the drain, as they do when the burst is well above their number.
+    """
+    jobs = len(drained)
+    if not jobs or drain_s is None or workers < 1:
+        return {"jobs": jobs, "job_ms": None, "ideal_drain_s": None, "per_task_ms": None}
+    job_ms = statistics.fmean(r.duration_ms for r in drained)
+    return {
+        "jobs": jobs,
+        "job_ms": job_ms,
+        "ideal_drain_s": math.ceil(jobs / workers) * job_ms / 1000,
+        "per_task_ms": drain_s * 1000 * workers / jobs - job_ms,
     }
 
 

@@ -12,7 +12,7 @@ import redis
 
 from burstlab.client import Producer, ProducerError
 from burstlab.jobs.names import UNACKED_KEY
-from burstlab.jobs.record import FINAL_STATUSES
+from burstlab.jobs.record import FINAL_STATUSES, extra_deliveries
 
 
 def rss_mib(pid: int | None) -> tuple[float, float]:
@@ -87,11 +87,7 @@ def ledger(views: dict[str, dict[str, Any]], accepted: list[str]) -> tuple[int, 
     already finished, which were acknowledged without running (``duplicates``).
     """
     completed = sum(1 for i in accepted if views.get(i, {}).get("status") in FINAL_STATUSES)
-    duplicated = sum(
-        max(0, int(views.get(i, {}).get("attempts") or 0) - 1)
-        + int(views.get(i, {}).get("duplicates") or 0)
-        for i in accepted
-    )
+    duplicated = sum(extra_deliveries(views.get(i, {})) for i in accepted)
     return completed, len(accepted) - completed, duplicated
 
 

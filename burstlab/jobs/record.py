@@ -125,6 +125,12 @@ def decode_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
     return record
 
 
+def extra_deliveries(view: Mapping[str, Any]) -> int:
+    """Deliveries of a job beyond its first, from its view (``GET /jobs/{id}``): runs after the
+    first (``attempts`` - 1) plus deliveries acknowledged without running (``duplicates``)."""
+    return max(0, int(view.get(ATTEMPTS) or 0) - 1) + int(view.get(DUPLICATES) or 0)
+
+
 def job_view(job_id: str, record: dict[str, Any]) -> dict[str, Any]:
     """Return the public JSON form of a decoded record (``GET /jobs/{id}``)."""
     view: dict[str, Any] = {

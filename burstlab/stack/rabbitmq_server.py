@@ -132,5 +132,7 @@ def rabbitmq_process(node: RabbitNode, folder: Path, log_path: Path) -> ManagedP
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
         "RABBITMQ_PLUGINS_EXPAND_DIR": str(folder / "plugins-expand"),
         "RABBITMQ_PID_FILE": str(folder / "rabbitmq.pid"),
+        # The Erlang VM writes its crash dump to its working folder unless told otherwise.
+        "ERL_CRASH_DUMP": str(folder / "erl_crash.dump"),
     }
     return ManagedProcess("rabbitmq", [str(binary)], env, log_path)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,6 +210,78 @@ async def test_an_async_job_gets_503_when_rabbitmq_does_not_answer_in_time(
     assert BROKER_TIMEOUT_S * 0.9 < elapsed < QUICK_S
 
 
+class Relay:
+    """A TCP relay to RabbitMQ's AMQP port. Closing it cuts the connections through it and
+    refuses new ones, as a broker that went away does; starting it again on the same port is
+    the broker's return."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._upstream = (host, port)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._upstream)
+        self._writers |= {writer, up_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+
+async def test_a_connected_producer_answers_503_within_about_a_second_while_rabbitmq_is_gone(
+    aiohttp_client: Any, rabbit_stack: LocalStack
+) -> None:
+    # Given a producer connected to RabbitMQ through a relay, that has published a job
+    amqp = urllib.parse.urlsplit(rabbit_stack.broker_url)
+    assert amqp.hostname and amqp.port
+    relay = Relay(amqp.hostname, amqp.port)
+    await relay.start()
+    broker_url = amqp._replace(netloc=f"{amqp.netloc.rpartition('@')[0]}@127.0.0.1:{relay.port}")
+    client = await _producer(
+        aiohttp_client,
+        rabbit_stack,
+        queue=f"relayed-{time.monotonic_ns()}",
+        broker_url=broker_url.geturl(),
+        rabbitmq_management_url=None,
+    )
+    assert (await client.post("/jobs", json=job("async", 10))).status == 202
+    # When RabbitMQ goes away under its open connection (and refuses new ones)
+    await relay.close()
+    # Then every submit is refused with 503 naming the broker, each within about a second
+    for _ in range(3):
+        started = time.monotonic()
+        response = await client.post("/jobs", json=job("async", 10))
+        elapsed = time.monotonic() - started
+        assert response.status == 503, await response.text()
+        assert (await response.json())["error"] == "broker_unavailable"
+        assert elapsed < QUICK_S
+    # And once RabbitMQ is back on the same port the producer reconnects by itself
+    await relay.start()
+    try:
+        assert (await client.post("/jobs", json=job("async", 10))).status == 202
+    finally:
+        await relay.close()
+
+
 def test_a_worker_killed_mid_burst_loses_no_job_and_its_jobs_return_at_once(
     rabbit_stack: LocalStack,
 ) -> None:
@@ -288,3 +362,13 @@ def test_one_run_compares_both_brokers_on_their_own_stacks(
     # And the second is printed against the first, with a plot
     assert "redis → rabbitmq" in proc.stdout
     assert (tmp_path / "out" / "brokers.png").stat().st_size > 5000
+    # And one report beside them has each broker's drain, per-task overhead and ledger
+    both = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert both["lost"] == 0 and both["passed"] is True
+    for broker in ("redis", "rabbitmq"):
+        (run,) = both["brokers"][broker]["runs"]
+        assert run["jobs"] == 8 and run["lost"] == 0 and run["duplicated"] == 0
+        # 8 jobs of 100 ms on 1 worker: at least the ideal 0.8 s, plus a cost per job
+        assert run["ideal_drain_s"] == pytest.approx(0.8)
+        assert run["drain_s"] >= run["ideal_drain_s"] and run["per_task_ms"] >= 0
+    assert "| async x1 | rabbitmq | 8 |" in (tmp_path / "out" / "report.md").read_text()

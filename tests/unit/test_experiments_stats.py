@@ -121,8 +121,8 @@ def test_a_summary_ignores_rows_of_other_runs_and_is_strict_json() -> None:
     expected_keys = {
         "mode", "workers", "offered", "completed", "rejected", "lost", "failed", "errors",
         "throughput_per_s", "latency_ms", "latency_uncorrected_ms", "accept_latency_ms",
-        "queue_wait_ms", "service_ms", "drain_s", "peak_backlog", "generator_lag_ms",
-        "generator_fell_behind", "theory",
+        "queue_wait_ms", "service_ms", "drain_s", "drain_overhead", "peak_backlog",
+        "generator_lag_ms", "generator_fell_behind", "theory",
     }  # fmt: skip
     assert set(summary) == expected_keys
 
@@ -164,6 +164,22 @@ def test_a_run_that_drains_as_predicted_is_not_flagged_and_a_wrong_s_is() -> Non
     assert wrong["theory"]["checks"]["drain_s"]["flagged"] is True
     assert "mean_wait_s" not in right["theory"]["checks"]
     assert right["theory"]["predicted"]["capacity_per_s"] == pytest.approx(20.0)
+
+
+def test_the_per_task_overhead_is_drain_times_workers_over_jobs_minus_the_job_time() -> None:
+    # Given 20 burst jobs of 100 ms on 2 workers, each costing 10 ms more than its run
+    rows = _fixed_burst(20, 2, 0.110)
+    # When summarized
+    overhead = summarize_run(rows, "async", 2)["drain_overhead"]
+    # Then the drain (1.1 s) is 10 ms per job and worker above the ideal ceil(20 / 2) x 100 ms
+    assert overhead["jobs"] == 20 and overhead["job_ms"] == pytest.approx(100.0)
+    assert overhead["ideal_drain_s"] == pytest.approx(1.0)
+    assert overhead["per_task_ms"] == pytest.approx(10.0)
+
+
+def test_a_run_without_a_burst_has_no_drain_overhead() -> None:
+    rows = [replace(r, in_burst=False) for r in _fixed_burst(4, 1, 0.1)]
+    assert summarize_run(rows, "async", 1)["drain_overhead"] is None
 
 
 def test_a_summary_without_theory_inputs_has_an_empty_theory_section() -> None:

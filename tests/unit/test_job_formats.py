@@ -12,6 +12,7 @@ from burstlab.jobs.record import (
     ATTEMPTS,
     accepted_fields,
     decode_record,
+    extra_deliveries,
     finished_fields,
     job_view,
     running_fields,
@@ -56,6 +57,14 @@ def test_a_record_written_by_producer_then_worker_reads_back_as_the_job_view() -
 def test_only_a_final_status_can_finish_a_record() -> None:
     with pytest.raises(ValueError, match="not a final status"):
         finished_fields("running", 1.0)
+
+
+def test_extra_deliveries_count_reruns_and_deliveries_acknowledged_without_running() -> None:
+    # A job run twice and delivered once more after it had finished: 2 beyond the first
+    assert extra_deliveries({"attempts": 2, "duplicates": 1}) == 2
+    # A job run once, and one never started (a view without the counts), have none
+    assert extra_deliveries({"attempts": 1, "duplicates": 0}) == 0
+    assert extra_deliveries({}) == 0
 
 
 def test_a_final_event_carries_only_what_the_worker_learned_and_round_trips() -> None:
