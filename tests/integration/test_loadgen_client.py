@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from burstlab.experiments.loadgen import generate
+from burstlab.experiments.loadgen import Progress, generate
 from burstlab.experiments.rawhttp import Connection, Endpoint, build_post
 from burstlab.experiments.schedule import PlannedJob, Schedule
 
@@ -82,13 +82,16 @@ async def test_a_send_that_finds_no_idle_connection_opens_one_and_is_still_answe
     seen: dict[str, Any] = {"bodies": [], "peers": set()}
     server = await aiohttp_server(_app(seen))
     # When it sends 10 jobs at once
+    progress = Progress()
     sends = await generate(
         f"http://127.0.0.1:{server.port}", "async", _steady(10, 1e6), timeout_s=5,
-        warm_connections=0,
+        warm_connections=0, progress=progress,
     )  # fmt: skip
-    # Then each was sent after opening a connection and answered
+    # Then each was sent after opening a connection, counted as such, and answered
     assert [s.status for s in sends] == [202] * 10
     assert all(s.sent >= s.intended for s in sends)
+    assert progress.connections_opened == 10
+    assert (progress.sent, progress.answered, progress.errors) == (10, 10, 0)
 
 
 async def test_chunked_and_closing_replies_are_read_and_the_closing_connection_is_not_reused(
