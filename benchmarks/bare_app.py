@@ -33,5 +33,6 @@ if __name__ == "__main__":
         port=int(sys.argv[1]),
         access_log=None,
         print=None,
+        backlog=2048,  # the producer's: a burst of new connections is queued, not dropped
         loop=uvloop.new_event_loop(),
     )

@@ -4,14 +4,17 @@ A closed-loop tool waits for a reply before sending the next request, so when th
 stalls it stops sending, and the requests it never sent never show up as slow (coordinated
 omission). Here one dispatcher walks the schedule and, at each intended time, writes a request
 built before the run on a keep-alive connection opened before the run (:mod:`rawhttp`); each
-reply is awaited in a task of its own. Latency is measured from that intended time, and the lag
+reply is read by its connection as it arrives and recorded from there, with no task or future
+per request. Latency is measured from that intended time, and the lag
 between intended and actual send is recorded so a generator that fell behind is visible.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,13 +24,7 @@ import aiohttp
 import orjson
 
 from burstlab.client import encode_job
-from burstlab.experiments.rawhttp import (
-    Connection,
-    ConnectionPool,
-    Endpoint,
-    HttpError,
-    build_post,
-)
+from burstlab.experiments.rawhttp import Connection, ConnectionPool, Endpoint, Reply, build_post
 from burstlab.experiments.schedule import PlannedJob, Schedule
 
 START_LEAD_S = 0.2
@@ -55,6 +52,8 @@ class Progress:
     sent: int = 0
     answered: int = 0
     errors: int = 0
+    connections_opened: int = 0
+    """Sends that found every warm connection busy and opened one (the target fell behind)."""
     started_at: float = field(default_factory=time.time)
 
 
@@ -63,43 +62,24 @@ WARM_CONNECTIONS_MAX = 512
 below that), so a burst finds a warm connection for every request in flight."""
 
 
+SLEEP_RESOLUTION_S = 0.001
+"""The event loop's timer resolution: uvloop rounds a delay to whole milliseconds and runs one
+under half a millisecond at once, so a dispatcher that slept to each send of 5,000 a second would
+either spin a core re-checking the clock or send up to half a millisecond early."""
+
+
+def _tick_ceil(delay_s: float) -> float:
+    """``delay_s`` rounded up to a whole, non-zero number of timer ticks: the dispatcher never
+    wakes before the next send is due, and sends due within one tick go together."""
+    return max(math.ceil(delay_s / SLEEP_RESOLUTION_S), 1) * SLEEP_RESOLUTION_S
+
+
 def _decode(raw: bytes) -> dict[str, Any] | None:
     try:
         decoded = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
     return decoded if isinstance(decoded, dict) else None
-
-
-async def _answer(
-    pool: ConnectionPool,
-    connection: Connection | None,
-    request: bytes,
-    record: Sent,
-    timeout_s: float,
-    progress: Progress,
-) -> None:
-    """Await the reply of a request already written on ``connection``; with no connection,
-    open one and send first (the send then counts the set-up as lag)."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            if connection is None:
-                connection = await pool.open_one()
-                record.sent = time.time()
-                progress.sent += 1
-                connection.write(request)
-            reply = await connection.read_reply()
-        record.answered = time.time()
-        record.status = reply.status
-        record.body = _decode(reply.body)
-        pool.give_back(connection, reply.keep_alive)
-    except (HttpError, TimeoutError, OSError, ValueError) as exc:
-        record.error = f"{type(exc).__name__}: {exc}"
-        progress.errors += 1
-        if connection is not None:
-            pool.give_back(connection, reusable=False)
-    finally:
-        progress.answered += 1
 
 
 def _requests(endpoint: Endpoint, mode: str, schedule: Schedule) -> list[bytes]:
@@ -112,6 +92,92 @@ def _requests(endpoint: Endpoint, mode: str, schedule: Schedule) -> list[bytes]:
             built[key] = build_post(endpoint, encode_job(mode, *key))
         requests.append(built[key])
     return requests
+
+
+class _Sender:
+    """Writes each send on an idle connection and records its reply from the connection's
+    callback; a send that finds none idle opens one in a task of its own."""
+
+    def __init__(self, pool: ConnectionPool, timeout_s: float, progress: Progress) -> None:
+        self._pool = pool
+        self._timeout_s = timeout_s
+        self._progress = progress
+        self._outstanding = 0
+        self._dispatched = False
+        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._opening: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def send(self, record: Sent, request: bytes) -> None:
+        self._outstanding += 1
+        connection = self._pool.take_idle()
+        if connection is None:
+            self._progress.connections_opened += 1
+            task = asyncio.create_task(self._send_on_new(record, request))
+            self._opening.add(task)
+            task.add_done_callback(self._opening.discard)
+            return
+        record.sent = time.time()
+        self._progress.sent += 1
+        connection.send(request, functools.partial(self._answered, connection, record))
+
+    async def _send_on_new(self, record: Sent, request: bytes) -> None:
+        """Open a connection and send on it (the send then counts the set-up as lag)."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                connection = await self._pool.open_one()
+        except (TimeoutError, OSError) as exc:
+            self._answered(None, record, None, exc)
+            return
+        record.sent = time.time()
+        self._progress.sent += 1
+        connection.send(request, functools.partial(self._answered, connection, record))
+
+    def _answered(
+        self,
+        connection: Connection | None,
+        record: Sent,
+        reply: Reply | None,
+        error: BaseException | None,
+    ) -> None:
+        if reply is not None:
+            record.answered = time.time()
+            record.status = reply.status
+            record.body = _decode(reply.body)
+            if connection is not None:
+                self._pool.give_back(connection, reply.keep_alive)
+        else:
+            record.error = f"{type(error).__name__}: {error}"
+            self._progress.errors += 1
+            if connection is not None:
+                self._pool.give_back(connection, reusable=False)
+        self._progress.answered += 1
+        self._outstanding -= 1
+        if self._dispatched and self._outstanding == 0 and not self._done.done():
+            self._done.set_result(None)
+
+    async def wait(self) -> None:
+        """Return once every send is answered or has failed."""
+        self._dispatched = True
+        if self._outstanding:
+            await self._done
+
+    def watch(self) -> None:
+        """Fail requests that waited ``timeout_s``, checked every tick until :meth:`unwatch`."""
+        loop = asyncio.get_running_loop()
+        tick = min(max(self._timeout_s / 20, 0.05), 1.0)
+
+        def check() -> None:
+            self._pool.expire(self._timeout_s)
+            self._timer = loop.call_later(tick, check)
+
+        self._timer = loop.call_later(tick, check)
+
+    def unwatch(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for task in list(self._opening):
+            task.cancel()
 
 
 async def generate(
@@ -128,13 +194,16 @@ async def generate(
     """Send ``schedule`` to ``base_url``'s ``POST /jobs`` in ``mode``, open loop; return every send.
 
     Before the first send, ``warm_connections`` keep-alive connections (default: one per send,
-    up to :data:`WARM_CONNECTIONS_MAX`) are opened and every request is built. Each send is then
-    written by the dispatcher itself at its time, and its reply awaited in a task of its own.
-    Intended times are epoch seconds (``time.time()``) so they compare with the timestamps the
-    services record; the schedule is paced on ``time.monotonic()``, not ``loop.time()``, which
-    uvloop caches per loop iteration at millisecond resolution (a stale clock oversleeps).
-    ``start_at`` (epoch seconds) fixes when offset 0 is, so several generators keep one schedule;
-    by default it is :data:`START_LEAD_S` after the connections are warm.
+    up to :data:`WARM_CONNECTIONS_MAX`) are opened and every request is built. The dispatcher
+    then writes every send that is due, back to back, and sleeps to the first whole timer tick
+    at or after the next one (never before it: no send goes early); each reply is read
+    by its connection and recorded from there (a send that finds no idle connection opens one,
+    and its lag counts the set-up). Intended times are epoch seconds (``time.time()``) so they
+    compare with the timestamps the services record; the schedule is paced on
+    ``time.monotonic()``, not ``loop.time()``, which uvloop caches per loop iteration at
+    millisecond resolution (a stale clock oversleeps). ``start_at`` (epoch seconds) fixes when
+    offset 0 is, so several generators keep one schedule; by default it is
+    :data:`START_LEAD_S` after the connections are warm.
     """
     progress = progress or Progress()
     progress.offered = schedule.offered
@@ -144,7 +213,7 @@ async def generate(
     if warm_connections is None:
         warm_connections = min(len(requests), WARM_CONNECTIONS_MAX)
     records: list[Sent] = []
-    tasks: list[asyncio.Task[None]] = []
+    sender = _Sender(pool, timeout_s, progress)
     # A full garbage collection over thousands of in-flight requests pauses the loop for tens
     # of milliseconds, which would show as generator lag: collect only after the run.
     gc_was_enabled = gc.isenabled()
@@ -157,22 +226,25 @@ async def generate(
             on_start(start_epoch)
         gc.collect()
         gc.disable()
-        for planned, request in zip(schedule.items, requests, strict=True):
-            delay = start_mono + planned.offset_s - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            record = Sent(planned=planned, intended=start_epoch + planned.offset_s)
-            records.append(record)
-            connection = pool.take_idle()
-            if connection is not None:
-                record.sent = time.time()
-                progress.sent += 1
-                connection.write(request)
-            tasks.append(
-                asyncio.create_task(_answer(pool, connection, request, record, timeout_s, progress))
-            )
-        await asyncio.gather(*tasks)
+        sender.watch()
+        items = schedule.items
+        count = len(items)
+        index = 0
+        while index < count:
+            now = time.monotonic()
+            # every send due by now goes in this step, back to back
+            while index < count and start_mono + items[index].offset_s <= now:
+                planned = items[index]
+                record = Sent(planned=planned, intended=start_epoch + planned.offset_s)
+                records.append(record)
+                sender.send(record, requests[index])
+                index += 1
+            if index < count:
+                delay = start_mono + items[index].offset_s - time.monotonic()
+                await asyncio.sleep(_tick_ceil(delay))
+        await sender.wait()
     finally:
+        sender.unwatch()
         if gc_was_enabled:
             gc.enable()
         pool.close()

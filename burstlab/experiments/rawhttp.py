@@ -2,21 +2,27 @@
 
 A send is one ``transport.write`` of bytes built before the run, on a connection opened before
 the run: no connection set-up, header building or JSON encoding while the schedule is being
-kept. Replies are parsed just enough for the generator: status line, ``Content-Length`` or
-chunked body, and whether the server keeps the connection open.
+kept. Each connection is an asyncio protocol that reads its replies as they arrive
+(:mod:`httpreply`) and hands each to the callback given with its request, so no task, future
+or stream read exists per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
-_HEADER_END = b"\r\n\r\n"
+from burstlab.experiments.httpreply import HttpError, Reply, ReplyReader
 
+__all__ = ["Connection", "ConnectionPool", "Endpoint", "HttpError", "Reply", "build_post"]
 
-class HttpError(Exception):
-    """The server's reply was not the HTTP/1.1 the generator reads, or the connection closed."""
+OnReply = Callable[[Reply | None, BaseException | None], None]
+"""Called once per request: with its reply, or with the error that ended the connection."""
 
 
 @dataclass(frozen=True)
@@ -49,75 +55,110 @@ def build_post(endpoint: Endpoint, body: bytes, content_type: str = "application
     return head.encode("ascii") + body
 
 
-@dataclass(frozen=True)
-class Reply:
-    """A parsed reply: status, body, and whether the connection may be used again."""
+class Connection(asyncio.Protocol):
+    """One keep-alive connection: requests written in order, replies matched to them in order."""
 
-    status: int
-    body: bytes
-    keep_alive: bool
-
-
-class Connection:
-    """One keep-alive connection: write a request, then read its reply."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
+    def __init__(self) -> None:
+        self._transport: asyncio.Transport | None = None
+        self._reader = ReplyReader()
+        self._waiting: deque[tuple[float, OnReply]] = deque()
+        """Per request written, not yet answered: when it was written (monotonic), its callback."""
+        self._held: deque[tuple[Reply | None, BaseException | None]] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
         self.usable = True
 
     @classmethod
     async def open(cls, endpoint: Endpoint) -> Connection:
-        reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port)
-        return cls(reader, writer)
+        loop = asyncio.get_running_loop()
+        _, connection = await loop.create_connection(cls, endpoint.host, endpoint.port)
+        return connection
+
+    @property
+    def in_flight(self) -> int:
+        """Requests written whose replies have not been read."""
+        return len(self._waiting)
+
+    def send(self, request: bytes, on_reply: OnReply) -> None:
+        """Hand ``request`` to the socket now; ``on_reply`` gets its reply (or error) later."""
+        if self._transport is None or not self.usable:
+            on_reply(None, HttpError("connection closed before the request was written"))
+            return
+        self._waiting.append((time.monotonic(), on_reply))
+        self._transport.write(request)
 
     def write(self, request: bytes) -> None:
-        """Hand ``request`` to the socket now (no await: the send happens in the caller's step)."""
-        self._writer.write(request)
+        """Send ``request``; its reply is then read with :meth:`read_reply`."""
+        self.send(request, self._hold)
 
     async def read_reply(self) -> Reply:
-        """Read one reply; a malformed one or a closed connection raises :class:`HttpError`."""
-        try:
-            head = await self._reader.readuntil(_HEADER_END)
-        except asyncio.IncompleteReadError as exc:
-            raise HttpError("connection closed before a reply") from exc
-        except asyncio.LimitOverrunError as exc:
-            raise HttpError("reply headers too long") from exc
-        lines = head[: -len(_HEADER_END)].split(b"\r\n")
-        status_line = lines[0].split(b" ", 2)
-        if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/1."):
-            raise HttpError(f"not an HTTP/1.x status line: {lines[0][:100]!r}")
-        status = int(status_line[1])
-        headers: dict[bytes, bytes] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            headers[name.strip().lower()] = value.strip().lower()
-        keep_alive = headers.get(b"connection") != b"close" and status_line[0] == b"HTTP/1.1"
-        try:
-            if b"content-length" in headers:
-                body = await self._reader.readexactly(int(headers[b"content-length"]))
-            elif headers.get(b"transfer-encoding") == b"chunked":
-                body = await self._read_chunked()
-            else:
-                body = await self._reader.read()
-                keep_alive = False
-        except asyncio.IncompleteReadError as exc:
-            raise HttpError("connection closed inside a reply body") from exc
-        return Reply(status, body, keep_alive)
+        """The reply to the oldest :meth:`write`; a malformed reply or a closed connection
+        raises :class:`HttpError`."""
+        while not self._held:
+            self._wakeup = asyncio.get_running_loop().create_future()
+            await self._wakeup
+        reply, error = self._held.popleft()
+        if error is not None:
+            raise error
+        assert reply is not None
+        return reply
 
-    async def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        while True:
-            size = int((await self._reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            if size == 0:
-                await self._reader.readuntil(b"\r\n")
-                return b"".join(chunks)
-            chunks.append(await self._reader.readexactly(size))
-            await self._reader.readexactly(2)
+    def expire(self, now: float, timeout_s: float) -> None:
+        """Fail every request and drop the connection if the oldest has waited ``timeout_s``."""
+        if self._waiting and now - self._waiting[0][0] >= timeout_s:
+            self._fail(TimeoutError())
+            if self._transport is not None:
+                self._transport.abort()
 
     def close(self) -> None:
         self.usable = False
-        self._writer.close()
+        if self._transport is not None:
+            self._transport.close()
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            replies = self._reader.feed(data)
+        except HttpError as exc:
+            self._fail(exc)
+            self.close()
+            return
+        for reply in replies:
+            if not self._waiting:
+                self._fail(HttpError("a reply to no request"))
+                self.close()
+                return
+            if not reply.keep_alive:
+                self.usable = False
+            self._waiting.popleft()[1](reply, None)
+
+    def eof_received(self) -> bool:
+        try:
+            reply = self._reader.feed_eof()
+        except HttpError as exc:
+            self._fail(exc)
+            return False
+        self.usable = False
+        if reply is not None and self._waiting:
+            self._waiting.popleft()[1](reply, None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.usable = False
+        self._fail(HttpError("connection closed before a reply"))
+
+    def _fail(self, error: BaseException) -> None:
+        self.usable = False
+        while self._waiting:
+            self._waiting.popleft()[1](None, error)
+
+    def _hold(self, reply: Reply | None, error: BaseException | None) -> None:
+        self._held.append((reply, error))
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
 
 
 class ConnectionPool:
@@ -137,7 +178,12 @@ class ConnectionPool:
 
     def take_idle(self) -> Connection | None:
         """An idle connection, or None if all are busy (the caller then opens one)."""
-        return self._idle.pop() if self._idle else None
+        while self._idle:
+            connection = self._idle.pop()
+            if connection.usable:
+                return connection
+            self._all.discard(connection)
+        return None
 
     async def open_one(self) -> Connection:
         """A new connection, for a send that found none idle."""
@@ -149,10 +195,17 @@ class ConnectionPool:
     def give_back(self, connection: Connection, reusable: bool) -> None:
         """Return ``connection`` after its reply; close it if it cannot carry another request."""
         if reusable and connection.usable:
-            self._idle.append(connection)
+            if connection.in_flight == 0:
+                self._idle.append(connection)
         else:
             self._all.discard(connection)
             connection.close()
+
+    def expire(self, timeout_s: float) -> None:
+        """Fail the requests of every connection whose oldest has waited ``timeout_s``."""
+        now = time.monotonic()
+        for connection in list(self._all):
+            connection.expire(now, timeout_s)
 
     def close(self) -> None:
         for connection in self._all:
