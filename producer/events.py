@@ -23,6 +23,7 @@ from burstlab.jobs.names import JOB_EVENTS_CHANNEL
 log = logging.getLogger(__name__)
 
 _RECONNECT_DELAY_S = 0.5
+_CLOSE_TIMEOUT_S = 2.0
 
 
 class JobEvents:
@@ -47,8 +48,11 @@ class JobEvents:
         """Stop listening and release every waiter."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Bounded: a subscription cancelled mid-read has been seen to hang in its close
+            # with nothing left to wake it; shutting down must not wait on it forever.
+            done, _ = await asyncio.wait({self._task}, timeout=_CLOSE_TIMEOUT_S)
+            if not done:
+                log.warning("job events listener still closing after %g s; left", _CLOSE_TIMEOUT_S)
             self._task = None
         for futures in self._waiters.values():
             for future in futures:
@@ -112,4 +116,5 @@ class JobEvents:
                 await asyncio.sleep(_RECONNECT_DELAY_S)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+                        await pubsub.aclose()

@@ -97,15 +97,26 @@ def worker_ready(broker_url: str) -> bool:
         return False
 
 
-def prometheus_targets_up(prometheus_url: str, jobs: set[str]) -> bool:
-    """Whether Prometheus has scraped every job in ``jobs`` successfully."""
+def prometheus_targets_up(
+    prometheus_url: str, jobs: set[str], seen: set[str] | None = None
+) -> bool:
+    """Whether Prometheus has scraped every job in ``jobs`` successfully.
+
+    With ``seen`` (kept by the caller across polls), a job counts once any poll found it up: on a
+    starved machine a 1 s scrape now and then times out, and every target up at one instant may
+    take long to happen, though each has a sample to start its rates from.
+    """
     from burstlab.telemetry.prometheus_api import PrometheusClient, PrometheusError
 
     try:
         targets = PrometheusClient(prometheus_url, timeout_s=1.0).targets()
     except (PrometheusError, OSError):
         return False
-    return {t["labels"]["job"] for t in targets if t["health"] == "up"} >= jobs
+    up = {t["labels"]["job"] for t in targets if t["health"] == "up"}
+    if seen is not None:
+        seen |= up
+        up = seen
+    return up >= jobs
 
 
 def worker_answers(redis_url: str, node: str) -> bool:

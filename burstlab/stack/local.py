@@ -296,9 +296,10 @@ class LocalStack:
         if self.prometheus_url:
             url = self.prometheus_url
             jobs = {*self.metrics_urls, "prometheus"}
+            seen: set[str] = set()
             # A rate needs a sample from before the first job: wait for one of every target.
             checks["prometheus"] = lambda: (
-                http_ok(f"{url}/-/ready") and prometheus_targets_up(url, jobs)
+                http_ok(f"{url}/-/ready") and prometheus_targets_up(url, jobs, seen)
             )
         return checks
 
