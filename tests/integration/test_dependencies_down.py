@@ -1,8 +1,9 @@
 """When the baseline or the broker is down or hung, the producer answers 503 quickly.
 
 Quickly: a refused connection at once, a hung one once the configured timeout passes. The
-bound is twice the longest wait the configuration allows (timeout + the handling around it),
-so only a producer that ignores its timeouts, or waits for one twice, fails it.
+bound is far from both sides of that: a starved machine may add seconds to a 0.5 s timeout,
+while a producer that ignores its timeouts waits minutes (the default sync timeout, 120 s) or
+forever (a hung socket). The measured waits are in docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ SYNC_JOB = {"mode": "sync", "kind": "io", "duration_ms": 10}
 ASYNC_JOB = {"mode": "async", "kind": "io", "duration_ms": 10}
 TIMEOUT_S = 0.5
 """The producer's broker, baseline-connect and baseline-answer timeouts in these tests."""
-QUICK_S = 2 * (TIMEOUT_S + 0.5)
-"""A 503 comes within twice the configured timeout plus half a second of handling."""
+QUICK_S = TIMEOUT_S + 10.0
+"""A 503 comes within the configured timeout plus generous room for a loaded machine."""
 
 
 async def _client(aiohttp_client: Any, **config: Any) -> TestClient:
