@@ -22,9 +22,8 @@ from producer import keys
 from producer.amqp_broker import AmqpBroker
 from producer.baseline_client import BaselineClient
 from producer.config import ProducerConfig
-from producer.errors import json_errors
 from producer.events import JobEvents
-from producer.instrumentation import loop_lag_ctx, queue_gauges_ctx, request_metrics
+from producer.instrumentation import loop_lag_ctx, queue_gauges_ctx
 from producer.metrics import ProducerMetrics
 from producer.publisher import JobPublisher, Publisher
 from producer.queues import QueueReader, RedisQueue
@@ -116,10 +115,7 @@ def create_app(
     Without a registry the app gets a fresh one of its own (served at ``GET /metrics``).
     """
     metrics = ProducerMetrics(registry if registry is not None else CollectorRegistry())
-    middlewares = (
-        [request_metrics(metrics), json_errors] if config.metrics_enabled else [json_errors]
-    )
-    app = web.Application(middlewares=middlewares, client_max_size=config.max_body_bytes)
+    app = web.Application(client_max_size=config.max_body_bytes)
     app[keys.CONFIG] = config
     app[keys.METRICS] = metrics
     slots = config.sync_max_inflight

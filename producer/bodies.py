@@ -36,8 +36,11 @@ async def read_json(request: web.Request) -> object:
         )
     timeout_s = config.body_timeout_s
     try:
-        async with asyncio.timeout(timeout_s):  # a timer, not a task per request as wait_for
-            raw = await request.read()
+        if request.content.is_eof():
+            raw = await request.read()  # the whole body has arrived: nothing to wait for
+        else:
+            async with asyncio.timeout(timeout_s):  # a timer, not a task as wait_for would be
+                raw = await request.read()
     except TimeoutError:
         raise ApiError(
             408,

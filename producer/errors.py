@@ -90,17 +90,27 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiErr
     return ApiError(status, code, detail, headers=headers)
 
 
-@web.middleware
-async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every error into JSON; an unexpected exception becomes a logged 500."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
+def error_for(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The JSON answer to ``exc``, raised by a handler: an API error or an HTTP error as itself,
+    anything unexpected as a logged 500 (call it in the ``except`` block). A non-error HTTP
+    exception (a redirect) is raised again for aiohttp to send."""
+    if isinstance(exc, ApiError):
         return error_response(exc)
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         return error_response(_from_http_exception(request, exc))
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(ApiError(500, "internal_error", "an internal error occurred"))
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(ApiError(500, "internal_error", "an internal error occurred"))
+
+
+def json_errors(handler: Handler) -> Handler:
+    """``handler`` with every error it raises answered as JSON (see :func:`error_for`)."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Exception as exc:
+            return error_for(request, exc)
+
+    return answer

@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
 from producer import keys
-from producer.errors import Handler
+from producer.errors import Handler, error_for
 from producer.metrics import NO_MODE, ProducerMetrics, QueueSnapshot
 from producer.queues import READ_ERRORS
 
@@ -28,15 +28,21 @@ CLIENT_CLOSED_STATUS = 499
 """The ``status`` label of a request whose client went away before the answer."""
 
 
-def request_metrics(metrics: ProducerMetrics) -> web.middleware:  # type: ignore[valid-type]
-    """A middleware counting every request by route template, job mode and status."""
+def measured(handler: Handler, route: str, metrics: ProducerMetrics) -> Handler:
+    """``handler`` with its errors answered as JSON (as :func:`~producer.errors.json_errors`)
+    and every request counted by route template, job mode and status.
 
-    @web.middleware
-    async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+    A wrapper per route, not an aiohttp middleware: any middleware costs every request
+    another coroutine layer of aiohttp's own (about 9 % of a bare 202 handler's throughput)."""
+
+    async def measure(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         status = 500
         try:
-            response = await handler(request)
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                response = error_for(request, exc)
             status = response.status
             return response
         except web.HTTPException as exc:
@@ -46,8 +52,6 @@ def request_metrics(metrics: ProducerMetrics) -> web.middleware:  # type: ignore
             status = CLIENT_CLOSED_STATUS
             raise
         finally:
-            resource = request.match_info.route.resource
-            route = resource.canonical if resource is not None else UNMATCHED_ROUTE
             mode = request.get(keys.JOB_MODE, NO_MODE)
             metrics.observe_request(route, mode, status, time.perf_counter() - started)
 

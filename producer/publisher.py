@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import NoScriptError, RedisError
 
 from burstlab.jobs.task_message import TaskMessage
@@ -85,6 +86,7 @@ class Publisher:
         self._writes: list[tuple[Sequence[Command], asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._connection: AbstractConnection | None = None
 
     def start(self) -> None:
         """Start the background flusher (call inside the running loop)."""
@@ -100,6 +102,8 @@ class Publisher:
         if self._jobs or self._writes:
             await self._flush()
         self._task = None
+        if self._connection is not None:
+            await self._connection.disconnect()
 
     async def enqueue(self, job: Enqueue) -> bool:
         """Record and queue ``job`` with the next batch.
@@ -148,11 +152,26 @@ class Publisher:
             args.append(job.task.redis_envelope(self._queue))
         return [b"EVALSHA", self._script.sha.encode(), b"%d" % len(keys), *keys, *args]
 
+    async def _ready_connection(self) -> AbstractConnection:
+        """The publisher's own connection (one flush at a time uses it): connected, and
+        reconnected if the server closed it (a Redis restart) or something is left unread.
+
+        Not a pooled one per batch: the pool's checkout and release (a condition, a timer, its
+        bookkeeping) cost more than the rest of a batch's client work, and the pool skips the
+        closed-connection check while the client's maintenance notifications are on."""
+        if self._connection is None:
+            self._connection = self._client.connection_pool.make_connection()
+        connection = self._connection
+        await connection.connect()  # nothing to do when connected
+        if await connection.can_read():
+            await connection.disconnect()
+            await connection.connect()
+        return connection
+
     async def _run_script(self, command: list[bytes]) -> list[int]:
-        """Send the packed EVALSHA on a pooled connection (no per-argument encoding by the
-        client library); if Redis does not know the script, the registered script loads it."""
-        pool = self._client.connection_pool
-        connection = await pool.get_connection()
+        """Send the packed EVALSHA (no per-argument encoding by the client library); if Redis
+        does not know the script, the registered script loads it."""
+        connection = await self._ready_connection()
         reply: object
         try:
             await connection.send_packed_command(pack_resp(command))
@@ -162,8 +181,6 @@ class Publisher:
         except BaseException:
             await connection.disconnect()
             raise
-        finally:
-            await pool.release(connection)
         if reply is None:
             count = int(command[2])
             keys, args = command[3 : 3 + count], command[3 + count :]
@@ -178,9 +195,8 @@ class Publisher:
         writes, self._writes = self._writes, []
         try:
             if jobs:
-                taken = await asyncio.wait_for(
-                    self._run_script(self._script_command(jobs)), self._timeout_s
-                )
+                async with asyncio.timeout(self._timeout_s):  # a timer, not a task
+                    taken = await self._run_script(self._script_command(jobs))
                 for (_, job_done), flag in zip(jobs, taken, strict=True):
                     if not job_done.done():
                         job_done.set_result(bool(flag))
@@ -190,9 +206,8 @@ class Publisher:
                 for commands, _ in writes:
                     for command in commands:
                         pipe.execute_command(*command)
-                replies = await asyncio.wait_for(
-                    pipe.execute(raise_on_error=False), self._timeout_s
-                )
+                async with asyncio.timeout(self._timeout_s):
+                    replies = await pipe.execute(raise_on_error=False)
                 self._settle_writes(writes, replies)
         except (RedisError, OSError, TimeoutError) as exc:
             reason = exc or "timed out"

@@ -14,7 +14,7 @@ def _routes(config: ProducerConfig) -> set[tuple[str, str]]:
     return {
         (route.method.lower(), route.resource.canonical)
         for route in app.router.routes()
-        if route.resource is not None and route.method != "HEAD"
+        if route.resource is not None and route.method not in ("HEAD", "*")
     }
 
 
