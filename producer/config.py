@@ -37,7 +37,7 @@ class ProducerConfig:
     broker_timeout_s: float = 1.0
     """How long an enqueue may take before the submit answers 503 (broker down or hung)."""
     metrics_enabled: bool = True
-    """Off (METRICS_ENABLED=0) only to measure what the metrics cost: no request middleware,
+    """Off (METRICS_ENABLED=0) only to measure what the metrics cost: no request metrics,
     no loop-lag probe, no ``GET /metrics`` (the handlers' few counter updates remain)."""
     max_backlog: int = 100_000
     """Async jobs waiting in the queue beyond which submits answer 429 (0: no limit)."""

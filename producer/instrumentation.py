@@ -1,4 +1,4 @@
-"""Measuring the producer: a request middleware, ``GET /metrics``, and the event-loop lag probe."""
+"""Measuring the producer: request metrics per route, ``GET /metrics``, the event-loop lag."""
 
 from __future__ import annotations
 
