@@ -16,6 +16,7 @@ import functools
 import gc
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,12 +55,21 @@ class Progress:
     errors: int = 0
     connections_opened: int = 0
     """Sends that found every warm connection busy and opened one (the target fell behind)."""
+    waited_for_connection: int = 0
+    """Sends that found :data:`MAX_CONNECTIONS` in use and waited for one to free."""
     started_at: float = field(default_factory=time.time)
 
 
 WARM_CONNECTIONS_MAX = 512
 """At most this many keep-alive connections are opened before a run (one per planned send
 below that), so a burst finds a warm connection for every request in flight."""
+
+
+MAX_CONNECTIONS = 4096
+"""At most this many connections at once, warm, open or opening. Beyond it a send that finds
+none idle waits for the next one freed, in order, and its lag shows it: a target far behind
+then flags the run instead of taking a socket per send (uncapped, a capacity ramp against an
+app that had stopped keeping up once held 72,000 and ran out of file descriptors)."""
 
 
 SLEEP_RESOLUTION_S = 0.001
@@ -96,30 +106,56 @@ def _requests(endpoint: Endpoint, mode: str, schedule: Schedule) -> list[bytes]:
 
 class _Sender:
     """Writes each send on an idle connection and records its reply from the connection's
-    callback; a send that finds none idle opens one in a task of its own."""
+    callback; a send that finds none idle opens one in a task of its own, or, with
+    ``max_connections`` in use, waits in order for the next one freed."""
 
-    def __init__(self, pool: ConnectionPool, timeout_s: float, progress: Progress) -> None:
+    def __init__(
+        self, pool: ConnectionPool, timeout_s: float, progress: Progress, max_connections: int
+    ) -> None:
         self._pool = pool
         self._timeout_s = timeout_s
         self._progress = progress
+        self._max_connections = max_connections
         self._outstanding = 0
         self._dispatched = False
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._opening: set[asyncio.Task[None]] = set()
+        self._waiting: deque[tuple[Sent, bytes]] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
     def send(self, record: Sent, request: bytes) -> None:
         self._outstanding += 1
+        # in order: none goes ahead of a send already waiting
+        if self._waiting or not self._dispatch(record, request):
+            self._progress.waited_for_connection += 1
+            self._waiting.append((record, request))
+
+    def _dispatch(self, record: Sent, request: bytes) -> bool:
+        """Send now on an idle or a new connection; False (nothing done) at the cap."""
         connection = self._pool.take_idle()
-        if connection is None:
+        if connection is not None:
+            self._write(connection, record, request)
+        elif self._pool.size + len(self._opening) < self._max_connections:
             self._progress.connections_opened += 1
             task = asyncio.create_task(self._send_on_new(record, request))
             self._opening.add(task)
             task.add_done_callback(self._opening.discard)
-            return
+        else:
+            return False
+        return True
+
+    def _write(self, connection: Connection, record: Sent, request: bytes) -> None:
         record.sent = time.time()
         self._progress.sent += 1
         connection.send(request, functools.partial(self._answered, connection, record))
+
+    def _send_waiting(self) -> None:
+        """Send what waits for a connection, oldest first, while one is idle or may open."""
+        while self._waiting:
+            record, request = self._waiting.popleft()
+            if not self._dispatch(record, request):
+                self._waiting.appendleft((record, request))
+                return
 
     async def _send_on_new(self, record: Sent, request: bytes) -> None:
         """Open a connection and send on it (the send then counts the set-up as lag)."""
@@ -129,9 +165,7 @@ class _Sender:
         except (TimeoutError, OSError) as exc:
             self._answered(None, record, None, exc)
             return
-        record.sent = time.time()
-        self._progress.sent += 1
-        connection.send(request, functools.partial(self._answered, connection, record))
+        self._write(connection, record, request)
 
     def _answered(
         self,
@@ -153,6 +187,8 @@ class _Sender:
                 self._pool.give_back(connection, reusable=False)
         self._progress.answered += 1
         self._outstanding -= 1
+        if self._waiting:
+            self._send_waiting()
         if self._dispatched and self._outstanding == 0 and not self._done.done():
             self._done.set_result(None)
 
@@ -168,10 +204,19 @@ class _Sender:
         tick = min(max(self._timeout_s / 20, 0.05), 1.0)
 
         def check() -> None:
+            self._expire_waiting()  # first: a connection freed by expiry must not take them
             self._pool.expire(self._timeout_s)
             self._timer = loop.call_later(tick, check)
 
         self._timer = loop.call_later(tick, check)
+
+    def _expire_waiting(self) -> None:
+        """Fail the sends that waited ``timeout_s`` for a connection without getting one."""
+        cutoff = time.time() - self._timeout_s
+        while self._waiting and self._waiting[0][0].intended <= cutoff:
+            record, _ = self._waiting.popleft()
+            error = TimeoutError(f"no connection free within {self._timeout_s:g} s")
+            self._answered(None, record, None, error)
 
     def unwatch(self) -> None:
         if self._timer is not None:
@@ -190,6 +235,7 @@ async def generate(
     on_start: Callable[[float], None] | None = None,
     warm_connections: int | None = None,
     start_at: float | None = None,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> list[Sent]:
     """Send ``schedule`` to ``base_url``'s ``POST /jobs`` in ``mode``, open loop; return every send.
 
@@ -198,7 +244,8 @@ async def generate(
     then writes every send that is due, back to back, and sleeps to the first whole timer tick
     at or after the next one (never before it: no send goes early); each reply is read
     by its connection and recorded from there (a send that finds no idle connection opens one,
-    and its lag counts the set-up). Intended times are epoch seconds (``time.time()``) so they
+    up to ``max_connections`` at once, beyond which it waits for one to free; its lag counts
+    the set-up or the wait). Intended times are epoch seconds (``time.time()``) so they
     compare with the timestamps the services record; the schedule is paced on
     ``time.monotonic()``, not ``loop.time()``, which uvloop caches per loop iteration at
     millisecond resolution (a stale clock oversleeps). ``start_at`` (epoch seconds) fixes when
@@ -213,7 +260,7 @@ async def generate(
     if warm_connections is None:
         warm_connections = min(len(requests), WARM_CONNECTIONS_MAX)
     records: list[Sent] = []
-    sender = _Sender(pool, timeout_s, progress)
+    sender = _Sender(pool, timeout_s, progress, max_connections)
     # A full garbage collection over thousands of in-flight requests pauses the loop for tens
     # of milliseconds, which would show as generator lag: collect only after the run.
     gc_was_enabled = gc.isenabled()

@@ -176,6 +176,11 @@ class ConnectionPool:
         self._all.update(opened)
         self._idle.extend(opened)
 
+    @property
+    def size(self) -> int:
+        """Connections open (idle or carrying a request)."""
+        return len(self._all)
+
     def take_idle(self) -> Connection | None:
         """An idle connection, or None if all are busy (the caller then opens one)."""
         while self._idle:

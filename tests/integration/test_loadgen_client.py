@@ -38,8 +38,16 @@ def _app(seen: dict[str, Any]) -> web.Application:
         await asyncio.sleep(3600)
         return web.Response(status=500)
 
+    async def slow(request: web.Request) -> web.Response:
+        seen["in_flight"] = seen.get("in_flight", 0) + 1
+        seen["most_in_flight"] = max(seen.get("most_in_flight", 0), seen["in_flight"])
+        await asyncio.sleep(0.3)
+        seen["in_flight"] -= 1
+        return web.json_response({"job_id": "slow"}, status=202)
+
     app = web.Application()
     app.router.add_post("/jobs", accept)
+    app.router.add_post("/slow/jobs", slow)
     app.router.add_post("/chunked", chunked)
     app.router.add_post("/closing", closing)
     app.router.add_post("/silent/jobs", silent)
@@ -130,3 +138,41 @@ async def test_a_send_never_answered_fails_with_a_timeout_and_the_run_still_ends
     assert [s.error for s in sends] == ["TimeoutError: "] * 3
     assert all(s.sent > 0 and s.status == 0 and s.answered is None for s in sends)
     assert 0.5 <= elapsed < 60
+
+
+async def test_at_the_connection_cap_a_send_waits_in_order_for_a_freed_connection(
+    aiohttp_server: Any,
+) -> None:
+    # Given a real server that takes 0.3 s per request
+    seen: dict[str, Any] = {"bodies": [], "peers": set()}
+    server = await aiohttp_server(_app(seen))
+    # When the generator, capped at 3 connections, sends 9 jobs at once
+    progress = Progress()
+    sends = await generate(
+        f"http://127.0.0.1:{server.port}/slow", "async", _steady(9, 1e6), timeout_s=30,
+        warm_connections=0, progress=progress, max_connections=3,
+    )  # fmt: skip
+    # Then every send was answered, never more than 3 at once, and the 6 that waited each
+    # went out only once an earlier reply had freed a connection, in their planned order
+    assert [s.status for s in sends] == [202] * 9
+    assert seen["most_in_flight"] <= 3
+    assert (progress.connections_opened, progress.waited_for_connection) == (3, 6)
+    first_reply = min(s.answered or 0.0 for s in sends[:3])
+    assert all(s.sent >= first_reply for s in sends[3:])
+    assert [s.sent for s in sends] == sorted(s.sent for s in sends)
+
+
+async def test_a_send_that_waited_its_timeout_for_a_connection_fails_and_the_run_ends(
+    aiohttp_server: Any,
+) -> None:
+    # Given a real server that never answers, and a generator capped at one connection
+    server = await aiohttp_server(_app({"bodies": [], "peers": set()}))
+    # When it sends 3 jobs at once with a 0.5 s timeout
+    sends = await generate(
+        f"http://127.0.0.1:{server.port}/silent", "async", _steady(3, 1e6), timeout_s=0.5,
+        warm_connections=0, max_connections=1,
+    )  # fmt: skip
+    # Then the first timed out on its connection, and the two behind it timed out waiting
+    # for one (never sent), and the run ended
+    assert sends[0].sent > 0 and sends[0].error == "TimeoutError: "
+    assert all(s.sent == 0 and s.error and "no connection free" in s.error for s in sends[1:])
