@@ -86,8 +86,12 @@ def decode_answer(status: int, raw: bytes) -> Any:
     raise ProducerError(status, "http_error", raw[:200].decode(errors="replace"))
 
 
-def _context(scenario: str, mode: str, workers: int, phase: str, step: StepContext | None) -> bytes:
-    # Validated here as well, so a bad label fails in the caller with ContextError (ValueError).
+def context_body(
+    scenario: str, mode: str, workers: int, phase: str, step: StepContext | None = None
+) -> bytes:
+    """The JSON body of ``PUT /experiment`` for this phase.
+
+    Validated here as well, so a bad label fails in the caller with ContextError (ValueError)."""
     return orjson.dumps(ExperimentContext.of(scenario, mode, workers, phase, step).to_body())
 
 
@@ -234,7 +238,7 @@ class ProducerClient:
     ) -> None:
         """``PUT /experiment``: the phase starting now (``burst`` also marks a burst active);
         ``step``: the sweep step it belongs to (rho, offered rate, SLO)."""
-        body = _context(scenario, mode, workers, phase, step)
+        body = context_body(scenario, mode, workers, phase, step)
         await self.request("PUT", "/experiment", body, timeout_s=timeout_s)
 
     async def clear_phase(self, *, timeout_s: float = 2.0) -> None:
@@ -343,7 +347,7 @@ class Producer:
         timeout_s: float = 2.0,
     ) -> None:
         """See :meth:`ProducerClient.set_phase`."""
-        body = _context(scenario, mode, workers, phase, step)
+        body = context_body(scenario, mode, workers, phase, step)
         self.request("PUT", "/experiment", body, timeout_s=timeout_s)
 
     def clear_phase(self, *, timeout_s: float = 2.0) -> None:

@@ -19,7 +19,15 @@ from urllib.parse import urlsplit
 
 from burstlab.experiments.httpreply import HttpError, Reply, ReplyReader
 
-__all__ = ["Connection", "ConnectionPool", "Endpoint", "HttpError", "Reply", "build_post"]
+__all__ = [
+    "Connection",
+    "ConnectionPool",
+    "Endpoint",
+    "HttpError",
+    "Reply",
+    "build_post",
+    "build_request",
+]
 
 OnReply = Callable[[Reply | None, BaseException | None], None]
 """Called once per request: with its reply, or with the error that ended the connection."""
@@ -44,8 +52,15 @@ class Endpoint:
 
 def build_post(endpoint: Endpoint, body: bytes, content_type: str = "application/json") -> bytes:
     """The complete bytes of a keep-alive ``POST`` of ``body`` to ``endpoint``."""
+    return build_request("POST", endpoint, body, content_type)
+
+
+def build_request(
+    method: str, endpoint: Endpoint, body: bytes, content_type: str = "application/json"
+) -> bytes:
+    """The complete bytes of a keep-alive ``method`` request of ``body`` to ``endpoint``."""
     head = (
-        f"POST {endpoint.path} HTTP/1.1\r\n"
+        f"{method} {endpoint.path} HTTP/1.1\r\n"
         f"Host: {endpoint.host}:{endpoint.port}\r\n"
         f"Content-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\n"
