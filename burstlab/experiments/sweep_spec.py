@@ -151,6 +151,14 @@ BURST_SWEEP_KEYS = ("multiples", "window_s")
 DURATION_SWEEP_KEYS = ("durations_ms", "size", "repeats", "tolerance")
 
 
+def relaxation_s(rho: float, service_s: float, servers: int) -> float:
+    """The M/M/c relaxation time S / (c (1 - sqrt(rho))^2), rho capped at RELAXATION_RHO_CAP:
+    about how long the queue takes to forget where it was (its waits come in busy periods this
+    long, not one by one)."""
+    capped = min(rho, RELAXATION_RHO_CAP)
+    return service_s / (servers * (1 - math.sqrt(capped)) ** 2)
+
+
 def step_length_s(rho: float, service_s: float, servers: int) -> float:
     """A step long enough for steady state: warm-up past the relaxation time, then enough jobs.
 
@@ -158,9 +166,7 @@ def step_length_s(rho: float, service_s: float, servers: int) -> float:
     and the measured rest holds MEASURED_JOBS jobs at rate rho c / S, within [3 s, 15 s].
     """
     rate = rho * servers / service_s
-    capped = min(rho, RELAXATION_RHO_CAP)
-    relaxation = service_s / (servers * (1 - math.sqrt(capped)) ** 2)
-    warmup = 2 * relaxation / WARMUP_FRACTION
+    warmup = 2 * relaxation_s(rho, service_s, servers) / WARMUP_FRACTION
     measured = MEASURED_JOBS / rate / (1 - WARMUP_FRACTION)
     return min(max(warmup, measured, MIN_STEP_S), MAX_STEP_S)
 

@@ -21,6 +21,7 @@ from burstlab.experiments.stats import (
     peak_backlog,
     percentiles_ms,
 )
+from burstlab.experiments.sweep_spec import relaxation_s
 from burstlab.experiments.theory import burst_drain_fixed, burst_latency_percentile_fixed
 
 # A measured mean or p50 further than this from its prediction is a deviation (at rho <= 0.8).
@@ -35,6 +36,11 @@ LAG_FRACTION_OF_S = 1.0
 LATE_SENDS = 0.25
 # A step's service time this far from the probed S explains a deviation (a loaded machine).
 SERVICE_DRIFT = 0.10
+# A measured part shorter than this many relaxation times explains a deviation: the mean of
+# a stationary queue over T has a relative standard error of about CV * sqrt(2 tau / T), tau
+# about the relaxation time; at the utilisations where so short a part happens (CV near 1)
+# that is 45 % or more.
+MIN_RELAXATIONS = 10.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,16 @@ def deviation_reason(step: dict[str, Any], probed_run_ms: float) -> str | None:
             f"{off} while the mean is within {STEP_TOLERANCE:.0%}: the predicted quantiles come "
             "from an exponential wait tail scaled by Allen-Cunneen, which is rough near the "
             "median for nearly fixed service times"
+        )
+    measured_s = step["duration_s"] - step["warmup_s"]
+    relaxation = relaxation_s(step["rho"], service_ms / 1000, step["predicted"]["servers"])
+    if measured_s < MIN_RELAXATIONS * relaxation:
+        return (
+            f"{off}: the measured {measured_s:.1f} s held only {measured_s / relaxation:.1f} "
+            f"relaxation times of the queue (S / (c (1 - sqrt(rho))^2) = {relaxation:.2f} s): "
+            "its waits come from a few busy periods, so its mean and median swing by more than "
+            f"{STEP_TOLERANCE:.0%} from run to run at this utilisation; a longer --step-s "
+            "steadies it"
         )
     if step["completed"] < 20:
         return f"{off}: only {step['completed']} jobs measured, too few for a stable figure"

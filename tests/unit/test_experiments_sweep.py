@@ -432,6 +432,20 @@ def test_a_step_whose_mean_matches_but_p50_does_not_blames_the_quantile_approxim
     assert "exponential wait tail" in step["deviation_reason"]
 
 
+def test_a_step_too_short_for_its_queue_to_settle_says_its_mean_is_noise() -> None:
+    # Given rho 0.8 on one 50 ms server (relaxation time S / (1 - sqrt(0.8))^2 = 4.5 s) measured
+    # for 7.5 s, its jobs waiting far longer than M/D/1's 150 ms mean (one long busy period)
+    rows = [_row(100 + i / 16, 0.40) for i in range(160)]
+    step = summarize_step(
+        rows, StepWindow(100.0, 10.0, 2.5), index=0, rho=0.8, planned_rate=16.0, servers=1,
+        service_s=0.05, probed_run_ms=50.0,
+    )  # fmt: skip
+    # Then the deviation is put down to a measured part of fewer than 2 relaxation times
+    assert step["checks"]["mean"]["flagged"]
+    assert "held only 1.7 relaxation times" in step["deviation_reason"]
+    assert "a longer --step-s steadies it" in step["deviation_reason"]
+
+
 def test_a_step_above_its_prediction_with_late_sends_names_the_lag() -> None:
     # Given sends 30 ms late (p99) with S = 50 ms: kept in the fit, but arrivals bunched
     rows = [_row(100 + i / 10, 0.10, lag=0.030) for i in range(100)]
