@@ -19,6 +19,8 @@ from typing import Any
 EFFICIENCY_FLOOR = 0.8
 # At the lowest load, a mean latency this many times the service time is a performance problem.
 LOW_LOAD_SLOWDOWN = 2.0
+# Throughput at the largest worker count within this fraction of the best is a plateau.
+PLATEAU_TOLERANCE = 0.05
 
 
 def slo_capacity(points: Sequence[tuple[float, float]], slo_ms: float) -> tuple[float, str]:
@@ -135,6 +137,22 @@ def _efficiency(points: Mapping[int, float]) -> dict[str, float] | None:
     return {str(n): x / (n * one) for n, x in sorted(points.items())}
 
 
+def _coherency_cause(efficiency: Mapping[str, float]) -> str:
+    """Coherency in words: throughput that falls past a peak, or one that only stops growing
+    (a hard limit, such as the machine's cores, which the USL can only draw as kappa)."""
+    relative = {int(n): value * int(n) for n, value in efficiency.items()}  # X(N) / X(1)
+    largest = max(relative)
+    best = max(relative.values())
+    if relative[largest] < (1 - PLATEAU_TOLERANCE) * best:
+        return " (coherency kappa dominates: adding workers past N* makes it slower)"
+    reached = min(n for n, x in relative.items() if x >= (1 - PLATEAU_TOLERANCE) * best)
+    return (
+        f" (it stops growing past {reached} workers: a hard limit such as the machine's cores, "
+        "which the USL fits as coherency kappa; more worker counts would tell a plateau from "
+        "a decline)"
+    )
+
+
 def _verdict(
     mode: str,
     runs: Sequence[Mapping[str, Any]],
@@ -164,7 +182,7 @@ def _verdict(
             cause = ""
             if fit is not None:
                 cause = (
-                    " (coherency kappa dominates: adding workers past N* makes it slower)"
+                    _coherency_cause(efficiency)
                     if fit["kappa"] * int(largest) > fit["sigma"]
                     else " (contention sigma dominates: a shared resource serialises the work)"
                 )

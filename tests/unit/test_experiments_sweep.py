@@ -329,6 +329,19 @@ def test_the_verdict_tells_a_scalability_problem_from_near_linear_scaling() -> N
     assert section["sync"]["usl"]["sigma"] > 0.05 or section["sync"]["usl"]["kappa"] > 0.01
 
 
+def test_the_verdict_tells_a_plateau_at_the_cores_from_a_decline() -> None:
+    # Given CPU-bound work on 2 cores: throughput doubles to 2 workers, then stays (plateau),
+    # or falls (decline)
+    plateau = [_sweep_run("sync", n, x) for n, x in ((1, 17.0), (2, 33.5), (4, 33.7))]
+    decline = [_sweep_run("async", n, x) for n, x in ((1, 17.0), (2, 33.5), (4, 28.0))]
+    section = scaling_section(plateau + decline)
+    # Then both are scalability problems that the USL reads as coherency, but only the
+    # decline is said to get slower with more workers
+    assert "it stops growing past 2 workers: a hard limit" in section["sync"]["verdict"]
+    assert "makes it slower" not in section["sync"]["verdict"]
+    assert "adding workers past N* makes it slower" in section["async"]["verdict"]
+
+
 def test_the_verdict_calls_slowness_at_low_load_a_performance_problem() -> None:
     runs = [_sweep_run("sync", n, 18.0 * n, low_p99=900.0) for n in (1, 2, 4)]
     verdict = scaling_section(runs)["sync"]["verdict"]
