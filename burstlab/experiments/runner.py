@@ -27,6 +27,7 @@ import uvloop
 from burstlab.client import ProducerClient
 from burstlab.experiments.capacity import sweep_summary
 from burstlab.experiments.collect import collect_async, to_rows
+from burstlab.experiments.cpu_idle import shallow_idle
 from burstlab.experiments.duration_run import is_duration_sweep, run_duration_sweep
 from burstlab.experiments.duration_steps import crossover_section, crossover_sentences
 from burstlab.experiments.histograms import HISTOGRAMS_FILE, write_histograms
@@ -284,15 +285,16 @@ def run_experiment(
     started = time.time()
     all_rows: list[JobRow] = []
     runs: list[dict[str, Any]] = []
-    for workers in plan.workers:
-        display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
-        with factory(workers) as target:
-            for rows, summary, priority in _runs_on(target.url, workers, plan, display):
-                summary["generator_priority"] = priority
-                if target.replicas is not None:
-                    summary["replicas"] = target.replicas
-                all_rows.extend(rows)
-                runs.append(summary)
+    with shallow_idle() as cpu_idle:
+        for workers in plan.workers:
+            display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
+            with factory(workers) as target:
+                for rows, summary, priority in _runs_on(target.url, workers, plan, display):
+                    summary["generator_priority"] = priority
+                    if target.replicas is not None:
+                        summary["replicas"] = target.replicas
+                    all_rows.extend(rows)
+                    runs.append(summary)
     checks = check_thresholds(plan.scenario.thresholds, runs)
     summary = {
         "scenario": plan.scenario.name,
@@ -302,7 +304,11 @@ def run_experiment(
         "broker": plan.broker if plan.target is None and stack_factory is None else None,
         "started_at": started,
         "elapsed_s": time.time() - started,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "cpu_idle": cpu_idle,
+        },
         "runs": runs,
         "thresholds": [check.to_dict() for check in checks],
         "passed": all_passed(checks),
