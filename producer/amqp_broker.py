@@ -143,7 +143,8 @@ class AmqpBroker:
     async def _flush(self) -> None:
         jobs, self._jobs = self._jobs, []
         try:
-            taken = await asyncio.wait_for(self._publish([job for job, _ in jobs]), self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):  # a timer: wait_for can swallow a stop
+                taken = await self._publish([job for job, _ in jobs])
         except Exception as exc:  # any failure of the broker or the record store: not accepted
             await self._drop_connection()
             error = BrokerUnavailable(f"the broker did not take the job: {exc or 'timed out'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -14,6 +15,8 @@ from producer import keys
 from producer.errors import Handler, error_for
 from producer.metrics import NO_MODE, ProducerMetrics, QueueSnapshot
 from producer.queues import READ_ERRORS
+
+log = logging.getLogger(__name__)
 
 LOOP_LAG_INTERVAL_S = 0.1
 """How often the lag probe asks to be woken; how late it wakes is the lag."""
@@ -67,11 +70,32 @@ def metrics_handler(metrics: ProducerMetrics) -> Handler:
     return make_aiohttp_handler(metrics.registry)
 
 
+STOP_TIMEOUT_S = 5.0
+"""How long shutdown waits for a cancelled background task before it goes on without it."""
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for it, but never forever: a task that does not end
+    (a swallowed cancellation) is logged and left, so shutdown still completes."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
+    if not done:
+        log.warning(
+            "%s did not stop within %g s of its cancellation", task.get_name(), STOP_TIMEOUT_S
+        )
+        return
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
+
+
 async def _read_queue(app: web.Application) -> None:
     metrics, config = app[keys.METRICS], app[keys.CONFIG]
     snapshot: QueueSnapshot | None
     try:
-        snapshot = await asyncio.wait_for(app[keys.QUEUE].snapshot(), config.broker_timeout_s)
+        # A timer, not wait_for: on Python 3.11, wait_for can swallow the cancellation that
+        # stops this loop when the read finishes at the same moment, and the loop runs on.
+        async with asyncio.timeout(config.broker_timeout_s):
+            snapshot = await app[keys.QUEUE].snapshot()
     except READ_ERRORS:
         snapshot = None
     metrics.queue.update(snapshot, time.time())
@@ -95,9 +119,7 @@ async def queue_gauges_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
 
 
 async def _probe_loop_lag(metrics: ProducerMetrics, interval_s: float) -> None:
@@ -116,6 +138,4 @@ async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
