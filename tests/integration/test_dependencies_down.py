@@ -1,9 +1,9 @@
 """When the baseline or the broker is down or hung, the producer answers 503 quickly.
 
 Quickly: a refused connection at once, a hung one once the configured timeout passes. The
-bound is far from both sides of that: a starved machine may add seconds to a 0.5 s timeout,
-while a producer that ignores its timeouts waits minutes (the default sync timeout, 120 s) or
-forever (a hung socket). The measured waits are in docs/reliability.md.
+bound (30 s of room) is far from both sides of that: a starved machine may add seconds to a
+0.5 s timeout, while a producer that ignores its timeouts waits minutes (the default sync
+timeout, 120 s) or forever (a hung socket). The measured waits are in docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ SYNC_JOB = {"mode": "sync", "kind": "io", "duration_ms": 10}
 ASYNC_JOB = {"mode": "async", "kind": "io", "duration_ms": 10}
 TIMEOUT_S = 0.5
 """The producer's broker, baseline-connect and baseline-answer timeouts in these tests."""
-QUICK_S = TIMEOUT_S + 10.0
-"""A 503 comes within the configured timeout plus generous room for a loaded machine."""
+QUICK_S = TIMEOUT_S + 30.0
+"""A 503 comes within the configured timeout plus generous room for a loaded machine: still a
+quarter of the 120 s a producer that ignored its timeouts would take, or forever."""
 
 
 async def _client(aiohttp_client: Any, **config: Any) -> TestClient:
