@@ -12,9 +12,6 @@ import uvloop
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 from prometheus_client import CollectorRegistry, disable_created_metrics
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from burstlab.jobs.record import RECORD_TTL_S
 from burstlab.telemetry.exposition import MetricsServer
@@ -27,26 +24,8 @@ from producer.instrumentation import loop_lag_ctx, queue_gauges_ctx
 from producer.metrics import ProducerMetrics
 from producer.publisher import JobPublisher, Publisher
 from producer.queues import QueueReader, RedisQueue
+from producer.redis_connection import redis_client
 from producer.routes import setup_routes
-
-REDIS_POOL_SIZE = 64
-"""Connections shared by all requests; under a burst, requests wait for one (bounded)."""
-
-
-def redis_client(config: ProducerConfig, *, for_pubsub: bool = False) -> aioredis.Redis:
-    """A Redis client that fails fast so a down broker gives a quick 503."""
-    pool = aioredis.BlockingConnectionPool.from_url(
-        config.redis_url,
-        max_connections=2 if for_pubsub else REDIS_POOL_SIZE,
-        timeout=config.broker_timeout_s,
-        socket_connect_timeout=config.broker_timeout_s,
-        socket_timeout=None if for_pubsub else config.broker_timeout_s * 2,
-        # One immediate retry on a broken connection: after a Redis restart each pooled
-        # connection fails once; a down broker still fails fast (refused twice).
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-        health_check_interval=15 if for_pubsub else 0,
-    )
-    return aioredis.Redis(connection_pool=pool)
 
 
 def _broker(config: ProducerConfig, client: aioredis.Redis) -> tuple[JobPublisher, QueueReader]:
@@ -77,8 +56,8 @@ def _broker(config: ProducerConfig, client: aioredis.Redis) -> tuple[JobPublishe
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
-    client = redis_client(config)
-    events_client = redis_client(config, for_pubsub=True)
+    client = redis_client(config.redis_url, config.broker_timeout_s)
+    events_client = redis_client(config.redis_url, config.broker_timeout_s, for_pubsub=True)
     publisher, queue = _broker(config, client)
     events = JobEvents(events_client, on_final=app[keys.METRICS].on_final_event)
     app[keys.REDIS] = client

@@ -19,10 +19,10 @@ from importlib import resources
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import NoScriptError, RedisError
 
 from burstlab.jobs.task_message import TaskMessage
+from producer.redis_connection import DedicatedConnection
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ class Publisher:
         self._writes: list[tuple[Sequence[Command], asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._connection: AbstractConnection | None = None
+        self._connection = DedicatedConnection(client)
+        """Batches go on one connection of their own (one flush at a time uses it)."""
 
     def start(self) -> None:
         """Start the background flusher (call inside the running loop)."""
@@ -102,8 +103,7 @@ class Publisher:
         if self._jobs or self._writes:
             await self._flush()
         self._task = None
-        if self._connection is not None:
-            await self._connection.disconnect()
+        await self._connection.discard()
 
     async def enqueue(self, job: Enqueue) -> bool:
         """Record and queue ``job`` with the next batch.
@@ -152,26 +152,10 @@ class Publisher:
             args.append(job.task.redis_envelope(self._queue))
         return [b"EVALSHA", self._script.sha.encode(), b"%d" % len(keys), *keys, *args]
 
-    async def _ready_connection(self) -> AbstractConnection:
-        """The publisher's own connection (one flush at a time uses it): connected, and
-        reconnected if the server closed it (a Redis restart) or something is left unread.
-
-        Not a pooled one per batch: the pool's checkout and release (a condition, a timer, its
-        bookkeeping) cost more than the rest of a batch's client work, and the pool skips the
-        closed-connection check while the client's maintenance notifications are on."""
-        if self._connection is None:
-            self._connection = self._client.connection_pool.make_connection()
-        connection = self._connection
-        await connection.connect()  # nothing to do when connected
-        if await connection.can_read():
-            await connection.disconnect()
-            await connection.connect()
-        return connection
-
     async def _run_script(self, command: list[bytes]) -> list[int]:
         """Send the packed EVALSHA (no per-argument encoding by the client library); if Redis
         does not know the script, the registered script loads it."""
-        connection = await self._ready_connection()
+        connection = await self._connection.ready()
         reply: object
         try:
             await connection.send_packed_command(pack_resp(command))
@@ -179,7 +163,7 @@ class Publisher:
         except NoScriptError:
             reply = None  # the connection is fine; Redis only lacks the script
         except BaseException:
-            await connection.disconnect()
+            await self._connection.discard()
             raise
         if reply is None:
             count = int(command[2])
