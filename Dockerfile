@@ -12,12 +12,15 @@ RUN groupadd --system --gid 10001 burstlab \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY requirements/runtime.txt ./requirements/
+# The locked versions first, checked against their hashes (a layer that changes with the lock only).
+RUN pip install --require-hashes -r requirements/runtime.txt
 COPY burstlab ./burstlab
 COPY producer ./producer
 COPY workers ./workers
 COPY sync_baseline ./sync_baseline
 COPY monitoring ./monitoring
-RUN pip install . \
+RUN pip install --no-build-isolation --no-deps . \
     && mkdir -p /app/results \
     && chown burstlab:burstlab /app/results
 

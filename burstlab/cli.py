@@ -31,6 +31,15 @@ def main() -> None:
 
 
 @main.command()
+def versions() -> None:
+    """Print the versions of the libraries burstlab measures (what reports record)."""
+    from burstlab.telemetry.environment import versions as installed
+
+    for name, version in installed().items():
+        click.echo(f"{name}=={version}")
+
+
+@main.command()
 @click.option("--host", help="Listen address (env PRODUCER_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, help="Listen port (env PRODUCER_PORT, default 8080).")
 def producer(host: str | None, port: int | None) -> None:

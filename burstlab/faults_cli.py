@@ -26,7 +26,8 @@ from workers.config import FETCHES
     "--rounds",
     type=click.IntRange(min=1),
     default=None,
-    help="Kills or stops of a storm scenario (default: 100 kills, 50 stops).",
+    help="Kills or stops of a storm scenario (default: 100 kills, 50 stops), or broker kills "
+    "of broker-bounce (default 10).",
 )
 @click.option(
     "--fetch",

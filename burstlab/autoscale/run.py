@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import platform
 import statistics
 import time
 from collections.abc import Iterator
@@ -41,6 +39,7 @@ from burstlab.experiments.runner import ExperimentResult, RunPlan, finite, run_m
 from burstlab.experiments.scenario import ScenarioError
 from burstlab.experiments.thresholds import all_passed, check_thresholds
 from burstlab.stack.local import SYNC_IN_FLIGHT_PER_BASELINE_WORKER, LocalStack, StackConfig
+from burstlab.telemetry.environment import machine, versions
 from burstlab.telemetry.exposition import MetricsServer
 
 POLICIES = ("fixed-min", "fixed-max", "autoscale")
@@ -221,7 +220,8 @@ def run_autoscale(plan: RunPlan, *, live: bool = True) -> ExperimentResult:
         "target": "local stack",
         "started_at": started,
         "elapsed_s": time.time() - started,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
+        "versions": versions(),
         "policy": policy.__dict__,
         "slo_p99_ms": scenario.thresholds.completion_p99_ms,
         "autoscaler_metrics_url": metrics_url,

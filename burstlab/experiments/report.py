@@ -24,6 +24,7 @@ from burstlab.experiments.records import JobRow
 from burstlab.experiments.sweep_plots import write_sweep_plots
 from burstlab.experiments.sweep_tables import sweep_notes, sweep_tables
 from burstlab.experiments.tables import FLAG, TableData, report_tables
+from burstlab.telemetry.environment import versions_line
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 75rem; color: #222; }
@@ -96,6 +97,8 @@ def render_markdown(
     if summary.get("description"):
         lines += [str(summary["description"]), ""]
     lines += [f"> {warning}" for warning in _warnings(summary)]
+    if summary.get("versions"):
+        lines += ["", f"Measured with {versions_line(summary['versions'])}."]
     lines += ["", "## What happened", "", *headline(summary)]
     for table in tables:
         lines += ["", f"## {table.title}", ""]
@@ -125,6 +128,8 @@ def render_html(
     if summary.get("description"):
         parts.append(f"<p>{esc(str(summary['description']))}</p>")
     parts += [f'<p class="warning">{esc(w)}</p>' for w in _warnings(summary)]
+    if summary.get("versions"):
+        parts.append(f"<p>Measured with {esc(versions_line(summary['versions']))}.</p>")
     parts.append("<h2>What happened</h2><ul>")
     for line in headline(summary):
         text = esc(line.removeprefix("- "))

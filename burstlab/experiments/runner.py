@@ -13,7 +13,6 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -46,6 +45,7 @@ from burstlab.experiments.sweep_spec import DurationSweepArrival
 from burstlab.experiments.theory import theory_inputs
 from burstlab.experiments.thresholds import ThresholdCheck, all_passed, check_thresholds
 from burstlab.jobs.record import extra_deliveries
+from burstlab.telemetry.environment import machine, versions
 
 PROBES_PER_JOB = 5
 """Sequential probe jobs per job-mix entry used to measure the unloaded service time S."""
@@ -304,11 +304,8 @@ def run_experiment(
         "broker": plan.broker if plan.target is None and stack_factory is None else None,
         "started_at": started,
         "elapsed_s": time.time() - started,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "cpu_idle": cpu_idle,
-        },
+        "machine": machine(cpu_idle=cpu_idle),
+        "versions": versions(),
         "runs": runs,
         "thresholds": [check.to_dict() for check in checks],
         "passed": all_passed(checks),

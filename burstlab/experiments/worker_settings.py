@@ -42,6 +42,7 @@ from burstlab.stack.health import worker_replies
 from burstlab.stack.local import LocalStack, StackConfig
 from burstlab.stack.ports import free_port
 from burstlab.stack.process import ManagedProcess
+from burstlab.telemetry.environment import machine, versions
 
 REPLICAS = 2
 VISIBILITY_TIMEOUT_S = 2.0
@@ -283,7 +284,8 @@ def run_matrix(
         "kind": "worker-settings",
         "started_at": started,
         "elapsed_s": time.time() - started,
-        "machine": {"cpus": os.cpu_count()},
+        "machine": machine(),
+        "versions": versions(),
         "replicas": REPLICAS,
         "concurrency": matrix.concurrency,
         "cells": [r.to_dict() for r in results],

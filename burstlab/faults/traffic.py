@@ -90,9 +90,10 @@ async def stream(
     rate_per_s: float,
     duration_s: float,
     timeout_s: float = 60.0,
+    until: threading.Event | None = None,
 ) -> list[Answer]:
-    """Send ``spec`` at ``rate_per_s`` for ``duration_s``, open loop: every request goes at its
-    time whatever the answers, each as its own task."""
+    """Send ``spec`` at ``rate_per_s`` for ``duration_s`` (or until ``until`` is set), open
+    loop: every request goes at its time whatever the answers, each as its own task."""
     body = orjson.dumps(spec)
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     loop = asyncio.get_running_loop()
@@ -101,6 +102,8 @@ async def stream(
         start = loop.time()
         tasks = []
         for index in range(count):
+            if until is not None and until.is_set():
+                break
             delay = start + index / rate_per_s - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from burstlab.stack.local import LocalStack
 from producer.app import create_app
 from producer.config import ProducerConfig
+
+pytestmark = pytest.mark.dependency_faults
 
 SYNC_JOB = {"mode": "sync", "kind": "io", "duration_ms": 10}
 ASYNC_JOB = {"mode": "async", "kind": "io", "duration_ms": 10}

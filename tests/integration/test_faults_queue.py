@@ -14,6 +14,8 @@ import pytest
 from burstlab.faults import queue_faults
 from burstlab.faults.queue_faults import redelivery_bound_s
 
+pytestmark = pytest.mark.dependency_faults
+
 VISIBILITY_TIMEOUT_S = 15.0
 """Longer than the burst's drain (220 jobs of 100 ms on 2 workers: about 11 s), so the jobs a
 dead worker held come back to an empty queue."""

@@ -38,6 +38,8 @@ from producer.app import create_app
 from producer.config import ProducerConfig
 from workers.config import DEFAULT_VISIBILITY_TIMEOUT_S
 
+pytestmark = pytest.mark.dependency_faults
+
 BROKER_TIMEOUT_S = 0.5
 QUICK_S = BROKER_TIMEOUT_S + 30.0
 """A 503 within the broker timeout plus generous room for a loaded machine: a producer that

@@ -21,6 +21,8 @@ from burstlab.stack.redis_server import redis_process
 from producer.publisher import Enqueue, Publisher
 from producer.redis_connection import DedicatedConnection, redis_client
 
+pytestmark = pytest.mark.dependency_faults
+
 PARSERS = pytest.mark.parametrize(
     "parser", [_AsyncHiredisParser, _AsyncRESP2Parser], ids=["hiredis", "python"]
 )

@@ -26,6 +26,8 @@ from burstlab.jobs.task_message import build_task_message, task_kwargs
 from burstlab.stack.local import LocalStack, StackConfig
 from workers.reliable_redis import Channel, Transport
 
+pytestmark = pytest.mark.dependency_faults
+
 QUEUE = "reliable-test"
 VISIBILITY_S = 0.5
 

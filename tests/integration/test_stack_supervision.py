@@ -21,6 +21,8 @@ from burstlab.stack.process import descendant_pids
 from workers.app import create_celery_app
 from workers.config import WorkerConfig
 
+pytestmark = pytest.mark.dependency_faults
+
 JOB = {"kind": "io", "duration_ms": 5}
 
 
