@@ -46,6 +46,8 @@ class Round:
     """When the broker accepted connections again (epoch seconds)."""
     first_accept_s: float
     """From ``up_at`` to the first 202 answered after it (NaN if none came)."""
+    first_start_s: float
+    """From ``up_at`` to the first job a worker started after it: the workers consuming again."""
 
 
 def _accepting(stack: LocalStack) -> bool:
@@ -54,9 +56,8 @@ def _accepting(stack: LocalStack) -> bool:
     return redis_ready(stack.redis_url)
 
 
-def _first_accept_after(answers: list[Answer], up_at: float) -> float:
-    done = [a.sent_at + a.latency_s for a in answers if a.status == 202]
-    after = [t for t in done if t >= up_at]
+def _first_after(times: list[float], up_at: float) -> float:
+    after = [t for t in times if t >= up_at]
     return min(after) - up_at if after else math.nan
 
 
@@ -116,7 +117,12 @@ def broker_bounce(
         accepted = accepted_ids(async_answers, 202)
         views = wait_until_final(stack.producer_url, accepted, 120)
         completed, lost, duplicated = ledger(views, accepted)
-    measured = [Round(killed, up, _first_accept_after(async_answers, up)) for killed, up in bounces]
+    accepts = [a.sent_at + a.latency_s for a in async_answers if a.status == 202]
+    starts = [float(t) for v in views.values() if (t := (v.get("timings") or {}).get("started_at"))]
+    measured = [
+        Round(killed, up, _first_after(accepts, up), _first_after(starts, up))
+        for killed, up in bounces
+    ]
     return _report(broker, rounds, down_s, measured, async_answers, sync_answers,
                    (len(accepted), completed, lost, duplicated))  # fmt: skip
 
@@ -137,6 +143,7 @@ def _report(
     sync_done = sum(1 for a in sync_answers if a.status == 200)
     recoveries = [r.first_accept_s for r in measured]
     worst = max(recoveries) if recoveries else math.nan
+    consuming = [r.first_start_s for r in measured]
     notes: dict[str, object] = {
         "broker": broker,
         "rounds": rounds,
@@ -144,6 +151,7 @@ def _report(
         "first accept after up s (per round)": " ".join(f"{s:.2f}" for s in recoveries),
         "first accept after up s (max)": round(worst, 2),
         f"rounds within {RECOVERY_BOUND_S:g} s": sum(s <= RECOVERY_BOUND_S for s in recoveries),
+        "workers consuming again after up s (per round)": " ".join(f"{s:.2f}" for s in consuming),
         "refusals that were a JSON 503": f"{json_503}/{len(refusals)}",
         "sync jobs answered 200": f"{sync_done}/{len(sync_answers)}",
     }
