@@ -82,6 +82,25 @@ class Channel(kombu_redis.Channel):
         self._claim_keys: list[str] | None = None
         self._claim_script: Any = None
 
+    def close(self) -> None:
+        """kombu's close, completed even when the broker has dropped the connection.
+
+        kombu's close first reads the reply of a pending blocking fetch. On a connection the
+        broker dropped, that read raises and the close stops before the channel is marked
+        closed, while the connection around it is torn down (Celery 5.7 collects the
+        connection, then closes it). The second close of the half-closed channel then finds no
+        connection info and raises AttributeError, which Celery takes as unrecoverable: the
+        worker exits. A read that fails here fetched nothing, so the close goes on; the
+        messages this worker held stay in the unacked hash, and the visibility sweep returns
+        them if this close cannot.
+        """
+        if self._in_poll:
+            try:
+                self._brpop_read()
+            except (kombu_redis.Empty, *self.connection_errors):
+                pass
+        super().close()
+
     # Which queues may take the reliable path.
 
     def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:

@@ -117,14 +117,20 @@ def broker_bounce(
         accepted = accepted_ids(async_answers, 202)
         views = wait_until_final(stack.producer_url, accepted, 120)
         completed, lost, duplicated = ledger(views, accepted)
+        # The broker's own restarts are the scenario's; any other service's are not.
+        crashes = [e for e in stack.restart_events if e.name != broker_service(stack)]
     accepts = [a.sent_at + a.latency_s for a in async_answers if a.status == 202]
     starts = [float(t) for v in views.values() if (t := (v.get("timings") or {}).get("started_at"))]
     measured = [
         Round(killed, up, _first_after(accepts, up), _first_after(starts, up))
         for killed, up in bounces
     ]
-    return _report(broker, rounds, down_s, measured, async_answers, sync_answers,
-                   (len(accepted), completed, lost, duplicated))  # fmt: skip
+    report = _report(broker, rounds, down_s, measured, async_answers, sync_answers,
+                     (len(accepted), completed, lost, duplicated))  # fmt: skip
+    report.notes["services restarted"] = (
+        ", ".join(f"{e.name} ({e.reason})" for e in crashes) if crashes else "none"
+    )
+    return report
 
 
 def _report(
