@@ -18,9 +18,9 @@ from typing import Any
 import aiohttp
 import orjson
 
+from burstlab.jobs.experiment_context import ExperimentContext, StepContext
 from burstlab.jobs.names import MAX_LOOKUP_IDS
 from burstlab.jobs.record import FINAL_STATUSES
-from producer.experiment_context import ExperimentContext, StepContext
 
 MAX_WAIT_S = 60.0
 """The longest single long poll the producer accepts (``GET /jobs/{id}?wait=``)."""

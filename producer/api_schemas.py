@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from burstlab.jobs.spec import KINDS, MAX_DURATION_MS, MAX_PAYLOAD_BYTES, MODES
-from producer.experiment_context import (
+from burstlab.jobs.experiment_context import (
     CONTEXT_MODES,
     MAX_OFFERED_RATE,
     MAX_RHO,
     MAX_SLO_S,
     MAX_WORKERS,
 )
+from burstlab.jobs.spec import KINDS, MAX_DURATION_MS, MAX_PAYLOAD_BYTES, MODES
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _TIMINGS = {

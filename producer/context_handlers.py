@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
+from burstlab.jobs.experiment_context import ContextError, ExperimentContext, ExperimentMetrics
 from producer.bodies import read_json
 from producer.errors import ApiError, Handler, json_response
-from producer.experiment_context import ContextError, ExperimentContext, ExperimentMetrics
 
 
 def _view(metrics: ExperimentMetrics) -> dict[str, Any]:

@@ -17,10 +17,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from burstlab.jobs.events import FinalEvent
+from burstlab.jobs.experiment_context import ExperimentMetrics
 from burstlab.jobs.record import OUTCOMES
 from burstlab.jobs.spec import MODES
 from burstlab.telemetry.buckets import LATENCY_BUCKETS_S
-from producer.experiment_context import ExperimentMetrics
 
 NO_MODE = "none"
 """The ``mode`` label of a request that carries no job (status reads, health, metrics)."""

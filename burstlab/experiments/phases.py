@@ -19,7 +19,7 @@ import time
 
 from burstlab.client import ProducerClient, ProducerError, context_body
 from burstlab.experiments.rawhttp import Connection, Endpoint, HttpError, Reply, build_request
-from producer.experiment_context import StepContext
+from burstlab.jobs.experiment_context import StepContext
 
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -33,7 +33,7 @@ from burstlab.experiments.sweep_spec import (
     step_length_s,
 )
 from burstlab.experiments.sweep_steps import StepWindow, summarize_burst_step, summarize_step
-from producer.experiment_context import MEASURED_PHASE, StepContext
+from burstlab.jobs.experiment_context import MEASURED_PHASE, StepContext
 
 ServiceProbe = Callable[[ProducerClient, str], Awaitable[tuple[dict[str, float], float, int]]]
 """Given a client and a mode: the probe figures, the service time S and the servers to use."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
-from producer.experiment_context import (
+from burstlab.jobs.experiment_context import (
     ContextError,
     ExperimentContext,
     ExperimentMetrics,
