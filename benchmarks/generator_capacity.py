@@ -30,10 +30,14 @@ from dataclasses import dataclass
 import uvloop
 
 from benchmarks.harness import services, wait_port, wrk
-from burstlab.experiments.loadgen import Progress, generate
-from burstlab.experiments.priority import FALLBACK_NICE, REALTIME_PRIORITY, generator_priority
-from burstlab.experiments.schedule import PlannedJob, Schedule
-from burstlab.experiments.stats import percentiles_ms
+from burstlab.experiments.loadgen.generator import Progress, generate
+from burstlab.experiments.loadgen.priority import (
+    FALLBACK_NICE,
+    REALTIME_PRIORITY,
+    generator_priority,
+)
+from burstlab.experiments.model.stats import percentiles_ms
+from burstlab.scenario.schedule import PlannedJob, Schedule
 from burstlab.stack.ports import free_port
 
 GOAL_RATE = 5000.0

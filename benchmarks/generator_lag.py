@@ -12,9 +12,9 @@ import asyncio
 import sys
 import time
 
-from burstlab.experiments.loadgen import Progress, generate
-from burstlab.experiments.schedule import PlannedJob, Schedule
-from burstlab.experiments.stats import percentiles_ms
+from burstlab.experiments.loadgen.generator import Progress, generate
+from burstlab.experiments.model.stats import percentiles_ms
+from burstlab.scenario.schedule import PlannedJob, Schedule
 from burstlab.stack.local import LocalStack, StackConfig
 
 GOAL_P99_MS = 5.0

@@ -32,9 +32,9 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.harness import bench_stack
-from burstlab.experiments.loadgen import generate
-from burstlab.experiments.schedule import PlannedJob, Schedule
-from burstlab.experiments.stats import percentiles_ms
+from burstlab.experiments.loadgen.generator import generate
+from burstlab.experiments.model.stats import percentiles_ms
+from burstlab.scenario.schedule import PlannedJob, Schedule
 
 GOAL_P99_MS = 30.0
 

@@ -16,15 +16,15 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 from burstlab.jobs.record import RECORD_TTL_S
 from burstlab.telemetry.exposition import MetricsServer
 from producer import keys
-from producer.amqp_broker import AmqpBroker
-from producer.baseline_client import BaselineClient
+from producer.backends.amqp_broker import AmqpBroker
+from producer.backends.baseline_client import BaselineClient
+from producer.backends.events import JobEvents
+from producer.backends.publisher import JobPublisher, Publisher
+from producer.backends.queues import QueueReader, RedisQueue
+from producer.backends.redis_connection import redis_client
 from producer.config import ProducerConfig
-from producer.events import JobEvents
 from producer.instrumentation import loop_lag_ctx, queue_gauges_ctx
 from producer.metrics import ProducerMetrics
-from producer.publisher import JobPublisher, Publisher
-from producer.queues import QueueReader, RedisQueue
-from producer.redis_connection import redis_client
 from producer.routes import setup_routes
 
 

@@ -24,14 +24,14 @@ from burstlab.jobs.record import (
 from burstlab.jobs.spec import MODES, JobSpec, ValidationError, parse_submission
 from burstlab.jobs.task_message import new_id, task_kwargs, task_message
 from producer import keys
-from producer.baseline_client import BaselineUnavailable
+from producer.backends.baseline_client import BaselineUnavailable
+from producer.backends.publisher import BrokerUnavailable, Enqueue
+from producer.backends.queues import READ_ERRORS
+from producer.backends.store import read_record, read_records, record_commands
 from producer.bodies import read_json
 from producer.config import ProducerConfig
 from producer.errors import ApiError, json_response, retry_after
 from producer.metrics import ProducerMetrics
-from producer.publisher import BrokerUnavailable, Enqueue
-from producer.queues import READ_ERRORS
-from producer.store import read_record, read_records, record_commands
 
 MAX_JOB_ID_LENGTH = 64
 

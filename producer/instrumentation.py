@@ -12,9 +12,10 @@ from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
 from producer import keys
+from producer.backends.queues import READ_ERRORS
+from producer.backends.snapshot import QueueSnapshot
 from producer.errors import Handler, error_for
-from producer.metrics import NO_MODE, ProducerMetrics, QueueSnapshot
-from producer.queues import READ_ERRORS
+from producer.metrics import NO_MODE, ProducerMetrics
 
 log = logging.getLogger(__name__)
 

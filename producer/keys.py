@@ -8,12 +8,12 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from producer.baseline_client import BaselineClient
+from producer.backends.baseline_client import BaselineClient
+from producer.backends.events import JobEvents
+from producer.backends.publisher import JobPublisher
+from producer.backends.queues import QueueReader
 from producer.config import ProducerConfig
-from producer.events import JobEvents
 from producer.metrics import ProducerMetrics
-from producer.publisher import JobPublisher
-from producer.queues import QueueReader
 
 CONFIG = web.AppKey("config", ProducerConfig)
 REDIS = web.AppKey("redis", aioredis.Redis)

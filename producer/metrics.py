@@ -21,6 +21,7 @@ from burstlab.jobs.experiment_context import ExperimentMetrics
 from burstlab.jobs.record import OUTCOMES
 from burstlab.jobs.spec import MODES
 from burstlab.telemetry.buckets import LATENCY_BUCKETS_S
+from producer.backends.snapshot import QueueSnapshot
 
 NO_MODE = "none"
 """The ``mode`` label of a request that carries no job (status reads, health, metrics)."""
@@ -36,19 +37,6 @@ REJECT_REASONS = (
 )
 MAX_TRACKED_ASYNC_JOBS = 1_000_000
 """Async jobs awaiting their final event; beyond this a job is not timed (memory bound)."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueueSnapshot:
-    """The async queue as read from Redis (in the background, every ``QUEUE_REFRESH_S``)."""
-
-    queued: int
-    reserved: int
-    oldest_enqueued_at: float | None
-
-    @property
-    def backlog(self) -> int:
-        return self.queued + self.reserved
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from celery import Celery
 from celery.signals import task_received, worker_process_init, worker_ready, worker_shutdown
 from prometheus_client import CollectorRegistry
 
+from burstlab.jobs.delivery import UNACKED_RESTORE_INTERVAL_S
 from burstlab.jobs.work import calibrate
 from burstlab.telemetry.exposition import MetricsServer, multiprocess_registry
 from workers.config import WorkerConfig
@@ -19,11 +20,6 @@ from workers.store import JobStore
 from workers.watchdog import ConsumptionWatchdog
 
 log = logging.getLogger(__name__)
-
-UNACKED_RESTORE_INTERVAL_S = 5
-"""How often kombu sweeps for unacknowledged jobs older than the visibility timeout (a job
-whose worker died) and puts them back in the queue. kombu's default sweeps only every ~100 s
-(10 s x a throttle of 10); here every sweep scans."""
 
 
 def _warm_up(**_: Any) -> None:

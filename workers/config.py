@@ -5,23 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from burstlab.jobs.delivery import DEFAULT_VISIBILITY_TIMEOUT_S, FETCHES
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.jobs.spec import MAX_DURATION_MS
 from burstlab.settings import DEFAULT_REDIS_URL, broker_of, read_metrics_enabled, read_queue_type
 
 DEFAULT_METRICS_PORT = 9540
-FETCHES = ("reliable", "kombu")
-"""How a worker takes messages from Redis: ``reliable`` (workers.reliable_redis: taken and
-recorded as unacknowledged in one step) or ``kombu`` (kombu's own BRPOP, which can lose a message
-fetched by a worker killed before it recorded it; kept to show that loss side by side)."""
 POOLS = ("prefork", "threads", "solo")
 """Celery execution pools a worker may run (``WORKER_POOL``)."""
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
-DEFAULT_VISIBILITY_TIMEOUT_S = 15.0
-"""Short, so a dead worker's messages come back in seconds. With the reliable fetch a live worker
-refreshes the messages it holds every third of it (workers.reliable_redis), so a job longer than
-this still runs once; with kombu's own fetch it must outlast the longest job."""
 
 
 @dataclass(frozen=True)

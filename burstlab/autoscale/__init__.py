@@ -1,6 +1,6 @@
 """Autoscaling in KEDA/HPA terms: a scenario's policy and the replica count it asks for."""
 
-from burstlab.autoscale.policy import (
+from burstlab.scenario.autoscale import (
     METRICS,
     AutoscalePolicy,
     desired_replicas,

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from burstlab.autoscale.policy import AutoscalePolicy
 from burstlab.autoscale.stabilize import Stabilizer
+from burstlab.scenario.autoscale import AutoscalePolicy
 
 DT_S = 0.05
 """Integration step."""

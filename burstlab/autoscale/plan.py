@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from burstlab.autoscale.fluid import FluidInput, FluidResult, fixed_policy, simulate
-from burstlab.autoscale.policy import AutoscalePolicy
-from burstlab.experiments.scenario import Scenario, ScenarioError
-from burstlab.experiments.schedule import build_schedule
+from burstlab.scenario.autoscale import AutoscalePolicy
+from burstlab.scenario.schedule import build_schedule
+from burstlab.scenario.spec import Scenario, ScenarioError
 
 HANDOFF_S = 0.005
 """Per-job hand-over cost (broker fetch, result write) added to the job's duration for S."""

@@ -19,10 +19,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from burstlab.autoscale.policy import AutoscalePolicy
 from burstlab.autoscale.replicas import ReplicaTarget
 from burstlab.autoscale.stabilize import Stabilizer
 from burstlab.client import Producer, ProducerError
+from burstlab.scenario.autoscale import AutoscalePolicy
 
 log = logging.getLogger(__name__)
 

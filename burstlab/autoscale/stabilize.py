@@ -3,7 +3,7 @@
 Pure and clock-free (every call gets ``now``), so the live autoscaler and the fluid model take
 the very same decisions. It follows the HPA controller (``normalizeDesiredReplicasWithBehaviors``):
 
-- every poll's raw recommendation (:func:`~burstlab.autoscale.policy.desired_replicas`) is kept;
+- every poll's raw recommendation (:func:`~burstlab.scenario.autoscale.desired_replicas`) is kept;
 - scaling up goes at most to the *minimum* recommendation of the last
   ``scale_up_stabilization_s``, scaling down at least to the *maximum* of the last
   ``scale_down_stabilization_s`` (a short spike does not flap the count);
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from burstlab.autoscale.policy import AutoscalePolicy, desired_replicas
+from burstlab.scenario.autoscale import AutoscalePolicy, desired_replicas
 
 
 @dataclass(frozen=True)

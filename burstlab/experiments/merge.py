@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from burstlab.experiments.histograms import HISTOGRAMS_FILE, merged_percentiles, read_histograms
-from burstlab.experiments.records import JobRow, read_jobs_csv, write_jobs_csv
+from burstlab.experiments.model.histograms import (
+    HISTOGRAMS_FILE,
+    merged_percentiles,
+    read_histograms,
+)
+from burstlab.experiments.model.records import JobRow, read_jobs_csv, write_jobs_csv
+from burstlab.experiments.model.run import finite
+from burstlab.experiments.model.stats import run_keys, summarize_run
+from burstlab.experiments.model.theory import TheoryInputs
 from burstlab.experiments.report import write_report
-from burstlab.experiments.runner import finite
-from burstlab.experiments.stats import run_keys, summarize_run
-from burstlab.experiments.theory import TheoryInputs
-from burstlab.experiments.thresholds import Thresholds, all_passed, check_thresholds
+from burstlab.scenario.thresholds import Thresholds, all_passed, check_thresholds
 
 
 class MergeError(ValueError):

@@ -14,16 +14,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from burstlab.experiments.duration_report import (
+from burstlab.experiments.durations.report import (
     duration_notes,
     duration_tables,
     write_duration_plots,
 )
-from burstlab.experiments.plots import write_plots
-from burstlab.experiments.records import JobRow
-from burstlab.experiments.sweep_plots import write_sweep_plots
-from burstlab.experiments.sweep_tables import sweep_notes, sweep_tables
-from burstlab.experiments.tables import FLAG, TableData, report_tables
+from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.render.plots import write_plots
+from burstlab.experiments.render.tables import FLAG, TableData, report_tables
+from burstlab.experiments.sweep.plots import write_sweep_plots
+from burstlab.experiments.sweep.tables import sweep_notes, sweep_tables
 from burstlab.telemetry.environment import versions_line
 
 _CSS = """

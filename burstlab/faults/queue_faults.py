@@ -39,9 +39,8 @@ from burstlab.faults.traffic import (
     refused,
     unanswered,
 )
+from burstlab.jobs.delivery import DEFAULT_VISIBILITY_TIMEOUT_S, UNACKED_RESTORE_INTERVAL_S
 from burstlab.stack.local import LocalStack, StackConfig
-from workers.app import UNACKED_RESTORE_INTERVAL_S
-from workers.config import DEFAULT_VISIBILITY_TIMEOUT_S
 
 Inject = Callable[[LocalStack], dict[str, object]]
 

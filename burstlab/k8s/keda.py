@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from burstlab.autoscale.policy import AutoscalePolicy
 from burstlab.jobs.names import QUEUE_NAME
+from burstlab.scenario.autoscale import AutoscalePolicy
 
 WORKER_DEPLOYMENT = "worker"
 SCALED_OBJECT_NAME = "worker"

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from burstlab.dashboards.files import DASHBOARDS_DIR, DATASOURCES_DIR, RULES_DIR
 from burstlab.k8s.yamltext import dump_documents
-from burstlab.telemetry.dashboards import DASHBOARDS_DIR, DATASOURCES_DIR, RULES_DIR
 
 PART_OF = {"app.kubernetes.io/part-of": "burstlab"}
 RULE_INTERVAL = "1s"

@@ -13,8 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
+from burstlab.dashboards.files import MONITORING_DIR
 from burstlab.stack.process import ManagedProcess
-from burstlab.telemetry.dashboards import MONITORING_DIR
 
 CONFIG_NAME = "prometheus.yml"
 RULES_DIR = "rules"

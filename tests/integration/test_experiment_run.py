@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from burstlab.client import Producer
-from burstlab.experiments.runner import RunPlan, Target, run_experiment
-from burstlab.experiments.scenario import load_scenario
+from burstlab.experiments.model.run import RunPlan
+from burstlab.experiments.runner import run_experiment
+from burstlab.experiments.targets.stacks import Target
+from burstlab.scenario.spec import load_scenario
 from burstlab.stack.local import LocalStack
 
 TINY = """\

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from burstlab.experiments.loadgen import Progress, generate
-from burstlab.experiments.rawhttp import Connection, Endpoint, build_post
-from burstlab.experiments.schedule import PlannedJob, Schedule
+from burstlab.experiments.loadgen.generator import Progress, generate
+from burstlab.experiments.loadgen.rawhttp import Connection, Endpoint, build_post
+from burstlab.scenario.schedule import PlannedJob, Schedule
 
 
 def _app(seen: dict[str, Any]) -> web.Application:

@@ -26,12 +26,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from burstlab.client import Producer
-from burstlab.experiments.progress import ProgressDisplay
-from burstlab.experiments.runner import service_probe
-from burstlab.experiments.scenario import load_scenario
-from burstlab.experiments.sweep_run import override_sweep, run_sweep_mode
-from burstlab.stack.local import LocalStack, StackConfig
-from burstlab.telemetry.dashboards import (
+from burstlab.dashboards.files import (
     DASHBOARDS_DIR,
     Query,
     dashboard_paths,
@@ -42,7 +37,12 @@ from burstlab.telemetry.dashboards import (
     recorded_names,
     rule_queries,
 )
-from burstlab.telemetry.dashboards_code.sweep import CAPACITY_PANEL, LATENCY_CURVE_PANEL
+from burstlab.dashboards.sweep import CAPACITY_PANEL, LATENCY_CURVE_PANEL
+from burstlab.experiments.loadgen.probe import service_probe
+from burstlab.experiments.loadgen.progress import ProgressDisplay
+from burstlab.experiments.sweep.run import override_sweep, run_sweep_mode
+from burstlab.scenario.spec import load_scenario
+from burstlab.stack.local import LocalStack, StackConfig
 from burstlab.telemetry.prometheus_api import PrometheusClient, sample_values
 
 pytestmark = pytest.mark.slow
@@ -485,7 +485,7 @@ def test_every_metric_a_dashboard_or_rule_names_is_exposed_by_a_service(
 def test_the_key_panels_render_from_prometheus_query_results(
     monitored: tuple[LocalStack, Observed], tmp_path: Any
 ) -> None:
-    from burstlab.telemetry.render import KEY_PANELS, render_panels
+    from burstlab.dashboards.render import KEY_PANELS, render_panels
 
     stack, seen = monitored
     # When the dashboard's key panels are drawn over the scenario's time range
@@ -517,7 +517,7 @@ def _sweep_panel(title: str) -> dict[str, Any]:
 def test_the_latency_curve_panel_reads_one_point_per_step_of_the_sweep(
     monitored: tuple[LocalStack, Observed],
 ) -> None:
-    from burstlab.telemetry.render_sweep import join_rows
+    from burstlab.dashboards.render_sweep import join_rows
 
     _, seen = monitored
     panel = _sweep_panel(LATENCY_CURVE_PANEL)
@@ -578,7 +578,7 @@ def test_the_capacity_panel_reads_one_point_per_mode_and_worker_count(
 def test_the_sweep_panels_render_from_prometheus_query_results(
     monitored: tuple[LocalStack, Observed], tmp_path: Any
 ) -> None:
-    from burstlab.telemetry.render import SWEEP_PANELS, render_panels
+    from burstlab.dashboards.render import SWEEP_PANELS, render_panels
 
     stack, seen = monitored
     # When the sweep panels are drawn over the sweep's time range

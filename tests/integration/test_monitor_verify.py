@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.records import read_jobs_csv
-from burstlab.monitor_verify import VerifySettings, run_verify
-from burstlab.telemetry.verify import Bounds
+from burstlab.experiments.model.records import read_jobs_csv
+from burstlab.experiments.monitor.checks import Bounds
+from burstlab.experiments.monitor.verify import VerifySettings, run_verify
 
 pytestmark = pytest.mark.slow
 

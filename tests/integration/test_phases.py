@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from burstlab.client import ProducerClient
-from burstlab.experiments.phases import PhaseAnnouncer
+from burstlab.experiments.loadgen.phases import PhaseAnnouncer
 
 
 def _app(seen: list[tuple[float, dict[str, Any]]], status: int) -> web.Application:

@@ -32,11 +32,11 @@ from burstlab.client import Producer
 from burstlab.faults import queue_faults
 from burstlab.faults.probes import last_finish, ledger, wait_until_final
 from burstlab.faults.traffic import Background, accepted_ids, burst, job
+from burstlab.jobs.delivery import DEFAULT_VISIBILITY_TIMEOUT_S
 from burstlab.stack.local import LocalStack, StackConfig
 from burstlab.stack.rabbitmq_server import INSTALL_HINT, rabbitmq_server_binary
 from producer.app import create_app
 from producer.config import ProducerConfig
-from workers.config import DEFAULT_VISIBILITY_TIMEOUT_S
 
 pytestmark = pytest.mark.dependency_faults
 

@@ -18,8 +18,8 @@ from burstlab.jobs.task_message import task_message
 from burstlab.stack.ports import free_port
 from burstlab.stack.process import ManagedProcess
 from burstlab.stack.redis_server import redis_process
-from producer.publisher import Enqueue, Publisher
-from producer.redis_connection import DedicatedConnection, redis_client
+from producer.backends.publisher import Enqueue, Publisher
+from producer.backends.redis_connection import DedicatedConnection, redis_client
 
 pytestmark = pytest.mark.dependency_faults
 

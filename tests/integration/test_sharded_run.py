@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.histograms import HISTOGRAMS_FILE
-from burstlab.experiments.records import read_jobs_csv
-from burstlab.experiments.scenario import load_scenario
-from burstlab.experiments.schedule import build_schedule
-from burstlab.experiments.stats import latency_values, percentiles_ms
+from burstlab.experiments.model.histograms import HISTOGRAMS_FILE
+from burstlab.experiments.model.records import read_jobs_csv
+from burstlab.experiments.model.stats import latency_values, percentiles_ms
+from burstlab.scenario.schedule import build_schedule
+from burstlab.scenario.spec import load_scenario
 from burstlab.stack.local import LocalStack
 
 STEADY = """\

@@ -117,7 +117,7 @@ def test_the_wheel_installed_in_a_fresh_venv_runs_the_stack_jobs_and_an_experime
     assert top_level == TOP_LEVEL_PACKAGES
     assert "burstlab/monitoring/prometheus/prometheus.yml" in names
     assert any(n.startswith("burstlab/monitoring/prometheus/rules/") for n in names)
-    assert "burstlab/experiments/scenarios/burst.toml" in names
+    assert "burstlab/scenario/builtin/burst.toml" in names
 
     # When it is installed into a fresh venv and used from a folder outside the checkout
     venv = tmp_path / "venv"
@@ -128,7 +128,7 @@ def test_the_wheel_installed_in_a_fresh_venv_runs_the_stack_jobs_and_an_experime
     where = _timed(
         "import check",
         [python, "-c", "import burstlab, producer, workers, sync_baseline\n"
-         "from burstlab.telemetry.dashboards import MONITORING_DIR\n"
+         "from burstlab.dashboards.files import MONITORING_DIR\n"
          "print(burstlab.__file__); print(MONITORING_DIR)"],
         cwd=elsewhere, env=env,
     ).split()  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from burstlab.cli import main
+from burstlab.cli.main import main
 
 TWO_CELLS = """
 name = "two-cells"

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from burstlab.autoscale.figures import deviations, worker_seconds
 from burstlab.autoscale.plan import plan
 from burstlab.autoscale.replicas import machine_replica_limit
-from burstlab.autoscale.run import check_machine
-from burstlab.autoscale_cli import plan as plan_command
-from burstlab.experiment_cli import run as run_command
-from burstlab.experiments.scenario import ScenarioError, load_scenario, loads_scenario
+from burstlab.cli.plan import plan as plan_command
+from burstlab.cli.run import run as run_command
+from burstlab.experiments.autoscale.figures import deviations, worker_seconds
+from burstlab.experiments.autoscale.run import check_machine
+from burstlab.scenario.spec import ScenarioError, load_scenario, loads_scenario
 
 NO_SLO = """
 name = "t"

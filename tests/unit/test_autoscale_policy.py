@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from burstlab.autoscale import AutoscalePolicy, desired_replicas, parse_autoscale
-from burstlab.experiments.scenario import ScenarioError, load_scenario, loads_scenario
+from burstlab.scenario.spec import ScenarioError, load_scenario, loads_scenario
 
 SCENARIO = """
 name = "t"

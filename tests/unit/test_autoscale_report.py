@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from burstlab.autoscale.report import write_autoscale_report
+from burstlab.experiments.autoscale.report import write_autoscale_report
 
 
 def _run(policy: str, p99: float, cost: float, replicas: list[int]) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from kombu import Queue
 from burstlab.jobs.names import TASK_NAME
 from burstlab.jobs.task_message import task_message
 from burstlab.settings import broker_of, queue_arguments
-from producer.amqp_broker import amqp_message, management_queue_url
+from producer.backends.amqp_broker import amqp_message, management_queue_url
+from producer.backends.publisher import Enqueue
 from producer.config import ProducerConfig
-from producer.publisher import Enqueue
 from workers.app import RELIABLE_TRANSPORT, celery_settings
 from workers.config import WorkerConfig
 

@@ -188,8 +188,8 @@ def test_the_loadgen_writes_results_to_a_named_volume_over_a_folder_its_user_own
     assert "chown burstlab:burstlab /app/results" in dockerfile
     assert re.search(r"^USER burstlab$", dockerfile, re.MULTILINE)
     # The runner writes to results/ under its working directory, the image's WORKDIR
-    from burstlab.experiments.runner import default_out_dir
-    from burstlab.experiments.scenario import load_scenario
+    from burstlab.experiments.model.run import default_out_dir
+    from burstlab.scenario.spec import load_scenario
 
     out = default_out_dir(load_scenario("burst"))
     assert not out.is_absolute() and (Path("/app") / out).parent == Path("/app/results")

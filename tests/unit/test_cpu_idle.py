@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from burstlab.experiments.cpu_idle import DEFAULT, SHALLOW, shallow_idle
+from burstlab.experiments.loadgen.cpu_idle import DEFAULT, SHALLOW, shallow_idle
 
 
 def test_the_request_is_a_zero_latency_held_while_inside(tmp_path: Path) -> None:

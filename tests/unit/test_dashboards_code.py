@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from burstlab.cli import main
-from burstlab.telemetry.dashboards import (
+from burstlab.cli.main import main
+from burstlab.dashboards.build import generated, stale_dashboards
+from burstlab.dashboards.files import (
     DASHBOARDS_DIR,
     GRAFANA_RANGE,
     dashboard_paths,
     load_dashboard,
     panels,
 )
-from burstlab.telemetry.dashboards_code import generated, stale_dashboards
-from burstlab.telemetry.dashboards_code.sweep import CAPACITY_PANEL, LATENCY_CURVE_PANEL
+from burstlab.dashboards.sweep import CAPACITY_PANEL, LATENCY_CURVE_PANEL
 
 
 def test_regenerating_the_dashboards_gives_the_committed_files() -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from burstlab.experiments.brokers import write_brokers_report
+from burstlab.experiments.brokers.report import write_brokers_report
 
 
 def _run(

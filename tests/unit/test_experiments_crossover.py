@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.crossover import (
+from burstlab.experiments.durations.crossover import (
     ABOVE,
     BELOW,
     CROSSED,
@@ -21,17 +21,17 @@ from burstlab.experiments.crossover import (
     per_job_overhead_ms,
     predicted_drain_s,
 )
-from burstlab.experiments.duration_run import NOOP_MS, burst_order, burst_schedule, servers_for
-from burstlab.experiments.duration_steps import (
+from burstlab.experiments.durations.run import NOOP_MS, burst_order, burst_schedule, servers_for
+from burstlab.experiments.durations.steps import (
     BurstResult,
     crossover_section,
     crossover_sentences,
     summarize_duration_mode,
 )
-from burstlab.experiments.records import JobRow
+from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.report import write_report
-from burstlab.experiments.scenario import ScenarioError, load_scenario, loads_scenario
-from burstlab.experiments.sweep_spec import DurationSweepArrival
+from burstlab.scenario.spec import ScenarioError, load_scenario, loads_scenario
+from burstlab.scenario.sweep import DurationSweepArrival
 
 # --- the model ------------------------------------------------------------------------------
 
@@ -233,7 +233,7 @@ def test_no_crossover_without_both_modes() -> None:
 
 
 def test_the_report_shows_the_crossover_the_drains_and_the_plot(tmp_path: Path) -> None:
-    from burstlab.experiments.stats import summarize_run
+    from burstlab.experiments.model.stats import summarize_run
 
     # Given a sweep whose sync drains run 3 ms over the model and async's sit on it
     durations = [1.0, 10.0, 100.0]

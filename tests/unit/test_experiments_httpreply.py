@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from burstlab.experiments.httpreply import HttpError, Reply, ReplyReader
+from burstlab.experiments.loadgen.httpreply import HttpError, Reply, ReplyReader
 
 SIZED = (
     b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n"

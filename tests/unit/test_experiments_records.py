@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.records import COLUMNS, JobRow, read_jobs_csv, write_jobs_csv
+from burstlab.experiments.model.records import COLUMNS, JobRow, read_jobs_csv, write_jobs_csv
 
 ASYNC = JobRow(
     mode="async",

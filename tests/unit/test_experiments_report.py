@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from burstlab.experiments.arrivals import BurstArrival
-from burstlab.experiments.records import JobRow
+from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.model.stats import summarize_run
+from burstlab.experiments.model.theory import theory_inputs
 from burstlab.experiments.report import write_report
-from burstlab.experiments.scenario import JobMix, Scenario
-from burstlab.experiments.schedule import build_schedule
-from burstlab.experiments.stats import summarize_run
-from burstlab.experiments.theory import theory_inputs
-from burstlab.experiments.thresholds import Thresholds, check_thresholds
+from burstlab.scenario.arrivals import BurstArrival
+from burstlab.scenario.schedule import build_schedule
+from burstlab.scenario.spec import JobMix, Scenario
+from burstlab.scenario.thresholds import Thresholds, check_thresholds
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SCENARIO = Scenario(

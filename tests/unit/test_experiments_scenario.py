@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.arrivals import BurstArrival, RampArrival, StepArrival
-from burstlab.experiments.scenario import (
+from burstlab.scenario.arrivals import BurstArrival, RampArrival, StepArrival
+from burstlab.scenario.spec import (
     JobMix,
     ScenarioError,
     list_scenarios,

@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from burstlab.experiments.arrivals import (
+from burstlab.scenario.arrivals import (
     BurstArrival,
     PoissonArrival,
     RampArrival,
@@ -18,13 +18,13 @@ from burstlab.experiments.arrivals import (
     Step,
     StepArrival,
 )
-from burstlab.experiments.scenario import JobMix, Scenario
-from burstlab.experiments.schedule import (
+from burstlab.scenario.schedule import (
     arrival_offsets,
     build_schedule,
     draw_duration_ms,
     expected_count,
 )
+from burstlab.scenario.spec import JobMix, Scenario
 
 IO = (JobMix("io", 50.0),)
 

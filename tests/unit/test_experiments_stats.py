@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from burstlab.experiments.records import JobRow
-from burstlab.experiments.stats import (
+from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.model.stats import (
     BacklogPoint,
     RateBin,
     backlog_series,
@@ -17,7 +17,7 @@ from burstlab.experiments.stats import (
     percentiles_ms,
     summarize_run,
 )
-from burstlab.experiments.theory import TheoryInputs
+from burstlab.experiments.model.theory import TheoryInputs
 
 T0 = 1_700_000_000.0
 

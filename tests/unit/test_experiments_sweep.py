@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.capacity import (
+from burstlab.experiments.model.mgc import predict_step, squared_cv
+from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.sweep.capacity import (
     fit_usl,
     knee_index,
     run_capacity,
@@ -16,11 +18,10 @@ from burstlab.experiments.capacity import (
     slo_capacity,
     usl,
 )
-from burstlab.experiments.mgc import predict_step, squared_cv
-from burstlab.experiments.records import JobRow
-from burstlab.experiments.scenario import ScenarioError, loads_scenario
-from burstlab.experiments.sweep_run import override_sweep
-from burstlab.experiments.sweep_spec import (
+from burstlab.experiments.sweep.run import override_sweep
+from burstlab.experiments.sweep.steps import StepWindow, summarize_step
+from burstlab.scenario.spec import ScenarioError, loads_scenario
+from burstlab.scenario.sweep import (
     DEFAULT_RHO,
     MAX_STEP_S,
     MEASURED_JOBS,
@@ -31,7 +32,6 @@ from burstlab.experiments.sweep_spec import (
     parse_rho_text,
     step_length_s,
 )
-from burstlab.experiments.sweep_steps import StepWindow, summarize_step
 
 SWEEP = """\
 name = "s"
@@ -354,8 +354,8 @@ def test_the_verdict_calls_slowness_at_low_load_a_performance_problem() -> None:
 def test_a_sweep_report_shows_the_curve_the_scaling_law_and_the_steps_left_out(
     tmp_path: Path,
 ) -> None:
-    from burstlab.experiments.capacity import sweep_summary
     from burstlab.experiments.report import write_report
+    from burstlab.experiments.sweep.capacity import sweep_summary
 
     # Given async sweeps at 1, 2 and 4 workers (S = 50 ms) whose p99 bends up near capacity,
     # the last step of x4 with a lagging generator
@@ -471,9 +471,9 @@ def test_a_step_above_its_prediction_with_late_sends_names_the_lag() -> None:
 
 
 def test_a_burst_step_sets_its_drain_beside_ceil_b_over_n_times_s() -> None:
-    from burstlab.experiments.capacity import sweep_summary
-    from burstlab.experiments.sweep_steps import summarize_burst_step
-    from burstlab.experiments.sweep_tables import sweep_notes
+    from burstlab.experiments.sweep.capacity import sweep_summary
+    from burstlab.experiments.sweep.steps import summarize_burst_step
+    from burstlab.experiments.sweep.tables import sweep_notes
 
     # Given 20 jobs at once on 2 workers of 50 ms: job i finishes at (i // 2 + 1) x 52 ms
     rows = [_row(100.0, (i // 2 + 1) * 0.052, lag=0.001 * i) for i in range(20)]

@@ -9,8 +9,7 @@ import statistics
 
 import pytest
 
-from burstlab.experiments.scenario import load_scenario
-from burstlab.experiments.theory import (
+from burstlab.experiments.model.theory import (
     TheoryInputs,
     burst_drain_exponential,
     burst_drain_fixed,
@@ -26,6 +25,7 @@ from burstlab.experiments.theory import (
     theory_inputs,
     wait_percentile,
 )
+from burstlab.scenario.spec import load_scenario
 
 
 def _simulate_burst(burst: int, servers: int, mean_s: float, rng: random.Random) -> list[float]:

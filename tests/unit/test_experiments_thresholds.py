@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from burstlab.experiments.thresholds import Thresholds, all_passed, check_thresholds
+from burstlab.scenario.thresholds import Thresholds, all_passed, check_thresholds
 
 
 def _run(mode: str, workers: int, **overrides: Any) -> dict[str, Any]:

@@ -231,7 +231,7 @@ def test_the_load_job_runs_p_indexed_shards_of_one_schedule_from_one_start() -> 
     assert item["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert set(item["resources"]["limits"]) == {"cpu", "memory"}
     # And the scenario it runs ships with burstlab
-    assert (ROOT / "burstlab/experiments/scenarios/burst.toml").is_file()
+    assert (ROOT / "burstlab/scenario/builtin/burst.toml").is_file()
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -309,7 +309,7 @@ def test_what_a_container_writes_goes_to_an_empty_dir(name: str) -> None:
 
 def test_the_services_that_fork_get_a_multiprocess_metrics_folder_and_the_producer_none() -> None:
     docs = overlay("dev")
-    # cli.py: baseline and worker prepare PROMETHEUS_MULTIPROC_DIR, the producer removes it
+    # cli/main.py: baseline and worker prepare PROMETHEUS_MULTIPROC_DIR, the producer removes it
     assert "PROMETHEUS_MULTIPROC_DIR" in environment(docs, container(docs, "baseline"))
     assert "PROMETHEUS_MULTIPROC_DIR" in environment(docs, container(docs, "worker"))
     assert "PROMETHEUS_MULTIPROC_DIR" not in environment(docs, container(docs, "producer"))

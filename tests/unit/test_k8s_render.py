@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from k8s_overlays import K8S, ROOT, find, one, overlay, render
 
 from burstlab.autoscale import AutoscalePolicy
-from burstlab.cli import main
-from burstlab.experiments.scenario import load_scenario
+from burstlab.cli.k8s import render_policy
+from burstlab.cli.main import main
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.k8s.keda import (
     PolicyNotRenderable,
@@ -24,7 +24,7 @@ from burstlab.k8s.keda import (
     trigger_authentication,
 )
 from burstlab.k8s.monitoring import GENERATED_FOLDER, generated_files
-from burstlab.k8s_cli import render_policy
+from burstlab.scenario.spec import load_scenario
 
 KEDA_FOLDER = K8S / "components" / "keda"
 
@@ -155,7 +155,7 @@ def test_a_policy_keda_cannot_express_is_refused_with_the_field_named(tmp_path: 
     result = CliRunner().invoke(main, ["k8s", "render", "--policy", "burst"])
     assert result.exit_code != 0 and "has no [autoscale] table" in result.output
     scenario = tmp_path / "s.toml"
-    source = (ROOT / "burstlab/experiments/scenarios/autoscale-burst.toml").read_text()
+    source = (ROOT / "burstlab/scenario/builtin/autoscale-burst.toml").read_text()
     scenario.write_text(source.replace('metric = "queued"', 'metric = "queued+reserved"'))
     result = CliRunner().invoke(main, ["k8s", "render", "--policy", str(scenario), "--patch"])
     assert result.exit_code != 0 and "autoscale.metric" in result.output

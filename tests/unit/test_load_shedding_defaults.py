@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from burstlab.experiments.scenario import list_scenarios, load_scenario
+from burstlab.scenario.spec import list_scenarios, load_scenario
 from burstlab.stack.local import SYNC_IN_FLIGHT_PER_BASELINE_WORKER
 from producer.config import ProducerConfig
 

@@ -9,7 +9,8 @@ from prometheus_client import CollectorRegistry
 
 from burstlab.jobs.events import FinalEvent
 from burstlab.jobs.task_message import build_task_message, enqueued_at_of
-from producer.metrics import ProducerMetrics, QueueSnapshot
+from producer.backends.snapshot import QueueSnapshot
+from producer.metrics import ProducerMetrics
 
 
 def _value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:

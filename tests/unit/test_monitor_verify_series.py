@@ -5,9 +5,16 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from burstlab.experiments.records import JobRow
-from burstlab.telemetry.ground_truth import ModeSeries, Series, grid, held, rebuild, window_rate
-from burstlab.telemetry.verify import Bounds, compare, panel_queries, rate_window_s
+from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.monitor.checks import Bounds, compare, panel_queries, rate_window_s
+from burstlab.experiments.monitor.ground_truth import (
+    ModeSeries,
+    Series,
+    grid,
+    held,
+    rebuild,
+    window_rate,
+)
 
 T0 = 1_700_000_000.0
 

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from burstlab.stack.prometheus_server import prepare_config_dir
-from burstlab.telemetry.dashboards import (
+from burstlab.dashboards.files import (
     DASHBOARDS_DIR,
     MONITORING_DIR,
     RULES_DIR,
@@ -24,6 +23,7 @@ from burstlab.telemetry.dashboards import (
     panels,
     rule_queries,
 )
+from burstlab.stack.prometheus_server import prepare_config_dir
 
 PROMETHEUS_DIR = MONITORING_DIR / "prometheus"
 ALL_QUERIES = [q for path in dashboard_paths() for q in dashboard_queries(path)] + rule_queries()

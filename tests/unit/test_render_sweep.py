@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from burstlab.telemetry.render_sweep import join_rows, range_window
+from burstlab.dashboards.render_sweep import join_rows, range_window
 
 
 def _sample(mode: str, rho: str, value: float) -> dict[str, object]:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from burstlab.experiment_cli import run
-from burstlab.experiments.histograms import (
+from burstlab.cli.run import run
+from burstlab.experiments.merge import MergeError, merge_shards
+from burstlab.experiments.model.histograms import (
     HISTOGRAMS_FILE,
     decode,
     encode,
@@ -20,12 +21,11 @@ from burstlab.experiments.histograms import (
     to_micros,
     write_histograms,
 )
-from burstlab.experiments.merge import MergeError, merge_shards
-from burstlab.experiments.records import write_jobs_csv
-from burstlab.experiments.scenario import load_scenario
-from burstlab.experiments.schedule import build_schedule
-from burstlab.experiments.shard import Shard, ShardError, parse_start_at
-from burstlab.experiments.stats import percentiles_ms
+from burstlab.experiments.model.records import write_jobs_csv
+from burstlab.experiments.model.stats import percentiles_ms
+from burstlab.scenario.schedule import build_schedule
+from burstlab.scenario.shard import Shard, ShardError, parse_start_at
+from burstlab.scenario.spec import load_scenario
 
 
 def test_the_shards_of_a_schedule_hold_every_send_once_at_its_planned_offset() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workers.config import DEFAULT_VISIBILITY_TIMEOUT_S, WorkerConfig
+from burstlab.jobs.delivery import DEFAULT_VISIBILITY_TIMEOUT_S
+from workers.config import WorkerConfig
 
 
 def test_the_default_visibility_timeout_is_short_and_safe_with_the_reliable_fetch() -> None:

@@ -6,18 +6,16 @@ import math
 
 import pytest
 
-from burstlab.experiments.scenario import ScenarioError, load_scenario, loads_scenario
-from burstlab.experiments.settings_matrix import (
+from burstlab.experiments.settings.report import render_report
+from burstlab.experiments.settings.results import (
     CellResult,
-    Matrix,
-    WorkerSettings,
     best,
-    disable_prefetch_supported,
     drain_figures,
     held_by_workers,
     verdict_rows,
 )
-from burstlab.experiments.settings_report import render_report
+from burstlab.scenario.spec import ScenarioError, load_scenario, loads_scenario
+from burstlab.scenario.worker_settings import Matrix, WorkerSettings, disable_prefetch_supported
 from workers.config import WorkerConfig
 
 TINY = """

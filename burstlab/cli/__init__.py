@@ -1,0 +1,1 @@
+"""The ``burstlab`` command line: one module per command group."""

@@ -1,0 +1,1 @@
+"""Broker comparison: the same run on Redis and RabbitMQ, side by side."""

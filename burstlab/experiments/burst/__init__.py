@@ -1,0 +1,1 @@
+"""The burst run: one mode's burst, measured beside its prediction."""

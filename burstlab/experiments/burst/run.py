@@ -1,0 +1,80 @@
+"""The burst run of one mode: probe S, send the schedule open loop, collect, summarize.
+
+Every run kind without a sweep of its own (burst, steady, ramp, cpu-burst, ...) runs this per
+(workers, mode); the summary sits beside the queueing-theory prediction for N workers and S.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from burstlab.client import ProducerClient
+from burstlab.experiments.loadgen.collect import collect_async, to_rows
+from burstlab.experiments.loadgen.generator import Progress, client_session, generate
+from burstlab.experiments.loadgen.phases import PhaseAnnouncer
+from burstlab.experiments.loadgen.probe import measure_service_time, theory_service
+from burstlab.experiments.loadgen.progress import ProgressDisplay
+from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.model.run import RunPlan
+from burstlab.experiments.model.stats import summarize_run
+from burstlab.experiments.model.theory import theory_inputs
+from burstlab.jobs.record import extra_deliveries
+from burstlab.scenario.schedule import build_schedule
+
+
+async def run_mode(
+    base_url: str,
+    mode: str,
+    workers: int,
+    plan: RunPlan,
+    display: ProgressDisplay,
+) -> tuple[list[JobRow], dict[str, Any]]:
+    """One run: probe S, send the schedule open loop, collect, summarize."""
+    scenario = plan.scenario
+    schedule = build_schedule(scenario, plan.seed)
+    if plan.shard is not None:
+        schedule = plan.shard.select(schedule)
+    async with client_session() as session:
+        client = ProducerClient(base_url, session)
+        phases = PhaseAnnouncer(client, scenario.name, mode, workers)
+        await phases.set("probe")
+        probe = await measure_service_time(client, mode, scenario)
+        progress = Progress()
+
+        def on_start(start_epoch: float) -> None:
+            phases.at(start_epoch, "load")
+            if schedule.burst_window is not None:
+                begin, end = schedule.burst_window
+                phases.at(start_epoch + begin, "burst")
+                phases.at(start_epoch + max(end, begin + 0.05), "drain")
+
+        try:
+            async with display.run(client, mode, workers, progress):
+                sends = await generate(
+                    base_url,
+                    mode,
+                    schedule,
+                    timeout_s=scenario.timeout_s,
+                    progress=progress,
+                    on_start=on_start,
+                    start_at=plan.start_at,
+                )
+                await phases.set("drain")
+                records: dict[str, dict[str, Any]] = {}
+                if mode == "async":
+                    records = await collect_async(
+                        client, sends, drain_timeout_s=scenario.drain_timeout_s
+                    )
+        finally:
+            await phases.clear()
+    rows = to_rows(mode, workers, sends, records)
+    service_s, servers = theory_service(scenario, schedule, workers, probe)
+    probe.update({"theory_service_s": service_s, "theory_servers": servers})
+    inputs = theory_inputs(scenario, servers, service_s)
+    summary = summarize_run(rows, mode, workers, inputs)
+    if mode == "async":  # a sync job is run once, by its request
+        summary["duplicated"] = sum(extra_deliveries(record) for record in records.values())
+    summary["probe"] = probe
+    if schedule.burst_window is not None:
+        summary["burst_window_s"] = list(schedule.burst_window)
+    return rows, summary

@@ -1,0 +1,1 @@
+"""Output shared by every run kind: tables, plots and the console."""

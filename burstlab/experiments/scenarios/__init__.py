@@ -1,1 +1,0 @@
-"""Shipped scenario TOML files, found with importlib.resources (see experiments.scenario)."""

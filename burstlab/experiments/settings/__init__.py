@@ -1,0 +1,1 @@
+"""Worker-settings runs: the same burst under each worker configuration."""

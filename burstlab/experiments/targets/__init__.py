@@ -1,0 +1,1 @@
+"""What a run measures: a local stack, an existing producer, a compose project."""

@@ -1,0 +1,1 @@
+"""Shipped scenario TOML files, found with importlib.resources (see scenario.spec)."""
