@@ -13,7 +13,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 import orjson
@@ -26,6 +27,7 @@ MAX_WAIT_S = 60.0
 """The longest single long poll the producer accepts (``GET /jobs/{id}?wait=``)."""
 DEFAULT_TIMEOUT_S = 30.0
 _JSON = {"Content-Type": "application/json"}
+R = TypeVar("R")
 
 Job = dict[str, Any]
 """A job's public view (``GET /jobs/{id}``), a submit's answer, or a sync job's result."""
@@ -104,7 +106,59 @@ def _poll_s(deadline: float) -> float:
     return max(0.0, min(MAX_WAIT_S, deadline - time.monotonic()))
 
 
-class ProducerClient:
+class _Calls(Generic[R]):
+    """The calls that are one request and its decoded answer, written once for both clients.
+
+    ``R`` is what :meth:`request` returns: the decoded JSON for :class:`Producer`, an awaitable
+    of it for :class:`ProducerClient` (so ``await client.submit(...)`` there).
+    """
+
+    timeout_s: float
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, *, timeout_s: float | None = None
+    ) -> R:
+        raise NotImplementedError
+
+    def submit(
+        self, mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0
+    ) -> R:
+        """``POST /jobs``: a sync job's result (it ran), or an async job's ``queued`` answer."""
+        return self.request("POST", "/jobs", encode_job(mode, kind, duration_ms, payload_bytes))
+
+    def get_job(self, job_id: str, wait_s: float = 0.0) -> R:
+        """``GET /jobs/{id}``; with ``wait_s``, one long poll that answers once the job is final."""
+        path = f"/jobs/{urllib.parse.quote(job_id, safe='')}"
+        if wait_s > 0:
+            path += f"?wait={min(wait_s, MAX_WAIT_S):.3f}"
+        return self.request("GET", path, timeout_s=wait_s + self.timeout_s)
+
+    def queue(self, timeout_s: float | None = None) -> R:
+        """``GET /queue``: async ``queued``, ``reserved``, ``backlog``, ``finished_total``, and
+        ``sync``: ``{"waiting", "in_flight", "backlog"}`` held by the producer."""
+        return self.request("GET", "/queue", timeout_s=timeout_s)
+
+    def set_phase(
+        self,
+        *,
+        scenario: str,
+        mode: str,
+        workers: int,
+        phase: str,
+        step: StepContext | None = None,
+        timeout_s: float = 2.0,
+    ) -> R:
+        """``PUT /experiment``: the phase starting now (``burst`` also marks a burst active);
+        ``step``: the sweep step it belongs to (rho, offered rate, SLO)."""
+        body = context_body(scenario, mode, workers, phase, step)
+        return self.request("PUT", "/experiment", body, timeout_s=timeout_s)
+
+    def clear_phase(self, *, timeout_s: float = 2.0) -> R:
+        """``DELETE /experiment``: no experiment runs any more."""
+        return self.request("DELETE", "/experiment", timeout_s=timeout_s)
+
+
+class ProducerClient(_Calls[Awaitable[Any]]):
     """The producer's API for asyncio code, on an aiohttp session (its own, or one passed in)."""
 
     def __init__(
@@ -159,22 +213,6 @@ class ProducerClient:
             raise ProducerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         return decode_answer(status, raw)
 
-    async def submit(
-        self, mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0
-    ) -> Job:
-        """``POST /jobs``: a sync job's result (it ran), or an async job's ``queued`` answer."""
-        body = encode_job(mode, kind, duration_ms, payload_bytes)
-        reply: Job = await self.request("POST", "/jobs", body)
-        return reply
-
-    async def get_job(self, job_id: str, wait_s: float = 0.0) -> Job:
-        """``GET /jobs/{id}``; with ``wait_s``, one long poll that answers once the job is final."""
-        path = f"/jobs/{urllib.parse.quote(job_id, safe='')}"
-        if wait_s > 0:
-            path += f"?wait={min(wait_s, MAX_WAIT_S):.3f}"
-        view: Job = await self.request("GET", path, timeout_s=wait_s + self.timeout_s)
-        return view
-
     async def wait(self, job_id: str, timeout_s: float = MAX_WAIT_S) -> Job:
         """Long-poll until the job is final or ``timeout_s`` passes; return its last view."""
         deadline = time.monotonic() + timeout_s
@@ -206,12 +244,6 @@ class ProducerClient:
             found.update((job["job_id"], job) for job in reply["jobs"])
         return found
 
-    async def queue(self, timeout_s: float | None = None) -> dict[str, Any]:
-        """``GET /queue``: async ``queued``, ``reserved``, ``backlog``, ``finished_total``, and
-        ``sync``: ``{"waiting", "in_flight", "backlog"}`` held by the producer."""
-        depth: dict[str, Any] = await self.request("GET", "/queue", timeout_s=timeout_s)
-        return depth
-
     async def ready(self) -> bool:
         """Whether ``GET /readyz`` answers 200 (broker and baseline reachable)."""
         try:
@@ -226,27 +258,8 @@ class ProducerClient:
         context: dict[str, Any] | None = view["context"]
         return context
 
-    async def set_phase(
-        self,
-        *,
-        scenario: str,
-        mode: str,
-        workers: int,
-        phase: str,
-        step: StepContext | None = None,
-        timeout_s: float = 2.0,
-    ) -> None:
-        """``PUT /experiment``: the phase starting now (``burst`` also marks a burst active);
-        ``step``: the sweep step it belongs to (rho, offered rate, SLO)."""
-        body = context_body(scenario, mode, workers, phase, step)
-        await self.request("PUT", "/experiment", body, timeout_s=timeout_s)
 
-    async def clear_phase(self, *, timeout_s: float = 2.0) -> None:
-        """``DELETE /experiment``: no experiment runs any more."""
-        await self.request("DELETE", "/experiment", timeout_s=timeout_s)
-
-
-class Producer:
+class Producer(_Calls[Any]):
     """The producer's API for blocking code (one connection per call, stdlib only)."""
 
     def __init__(self, base_url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
@@ -269,22 +282,6 @@ class Producer:
         except (urllib.error.URLError, OSError) as exc:  # TimeoutError is an OSError
             raise ProducerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         return decode_answer(status, raw)
-
-    def submit(
-        self, mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0
-    ) -> Job:
-        """See :meth:`ProducerClient.submit`."""
-        body = encode_job(mode, kind, duration_ms, payload_bytes)
-        reply: Job = self.request("POST", "/jobs", body)
-        return reply
-
-    def get_job(self, job_id: str, wait_s: float = 0.0) -> Job:
-        """See :meth:`ProducerClient.get_job`."""
-        path = f"/jobs/{urllib.parse.quote(job_id, safe='')}"
-        if wait_s > 0:
-            path += f"?wait={min(wait_s, MAX_WAIT_S):.3f}"
-        view: Job = self.request("GET", path, timeout_s=wait_s + self.timeout_s)
-        return view
 
     def wait(self, job_id: str, timeout_s: float = MAX_WAIT_S) -> Job:
         """See :meth:`ProducerClient.wait`."""
@@ -317,11 +314,6 @@ class Producer:
             found.update((job["job_id"], job) for job in reply["jobs"])
         return found
 
-    def queue(self, timeout_s: float | None = None) -> dict[str, Any]:
-        """See :meth:`ProducerClient.queue`."""
-        depth: dict[str, Any] = self.request("GET", "/queue", timeout_s=timeout_s)
-        return depth
-
     def ready(self) -> bool:
         """See :meth:`ProducerClient.ready`."""
         try:
@@ -335,21 +327,3 @@ class Producer:
         view = self.request("GET", "/experiment")
         context: dict[str, Any] | None = view["context"]
         return context
-
-    def set_phase(
-        self,
-        *,
-        scenario: str,
-        mode: str,
-        workers: int,
-        phase: str,
-        step: StepContext | None = None,
-        timeout_s: float = 2.0,
-    ) -> None:
-        """See :meth:`ProducerClient.set_phase`."""
-        body = context_body(scenario, mode, workers, phase, step)
-        self.request("PUT", "/experiment", body, timeout_s=timeout_s)
-
-    def clear_phase(self, *, timeout_s: float = 2.0) -> None:
-        """See :meth:`ProducerClient.clear_phase`."""
-        self.request("DELETE", "/experiment", timeout_s=timeout_s)

@@ -1,4 +1,8 @@
-"""``burstlab demo``: a short tour, a few sync and async jobs through a fresh local stack."""
+"""``burstlab demo``: a short tour, a few sync and async jobs through a fresh local stack.
+
+Imports are lazy, as in every command module: the services run through the same group, and
+the baseline and workers must set up metrics before anything imports ``prometheus_client``.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,11 @@ import asyncio
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
-
-from burstlab.client import ProducerClient, ProducerError
-from burstlab.stack.local import LocalStack, StackConfig
 
 
 async def _submit_all(base_url: str, duration_ms: float) -> list[dict[str, Any]]:
+    from burstlab.client import ProducerClient, ProducerError
+
     jobs = [(mode, kind) for mode in ("sync", "async") for kind in ("io", "cpu")]
     async with ProducerClient(base_url) as client:
 
@@ -34,6 +35,11 @@ def _ms(later: float | None, earlier: float | None) -> str:
 
 def run_demo(workers: int = 2, duration_ms: float = 200) -> int:
     """Run the demo; return 0 if every job succeeded."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from burstlab.stack.local import LocalStack, StackConfig
+
     console = Console()
     if not console.is_terminal:
         console = Console(width=120)

@@ -7,6 +7,8 @@ a module at the ``burstlab/`` root (the client, the settings, ``__main__``) is a
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -202,3 +204,20 @@ def test_the_burstlab_root_holds_only_the_entry_points_the_settings_and_the_clie
     root = {name for name, path in _modules().items() if path.parent == ROOT / "burstlab"}
     # Then they are the package itself, __main__, the settings and the shared client
     assert root == ROOT_MODULES
+
+
+def test_building_the_command_group_imports_no_service_library() -> None:
+    # Given a fresh interpreter that builds the whole `burstlab` group (lab and service commands)
+    code = (
+        "import sys\n"
+        "from burstlab.__main__ import command\n"
+        "command()\n"
+        "print(' '.join(m for m in ('prometheus_client', 'aiohttp', 'celery', 'redis', 'rich')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    # Then nothing heavy was imported: a service sets up its metrics before prometheus_client
+    # is imported, and a command's help answers at once
+    assert done.stdout.strip() == ""
