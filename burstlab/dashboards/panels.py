@@ -24,6 +24,18 @@ GRAFANA_VERSION = "11.4.0"
 REF_IDS = "ABCDEFGHIJ"
 
 
+RATE_5S = (
+    "Resolution: 1 s scrapes, rates over 5 s windows: a burst shows within a second or two, at "
+    "its height if it lasts 5 s or more (a shorter one reads as its jobs / 5 s, for 5 s)."
+)
+"""What a panel of 5 s rates can show (every dashboard says it the same way)."""
+QUANTILES_5S = (
+    "Resolution: 1 s scrapes, quantiles of the jobs finished in each 5 s window (no value while "
+    "none finish)."
+)
+SCRAPED = "Resolution: read at each 1 s scrape (what happened between two scrapes is not seen)."
+
+
 def datasource() -> model.DataSourceRef:
     """The provisioned Prometheus, by uid (never by its display name)."""
     return model.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)

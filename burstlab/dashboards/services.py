@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from burstlab.dashboards.base import dashboard
-from burstlab.dashboards.panels import Target, at, override, time_series
+from burstlab.dashboards.panels import (
+    QUANTILES_5S,
+    RATE_5S,
+    SCRAPED,
+    Target,
+    at,
+    override,
+    time_series,
+)
 
 UID = "burstlab-services"
-RATE_5S = (
-    "Resolution: 1 s scrapes, rates over 5 s windows: a burst shows within a second or two, at "
-    "its height if it lasts 5 s or more (a shorter one reads as its jobs / 5 s, for 5 s)."
-)
-QUANTILES_5S = (
-    "Resolution: 1 s scrapes, quantiles of the jobs finished in each 5 s window (no value while "
-    "none finish)."
-)
-SCRAPED = "Resolution: read at each 1 s scrape (what happened between two scrapes is not seen)."
 
 
 def _producer_panels() -> list[Any]:

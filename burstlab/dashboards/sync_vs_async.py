@@ -11,6 +11,9 @@ from typing import Any
 
 from burstlab.dashboards.base import dashboard
 from burstlab.dashboards.panels import (
+    QUANTILES_5S,
+    RATE_5S,
+    SCRAPED,
     Target,
     at,
     override,
@@ -21,16 +24,7 @@ from burstlab.dashboards.sweep import sweep_panels
 from burstlab.dashboards.xy import xy_chart, xy_options, xy_series
 
 UID = "burstlab-sync-vs-async"
-RATE_5S = (
-    "Resolution: 1 s scrapes, rates over 5 s windows: a burst shows within a second or two, at "
-    "its height if it lasts 5 s or more (a shorter one reads as its jobs / 5 s, for 5 s). The "
-    "counts are on the 'jobs in the last minute' panel."
-)
-QUANTILES_5S = (
-    "Resolution: 1 s scrapes, quantiles of the jobs finished in each 5 s window (no value while "
-    "none finish)."
-)
-SCRAPED = "Resolution: read at each 1 s scrape (what happened between two scrapes is not seen)."
+RATE_5S_COUNTED = RATE_5S + " The counts are on the 'jobs in the last minute' panel."
 
 
 def _scatter() -> Any:
@@ -85,7 +79,7 @@ def _load_panels() -> list[Any]:
             "Offered: valid submissions, counted when each request arrives (before it is "
             "answered; accepted or not). Completed: accepted jobs that finished. Sync completes "
             "as fast as it is offered until its workers saturate, then clients wait; async "
-            "accepts everything and completes at the workers' pace. " + RATE_5S,
+            "accepts everything and completes at the workers' pace. " + RATE_5S_COUNTED,
             at(0, 4, 12, 8),
             [
                 Target("mode:burstlab_jobs_submitted:rate5s", "offered {{mode}}"),
@@ -192,7 +186,7 @@ def _health_panels() -> list[Any]:
             "Rejections per second, by mode and reason",
             "Submissions not accepted: invalid (a 400 with a valid mode), broker_unavailable "
             "(async: Redis did not take it), baseline_* (sync: the baseline was down, failed or "
-            "timed out). " + RATE_5S,
+            "timed out). " + RATE_5S_COUNTED,
             at(0, 36, 8, 8),
             [Target("mode_reason:burstlab_jobs_rejected:rate5s", "{{mode}} {{reason}}")],
             unit="reqps",

@@ -16,10 +16,10 @@ from typing import Any
 
 from burstlab.client import ProducerClient
 from burstlab.experiments.durations.steps import BurstResult, summarize_duration_mode
-from burstlab.experiments.loadgen.collect import collect_async, to_rows
-from burstlab.experiments.loadgen.generator import Progress, client_session, generate
+from burstlab.experiments.loadgen.generator import client_session
 from burstlab.experiments.loadgen.phases import PhaseAnnouncer
 from burstlab.experiments.loadgen.progress import ProgressDisplay
+from burstlab.experiments.loadgen.send import send_schedule
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.model.stats import summarize_run
 from burstlab.scenario.schedule import PlannedJob, Schedule
@@ -64,27 +64,6 @@ def burst_order(
     return order
 
 
-async def _burst(
-    client: ProducerClient,
-    base_url: str,
-    mode: str,
-    workers: int,
-    scenario: Scenario,
-    schedule: Schedule,
-    display: ProgressDisplay,
-) -> list[JobRow]:
-    """Send one burst, collect it (async), return its rows."""
-    progress = Progress()
-    async with display.run(client, mode, workers, progress):
-        sends = await generate(
-            base_url, mode, schedule, timeout_s=scenario.timeout_s, progress=progress
-        )
-        records: dict[str, dict[str, Any]] = {}
-        if mode == "async":
-            records = await collect_async(client, sends, drain_timeout_s=scenario.drain_timeout_s)
-    return to_rows(mode, workers, sends, records)
-
-
 async def run_duration_sweep(
     base_url: str,
     modes: tuple[str, ...],
@@ -107,12 +86,14 @@ async def run_duration_sweep(
             for mode in modes:
                 await phases[mode].set("probe")
                 noop = burst_schedule(kind, NOOP_MS, arrival.size)
-                await _burst(client, base_url, mode, workers, scenario, noop, display)
+                await send_schedule(client, base_url, mode, workers, scenario, noop, display)
                 await asyncio.sleep(PAUSE_BETWEEN_BURSTS_S)
             for repeat, duration, mode in send:
                 await phases[mode].set("probe" if duration == NOOP_MS else "burst")
                 schedule = burst_schedule(kind, duration, arrival.size)
-                rows = await _burst(client, base_url, mode, workers, scenario, schedule, display)
+                rows, _ = await send_schedule(
+                    client, base_url, mode, workers, scenario, schedule, display
+                )
                 bursts[mode].append(BurstResult(duration, repeat, tuple(rows)))
                 await asyncio.sleep(PAUSE_BETWEEN_BURSTS_S)
         finally:

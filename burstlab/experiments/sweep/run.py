@@ -12,15 +12,14 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 from burstlab.client import ProducerClient
-from burstlab.experiments.loadgen.collect import collect_async, to_rows
-from burstlab.experiments.loadgen.generator import Progress, client_session, generate
+from burstlab.experiments.loadgen.generator import client_session
 from burstlab.experiments.loadgen.phases import PhaseAnnouncer
 from burstlab.experiments.loadgen.probe import ServiceProbe
 from burstlab.experiments.loadgen.progress import ProgressDisplay
+from burstlab.experiments.loadgen.send import send_schedule
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.model.stats import summarize_run
 from burstlab.experiments.sweep.capacity import run_capacity
@@ -67,40 +66,6 @@ def _announce_step(
     phases.at(start + length_s, "drain", step)
 
 
-async def _send_step(
-    client: ProducerClient,
-    base_url: str,
-    mode: str,
-    workers: int,
-    scenario: Scenario,
-    schedule: Schedule,
-    display: ProgressDisplay,
-    on_start: Callable[[float], None] | None = None,
-) -> tuple[list[JobRow], float]:
-    """Send one step's schedule, collect it, return its rows and its start (epoch s)."""
-    progress = Progress()
-    started: list[float] = []
-
-    def start(epoch_s: float) -> None:
-        started.append(epoch_s)
-        if on_start is not None:
-            on_start(epoch_s)
-
-    async with display.run(client, mode, workers, progress):
-        sends = await generate(
-            base_url,
-            mode,
-            schedule,
-            timeout_s=scenario.timeout_s,
-            progress=progress,
-            on_start=start,
-        )
-        records: dict[str, dict[str, Any]] = {}
-        if mode == "async":
-            records = await collect_async(client, sends, drain_timeout_s=scenario.drain_timeout_s)
-    return to_rows(mode, workers, sends, records), started[0]
-
-
 async def run_sweep_mode(
     base_url: str,
     mode: str,
@@ -135,7 +100,7 @@ async def run_sweep_mode(
                     step = StepContext(rho, rate, slo_s)
                     await phases.set(WARMUP_PHASE, step)
                     announce = functools.partial(_announce_step, phases, step, warmup, length)
-                    step_rows, start = await _send_step(
+                    step_rows, start = await send_schedule(
                         client, base_url, mode, workers, scenario, schedule, display, announce
                     )
                     await phases.settle()
@@ -164,7 +129,7 @@ async def run_sweep_mode(
                     )
                     schedule = step_schedule(scenario, burst_arrival, step_seed(seed, index))
                     await phases.set("burst")
-                    step_rows, _ = await _send_step(
+                    step_rows, _ = await send_schedule(
                         client, base_url, mode, workers, scenario, schedule, display
                     )
                     steps.append(
