@@ -13,7 +13,6 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from prometheus_client.multiprocess import mark_process_dead
 
-from burstlab.jobs.work import calibrate
 from burstlab.telemetry.exposition import MetricsServer, multiprocess_registry
 from sync_baseline.app import WSGIApp, create_app
 from sync_baseline.config import BaselineConfig
@@ -74,7 +73,6 @@ class BaselineServer(BaseApplication):  # type: ignore[misc]
     def _post_fork(self, _server: Any, _worker: Any) -> None:
         if self._metrics_server is not None:
             self._metrics_server.close_in_child()
-        calibrate()
 
     def _post_worker_init(self, _worker: Any) -> None:
         self._metrics.processes.set(1)

@@ -12,7 +12,6 @@ from celery.signals import task_received, worker_process_init, worker_ready, wor
 from prometheus_client import CollectorRegistry
 
 from burstlab.jobs.delivery import UNACKED_RESTORE_INTERVAL_S
-from burstlab.jobs.work import calibrate
 from burstlab.telemetry.exposition import MetricsServer, multiprocess_registry
 from workers.config import WorkerConfig
 from workers.metrics import WorkerMetrics
@@ -20,10 +19,6 @@ from workers.store import JobStore
 from workers.watchdog import ConsumptionWatchdog
 
 log = logging.getLogger(__name__)
-
-
-def _warm_up(**_: Any) -> None:
-    calibrate()
 
 
 RELIABLE_TRANSPORT = "workers.reliable_redis:Transport"
@@ -83,7 +78,6 @@ def create_celery_app(config: WorkerConfig, metrics: WorkerMetrics | None = None
     app = Celery("burstlab", broker=config.broker, set_as_current=False)
     app.conf.update(celery_settings(config))
     register_tasks(app, JobStore(config.redis_url), metrics or WorkerMetrics(None))
-    worker_process_init.connect(_warm_up, weak=False, dispatch_uid="burstlab-warm-up")
     return app
 
 
