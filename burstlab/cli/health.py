@@ -1,6 +1,6 @@
 """Health check for containers: ``burstlab check URL`` (``check-worker`` is the workers' own).
 
-The image has no curl; these run with the same Python as the services.
+The image has no curl; this runs with the same Python as the services.
 """
 
 from __future__ import annotations
