@@ -1,7 +1,8 @@
 """The job spec and its validation.
 
-A job is ``kind`` ("io" sleeps, "cpu" burns CPU), ``duration_ms`` and an optional
-``payload_bytes`` whose size is carried with the job and echoed in the result.
+A job is ``kind`` ("io" sleeps, "cpu" burns CPU, "task" runs the next payload of the user's
+Celery task that the stack was started with), ``duration_ms`` (not used by "task") and an
+optional ``payload_bytes`` whose size is carried with the job and echoed in the result.
 Validation errors name the field, say what was wrong and what is allowed.
 """
 
@@ -11,10 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["io", "cpu"]
+Kind = Literal["io", "cpu", "task"]
 Mode = Literal["sync", "async"]
 
-KINDS: tuple[Kind, ...] = ("io", "cpu")
+KINDS: tuple[Kind, ...] = ("io", "cpu", "task")
+TASK_KIND: Kind = "task"
+"""The kind of a job that runs the user's own Celery task (see :mod:`burstlab.jobs.target`)."""
 MODES: tuple[Mode, ...] = ("sync", "async")
 MAX_DURATION_MS = 60_000
 MAX_PAYLOAD_BYTES = 1_048_576
@@ -133,6 +136,8 @@ def parse_spec(body: object, *, allowed: tuple[str, ...] = SPEC_FIELDS) -> JobSp
     data = _require_object(body)
     _check_fields(data, allowed)
     kind = _choice(data, "kind", KINDS)
+    if kind == TASK_KIND and "duration_ms" not in data:
+        data = {**data, "duration_ms": 0}
     if "duration_ms" not in data:
         raise ValidationError(
             "missing_field",

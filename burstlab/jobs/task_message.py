@@ -101,9 +101,19 @@ class TaskMessage:
 
 
 def task_message(
-    task_id: str, kwargs: dict[str, Any], *, task_name: str = TASK_NAME, origin_header: str = ""
+    task_id: str,
+    kwargs: dict[str, Any],
+    *,
+    args: list[Any] | None = None,
+    task_name: str = TASK_NAME,
+    origin_header: str = "",
+    own_result_setting: bool = False,
 ) -> TaskMessage:
-    """The Celery protocol v2 message that runs ``task_name`` with ``kwargs``."""
+    """The Celery protocol v2 message that runs ``task_name`` with ``args`` and ``kwargs``.
+
+    burstlab's own task stores no result; with ``own_result_setting`` (a user's task) the task's
+    own ``ignore_result`` decides, as when the user's code calls ``delay``.
+    """
     headers = {
         **_STATIC_HEADERS,
         "task": task_name,
@@ -111,7 +121,9 @@ def task_message(
         "root_id": task_id,
         "origin": origin_header,
     }
-    return TaskMessage(task_id, orjson.dumps([[], kwargs, _EMBED]), headers)
+    if own_result_setting:
+        headers["ignore_result"] = False
+    return TaskMessage(task_id, orjson.dumps([args or [], kwargs, _EMBED]), headers)
 
 
 def build_task_message(

@@ -46,7 +46,13 @@ class WorkOutcome:
 
 
 def execute(spec: JobSpec, payload: str = "") -> WorkOutcome:
-    """Run ``spec`` in this process and return its result and timings."""
+    """Run ``spec`` in this process and return its result and timings.
+
+    A ``task`` job is the user's own function, which only a service started with that task
+    target runs (:mod:`burstlab.jobs.target`); here it raises :class:`ValueError`.
+    """
+    if spec.kind == "task":
+        raise ValueError("a 'task' job runs the user's Celery task: this service has none")
     started_at = time.time()
     result: dict[str, Any] = {
         "kind": spec.kind,
