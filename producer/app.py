@@ -26,6 +26,7 @@ from producer.config import ProducerConfig
 from producer.instrumentation import loop_lag_ctx, queue_gauges_ctx
 from producer.metrics import ProducerMetrics
 from producer.routes import setup_routes
+from producer.target import TaskPayloads
 
 
 def _broker(config: ProducerConfig, client: aioredis.Redis) -> tuple[JobPublisher, QueueReader]:
@@ -99,6 +100,8 @@ def create_app(
     app[keys.METRICS] = metrics
     slots = config.sync_max_inflight
     app[keys.SYNC_SLOTS] = asyncio.Semaphore(slots) if slots else None
+    # A bad payloads file stops the producer here, at start-up, with the line it could not read.
+    app[keys.TARGET] = TaskPayloads(config.target) if config.target is not None else None
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_http_ctx)
     if config.metrics_enabled:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from burstlab.jobs.names import QUEUE_NAME
 from burstlab.jobs.spec import MAX_DURATION_MS
+from burstlab.jobs.target import TaskTarget
 from burstlab.settings import DEFAULT_REDIS_URL, broker_of, read_metrics_enabled, read_queue_type
 
 DEFAULT_BASELINE_URL = "http://127.0.0.1:8081"
@@ -49,6 +50,8 @@ class ProducerConfig:
     """How long a sync job may wait in the producer for a forwarding slot before 503."""
     body_timeout_s: float = 10.0
     """How long a client may take to send a request body before 408."""
+    target: TaskTarget | None = None
+    """The user's Celery task that ``task`` jobs run (``TARGET_TASK``, ``TARGET_PAYLOADS``, ...)."""
     metrics_port: int | None = None
     """Also serve ``/metrics`` on this port from a thread of its own (PRODUCER_METRICS_PORT), so
     a scrape does not queue behind a burst of requests on the event loop; ``GET /metrics`` on
@@ -102,6 +105,7 @@ class ProducerConfig:
                 env.get("SYNC_QUEUE_TIMEOUT_S", str(defaults.sync_queue_timeout_s))
             ),
             body_timeout_s=float(env.get("BODY_TIMEOUT_S", str(defaults.body_timeout_s))),
+            target=TaskTarget.from_env(env),
             metrics_port=int(env["PRODUCER_METRICS_PORT"])
             if env.get("PRODUCER_METRICS_PORT")
             else None,

@@ -11,17 +11,17 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from burstlab.jobs.names import MAX_LOOKUP_IDS, job_key
+from burstlab.jobs.payloads import Payload
 from burstlab.jobs.record import (
     ATTEMPTS,
     FINAL_STATUSES,
     QUEUED,
-    SUCCEEDED,
     accepted_fields,
     finished_fields,
     flat,
     job_view,
 )
-from burstlab.jobs.spec import MODES, JobSpec, ValidationError, parse_submission
+from burstlab.jobs.spec import MODES, TASK_KIND, JobSpec, ValidationError, parse_submission
 from burstlab.jobs.task_message import new_id, task_kwargs, task_message
 from producer import keys
 from producer.backends.baseline_client import BaselineUnavailable
@@ -32,6 +32,7 @@ from producer.bodies import read_json
 from producer.config import ProducerConfig
 from producer.errors import ApiError, json_response, retry_after
 from producer.metrics import ProducerMetrics
+from producer.target import post_to_endpoint
 
 MAX_JOB_ID_LENGTH = 64
 
@@ -59,18 +60,48 @@ async def submit_job(request: web.Request) -> web.Response:
     metrics.job_submitted(mode)
     job_id = new_id()
     payload = "x" * spec.payload_bytes
+    call = _task_call(request, mode, spec)
     if mode == "async":
-        return await _submit_async(request, job_id, spec, payload, submitted_at)
-    return await _submit_sync(request, job_id, spec, payload, submitted_at)
+        return await _submit_async(request, job_id, spec, payload, submitted_at, call)
+    return await _submit_sync(request, job_id, spec, payload, submitted_at, call)
+
+
+def _task_call(request: web.Request, mode: str, spec: JobSpec) -> Payload | None:
+    """The payload a ``task`` job runs (the target's next one); None for burstlab's own jobs."""
+    if spec.kind != TASK_KIND:
+        return None
+    target = request.app[keys.TARGET]
+    if target is None:
+        request.app[keys.METRICS].job_rejected(mode, "invalid")
+        raise ApiError(
+            400,
+            "no_task_target",
+            "kind 'task' runs a user's Celery task, and this stack was started without one "
+            "(burstlab run --app MODULE:ATTR --task NAME --payloads FILE)",
+            extra={"field": "kind"},
+        )
+    return target.take()
 
 
 async def _submit_async(
-    request: web.Request, job_id: str, spec: JobSpec, payload: str, submitted_at: float
+    request: web.Request,
+    job_id: str,
+    spec: JobSpec,
+    payload: str,
+    submitted_at: float,
+    call: Payload | None,
 ) -> web.Response:
     app = request.app
     config = app[keys.CONFIG]
     enqueued_at = time.time()
-    message = task_message(job_id, task_kwargs(job_id, spec, enqueued_at, payload))
+    target = app[keys.TARGET]
+    if call is not None and target is not None:
+        # The user's own message: their task name and arguments; the job id is the task id.
+        message = task_message(
+            job_id, call.kwargs, args=call.args, task_name=target.task, own_result_setting=True
+        )
+    else:
+        message = task_message(job_id, task_kwargs(job_id, spec, enqueued_at, payload))
     fields = flat(accepted_fields("async", spec, submitted_at, enqueued_at))
     job = Enqueue(key=job_key(job_id), fields=fields, task=message)
     metrics = app[keys.METRICS]
@@ -107,7 +138,12 @@ async def _submit_async(
 
 
 async def _submit_sync(
-    request: web.Request, job_id: str, spec: JobSpec, payload: str, submitted_at: float
+    request: web.Request,
+    job_id: str,
+    spec: JobSpec,
+    payload: str,
+    submitted_at: float,
+    call: Payload | None,
 ) -> web.Response:
     app = request.app
     metrics = app[keys.METRICS]
@@ -117,7 +153,16 @@ async def _submit_sync(
         await _take_sync_slot(slots, app[keys.CONFIG], metrics)
     metrics.sync.in_flight += 1  # no await since the slot was taken: never counted twice
     try:
-        reply = await app[keys.BASELINE].run(spec, payload)
+        target = app[keys.TARGET]
+        if call is not None and target is not None and target.target.sync_url:
+            reply = await post_to_endpoint(
+                app[keys.HTTP_SESSION],
+                target.target.sync_url,
+                call,
+                app[keys.CONFIG].sync_timeout_s,
+            )
+        else:
+            reply = await app[keys.BASELINE].run(spec, payload, call)
     except BaselineUnavailable as exc:
         metrics.job_rejected("sync", exc.code)
         raise ApiError(503, exc.code, exc.detail, headers=retry_after()) from exc
@@ -126,12 +171,16 @@ async def _submit_sync(
         if slots is not None:
             slots.release()
     metrics.job_finished(
-        "sync", SUCCEEDED, submitted_at, enqueued_at, reply.started_at, reply.finished_at
+        "sync", reply.status, submitted_at, enqueued_at, reply.started_at, reply.finished_at
     )
     record = {
         **accepted_fields("sync", spec, submitted_at, enqueued_at),
         **finished_fields(
-            SUCCEEDED, reply.finished_at, started_at=reply.started_at, result=reply.result
+            reply.status,
+            reply.finished_at,
+            started_at=reply.started_at,
+            result=reply.result,
+            error=reply.error,
         ),
         ATTEMPTS: "1",
     }
@@ -142,15 +191,16 @@ async def _submit_sync(
         "started_at": reply.started_at,
         "finished_at": reply.finished_at,
     }
-    return json_response(
-        {
-            "job_id": job_id,
-            "mode": "sync",
-            "status": SUCCEEDED,
-            "result": reply.result,
-            "timings": timings,
-        }
-    )
+    body: dict[str, Any] = {
+        "job_id": job_id,
+        "mode": "sync",
+        "status": reply.status,
+        "result": reply.result,
+        "timings": timings,
+    }
+    if reply.error is not None:
+        body["error"] = reply.error  # the job ran and raised: its outcome, not an HTTP error
+    return json_response(body)
 
 
 async def _take_sync_slot(

@@ -14,6 +14,7 @@ from producer.backends.publisher import JobPublisher
 from producer.backends.queues import QueueReader
 from producer.config import ProducerConfig
 from producer.metrics import ProducerMetrics
+from producer.target import TaskPayloads
 
 CONFIG = web.AppKey("config", ProducerConfig)
 REDIS = web.AppKey("redis", aioredis.Redis)
@@ -26,6 +27,9 @@ HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", ProducerMetrics)
 SYNC_SLOTS: web.AppKey[asyncio.Semaphore | None] = web.AppKey("sync_slots")
 """Sync jobs forwarded at once (``sync_max_inflight``); ``None`` when unlimited."""
+
+TARGET: web.AppKey[TaskPayloads | None] = web.AppKey("target")
+"""The user's task and its payloads when the stack measures one (``TARGET_TASK``), else None."""
 
 JOB_MODE = web.RequestKey("job_mode", str)
 """Set by ``POST /jobs`` once the mode is known, so the request is counted under it."""

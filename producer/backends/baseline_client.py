@@ -10,6 +10,8 @@ from typing import Any
 import aiohttp
 import orjson
 
+from burstlab.jobs.payloads import Payload
+from burstlab.jobs.record import FINAL_STATUSES, SUCCEEDED
 from burstlab.jobs.spec import JobSpec
 
 
@@ -26,9 +28,12 @@ class BaselineUnavailable(Exception):
 class BaselineReply:
     """The baseline's answer for one job."""
 
-    result: dict[str, Any]
+    result: dict[str, Any] | None
     started_at: float
     finished_at: float
+    status: str = SUCCEEDED
+    """``failed`` when the job ran and raised (a user's task can): its outcome, with ``error``."""
+    error: str | None = None
 
 
 def _content_length(head: bytes) -> int | None:
@@ -63,9 +68,15 @@ class BaselineClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
         self._health_timeout = aiohttp.ClientTimeout(total=connect_timeout_s)
 
-    async def run(self, spec: JobSpec, payload: str) -> BaselineReply:
-        """Run ``spec`` on the baseline and return its result and timings."""
-        body = orjson.dumps({**spec.to_dict(), "payload": payload})
+    async def run(self, spec: JobSpec, payload: str, call: Payload | None = None) -> BaselineReply:
+        """Run ``spec`` on the baseline and return its result and timings.
+
+        ``call`` is the user's task's arguments for a ``task`` job.
+        """
+        fields: dict[str, Any] = {**spec.to_dict(), "payload": payload}
+        if call is not None:
+            fields["call"] = call.to_dict()
+        body = orjson.dumps(fields)
         try:
             async with asyncio.timeout(self._timeout.total):
                 status, raw = await self._post_work(body)
@@ -89,10 +100,15 @@ class BaselineClient:
         try:
             data = orjson.loads(raw)
             timings = data["timings"]
+            status = data.get("status", SUCCEEDED)
+            if status not in FINAL_STATUSES:
+                raise ValueError(f"unknown status {status!r}")
             return BaselineReply(
                 result=data["result"],
                 started_at=float(timings["started_at"]),
                 finished_at=float(timings["finished_at"]),
+                status=status,
+                error=data.get("error"),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise BaselineUnavailable(
