@@ -7,10 +7,11 @@ from typing import Any
 
 import orjson
 
-from burstlab.jobs.spec import ValidationError, parse_spec
+from burstlab.jobs.spec import TASK_KIND, ValidationError, parse_spec
 from burstlab.jobs.work import execute
 from sync_baseline.config import BaselineConfig
 from sync_baseline.metrics import BaselineMetrics
+from sync_baseline.task_call import TaskCaller
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -37,7 +38,11 @@ def _error(start: StartResponse, status: int, code: str, detail: str, extra=()) 
 
 
 def _work(
-    environ: dict[str, Any], start: StartResponse, config: BaselineConfig, metrics: BaselineMetrics
+    environ: dict[str, Any],
+    start: StartResponse,
+    config: BaselineConfig,
+    metrics: BaselineMetrics,
+    caller: TaskCaller | None,
 ) -> list[bytes]:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -55,12 +60,15 @@ def _work(
     if not isinstance(body, dict):
         return _error(start, 400, "invalid_body", "the body must be a JSON object")
     payload = body.pop("payload", "")
+    call = body.pop("call", None)
     if not isinstance(payload, str):
         return _error(start, 400, "invalid_type", "field 'payload' must be a string")
     try:
         spec = parse_spec(body)
     except ValidationError as exc:
         return _error(start, 400, exc.code, exc.detail)
+    if spec.kind == TASK_KIND:
+        return _call_task(start, caller, call, metrics)
     try:
         outcome = execute(spec, payload)
     except Exception:
@@ -78,6 +86,21 @@ def _work(
     )
 
 
+def _call_task(
+    start: StartResponse, caller: TaskCaller | None, call: object, metrics: BaselineMetrics
+) -> list[bytes]:
+    if caller is None:
+        return _error(
+            start, 400, "no_task_target", "this baseline was started without a task target"
+        )
+    status, body = caller.call(call)
+    if status == 200:
+        timings = body["timings"]
+        metrics.service.labels(TASK_KIND).observe(timings["finished_at"] - timings["started_at"])
+        metrics.finished.labels(TASK_KIND, body["status"]).inc()
+    return _reply(start, status, body)
+
+
 def create_app(
     config: BaselineConfig | None = None, metrics: BaselineMetrics | None = None
 ) -> WSGIApp:
@@ -88,6 +111,8 @@ def create_app(
     """
     cfg = config or BaselineConfig.from_env()
     meters = metrics or BaselineMetrics(None)
+    # The user's app is imported once here (gunicorn's master, before it forks its workers).
+    caller = TaskCaller(cfg.target) if cfg.target is not None else None
 
     def app(environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -107,7 +132,7 @@ def create_app(
             return _reply(start, 200, {"status": "ok"})
         meters.in_flight.inc()
         try:
-            return _work(environ, start, cfg, meters)
+            return _work(environ, start, cfg, meters, caller)
         finally:
             meters.in_flight.dec()
 

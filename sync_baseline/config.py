@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from burstlab.jobs.spec import MAX_DURATION_MS
+from burstlab.jobs.target import TaskTarget
 
 DEFAULT_TIMEOUT_S = MAX_DURATION_MS / 1000 + 30
 DEFAULT_METRICS_PORT = 9541
@@ -24,6 +25,8 @@ class BaselineConfig:
     log_level: str = "info"
     metrics_port: int = DEFAULT_METRICS_PORT
     """Where gunicorn's master serves ``/metrics`` for every worker (on ``host``); 0: none."""
+    target: TaskTarget | None = None
+    """The user's Celery task that ``task`` jobs call (``TARGET_APP``, ``TARGET_TASK``)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.metrics_port < 65536:
@@ -47,4 +50,5 @@ class BaselineConfig:
             timeout_s=float(env.get("BASELINE_TIMEOUT_S", str(DEFAULT_TIMEOUT_S))),
             log_level=env.get("LOG_LEVEL", "info").lower(),
             metrics_port=int(env.get("BASELINE_METRICS_PORT", str(DEFAULT_METRICS_PORT))),
+            target=TaskTarget.from_env(env),
         )
