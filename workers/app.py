@@ -12,6 +12,7 @@ from celery.signals import task_received, worker_process_init, worker_ready, wor
 from prometheus_client import CollectorRegistry
 
 from burstlab.jobs.delivery import UNACKED_RESTORE_INTERVAL_S
+from burstlab.jobs.target import TaskTarget
 from burstlab.telemetry.exposition import MetricsServer, multiprocess_registry
 from workers.config import WorkerConfig
 from workers.metrics import WorkerMetrics
@@ -103,8 +104,30 @@ def _pool_size(config: WorkerConfig) -> int:
     return 1 if config.pool == "solo" else config.concurrency
 
 
-def run_worker(config: WorkerConfig, metrics_dir: Path | None) -> None:
-    """Run a Celery worker in this process until it is stopped.
+def create_target_app(config: WorkerConfig, target: TaskTarget, metrics: WorkerMetrics) -> Celery:
+    """The user's own Celery app, with burstlab's hooks and the few overrides it needs.
+
+    Their configuration stands (serializer, routing, time limits, acks, retries, prefetch);
+    what burstlab changes, and why, is logged (:func:`burstlab.jobs.target.overrides`).
+    """
+    from burstlab.jobs.target import apply_overrides, find_task, load_app, overrides
+    from workers.task_hooks import TaskHooks
+
+    app = load_app(target.app, target.path)
+    find_task(app, target.task)
+    changed = overrides(app, config.broker, config.redis_url, config.concurrency)
+    apply_overrides(app, changed)
+    for item in changed:
+        log.warning("burstlab sets %s = %r: %s", item.setting, item.value, item.reason)
+    TaskHooks(target.task, JobStore(config.redis_url), metrics).connect()
+    return app
+
+
+def run_worker(
+    config: WorkerConfig, metrics_dir: Path | None, target: TaskTarget | None = None
+) -> None:
+    """Run a Celery worker in this process until it is stopped: burstlab's own app, or with
+    ``target`` a worker of the user's app (``celery -A their.app worker`` plus the hooks).
 
     With ``metrics_dir`` (multiprocess mode, set up by the start-up path before
     ``prometheus_client`` was imported) this main process serves the sum over every pool
@@ -123,7 +146,11 @@ def run_worker(config: WorkerConfig, metrics_dir: Path | None) -> None:
             "is handed to a second worker while the first still runs it",
             config.visibility_timeout_s,
         )
-    app = create_celery_app(config, metrics)
+    if target is None:
+        app = create_celery_app(config, metrics)
+        _watch_consumption(config)
+    else:
+        app = create_target_app(config, target, metrics)
     server = (
         MetricsServer(config.metrics_host, config.metrics_port, registry)
         if config.metrics_port
@@ -135,7 +162,6 @@ def run_worker(config: WorkerConfig, metrics_dir: Path | None) -> None:
             server.close_in_child()
         metrics.processes.set(1)
 
-    _watch_consumption(config)
     if config.pool == "prefork":
         worker_process_init.connect(
             pool_process_started, weak=False, dispatch_uid="burstlab-pool-metrics"

@@ -11,10 +11,19 @@ import click
 @click.command()
 @click.option("--concurrency", type=int, help="Worker processes (env WORKER_CONCURRENCY).")
 def worker(concurrency: int | None) -> None:
-    """Run a Celery worker consuming burstlab jobs (settings from the environment)."""
+    """Run a Celery worker consuming burstlab jobs (settings from the environment).
+
+    With ``TARGET_APP`` and ``TARGET_TASK`` set it is a worker of the user's app instead, with
+    burstlab's timing hooks (``burstlab run --app ... --task ...`` starts it so).
+    """
+    from burstlab.jobs.target import TargetError, TaskTarget
     from burstlab.telemetry.multiproc import disable_multiprocess_mode, prepare_multiprocess_dir
     from workers.config import WorkerConfig  # plain settings: imports no prometheus_client
 
+    try:
+        target = TaskTarget.from_env()
+    except TargetError as exc:
+        raise click.ClickException(str(exc)) from exc
     config = WorkerConfig.from_env()
     if concurrency is not None:
         config = dataclasses.replace(config, concurrency=concurrency)
@@ -27,7 +36,7 @@ def worker(concurrency: int | None) -> None:
         config = dataclasses.replace(config, metrics_port=0)
     from workers.app import run_worker
 
-    run_worker(config, metrics_dir)
+    run_worker(config, metrics_dir, target)
 
 
 @click.command("check-worker")
