@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from burstlab.experiments.model.run import ExperimentResult
+    from burstlab.experiments.targets.task import ResolvedTarget
     from burstlab.scenario.shard import Shard
     from burstlab.scenario.spec import Scenario
+    from burstlab.scenario.target import TargetSpec
 
 
 @click.command()
@@ -80,6 +82,22 @@ if TYPE_CHECKING:
     help="With --shard: the shared start of the schedule, epoch seconds or next:N (the next "
     "wall-clock multiple of N s at least N/2 s away). Default: as soon as ready.",
 )
+@click.option(
+    "--app",
+    "task_app",
+    help="Measure your own Celery task: the app, MODULE:ATTR, imported as `celery -A` does "
+    "(the current folder on the path). With --task and --payloads.",
+)
+@click.option("--task", "task_name", help="The task's registered name, e.g. reports.render.")
+@click.option(
+    "--payloads",
+    help='A JSON-lines file, one {"args": [...], "kwargs": {...}} per line, cycled in order.',
+)
+@click.option(
+    "--sync-url",
+    help="With --app: post each payload to this blocking endpoint of yours for the sync side, "
+    "instead of the baseline calling the task's function.",
+)
 @live_option
 def run(
     scenario: str,
@@ -96,6 +114,10 @@ def run(
     brokers: str | None,
     shard: str | None,
     start_at: str | None,
+    task_app: str | None,
+    task_name: str | None,
+    payloads: str | None,
+    sync_url: str | None,
     no_live: bool,
 ) -> None:
     """Run a burst experiment SCENARIO (a shipped name or a TOML file) and write a report."""
@@ -105,12 +127,15 @@ def run(
     from burstlab.experiments.render.console import summary_table
     from burstlab.experiments.runner import run_experiment
     from burstlab.experiments.sweep.run import override_sweep
-    from burstlab.scenario.spec import ScenarioError, load_scenario
+    from burstlab.scenario.spec import ScenarioError, load_scenario, run_task
 
     try:
         loaded = override_sweep(load_scenario(scenario), rho, step_s)
+        task = _task_target(loaded, task_app, task_name, payloads, sync_url, target or compose)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
+    if task is not None:
+        loaded = run_task(loaded, task[0])
     if loaded.kind == "worker-settings":
         _run_worker_settings(loaded, workers, out_dir)
         return
@@ -138,7 +163,7 @@ def run(
     if loaded.autoscale is not None and not compose and not target:
         if chosen != ("redis",):
             raise click.BadParameter("autoscale scenarios run on Redis", param_hint="--broker")
-        _run_autoscale(loaded, modes, out_dir, seed, no_live)
+        _run_autoscale(loaded, modes, out_dir, seed, no_live, task[1] if task else None)
         return
     plan = RunPlan(
         scenario=loaded,
@@ -150,6 +175,7 @@ def run(
         broker=chosen[0],
         shard=shard_of,
         start_at=start,
+        task=task[1] if task else None,
     )
     console = Console()
     if not console.is_terminal:
@@ -227,8 +253,49 @@ def _shard_options(
         raise click.BadParameter(str(exc)) from exc
 
 
+def _task_target(
+    loaded: Scenario,
+    app: str | None,
+    task: str | None,
+    payloads: str | None,
+    sync_url: str | None,
+    running: object,
+) -> tuple[TargetSpec, ResolvedTarget] | None:
+    """The user's task named by the flags or the scenario's [target], checked and resolved;
+    what burstlab overrides in its workers of the app is printed before anything starts."""
+    from burstlab.experiments.targets.task import resolve_target
+    from burstlab.scenario.spec import ScenarioError
+    from burstlab.scenario.target import merge_target
+
+    spec = merge_target(loaded.target, app, task, payloads, sync_url)
+    if spec is None:
+        return None
+    if loaded.kind == "worker-settings":
+        raise ScenarioError("a worker-settings scenario measures burstlab's own job: no --app")
+    if running:
+        raise ScenarioError(
+            "--app runs your task on the local stacks burstlab starts; for a deployment that "
+            "is already running, use --external"
+        )
+    resolved = resolve_target(spec)
+    click.echo(
+        f"task {spec.task} of {spec.app} on queue {resolved.target.queue!r}, "
+        f"{resolved.payloads} payload lines",
+        err=True,
+    )
+    for item in resolved.overrides:
+        line = f"  burstlab sets {item['setting']} = {item['value']}: {item['reason']}"
+        click.echo(line, err=True)
+    return spec, resolved
+
+
 def _run_autoscale(
-    loaded: Scenario, modes: str | None, out_dir: Path | None, seed: int | None, no_live: bool
+    loaded: Scenario,
+    modes: str | None,
+    out_dir: Path | None,
+    seed: int | None,
+    no_live: bool,
+    task: ResolvedTarget | None = None,
 ) -> None:
     """A scenario with [autoscale]: each mode under fixed-at-min, fixed-at-max and the policy."""
     from burstlab.cli.plan import print_autoscale_summary
@@ -242,6 +309,7 @@ def _run_autoscale(
         workers=(loaded.autoscale.replica_concurrency,) if loaded.autoscale else (1,),
         out_dir=out_dir or default_out_dir(loaded),
         seed=loaded.seed if seed is None else seed,
+        task=task,
     )
     try:
         result = run_autoscale(plan, live=not no_live)

@@ -22,6 +22,7 @@ from burstlab.experiments.durations.report import (
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.render.plots import write_plots
 from burstlab.experiments.render.tables import FLAG, TableData, report_tables
+from burstlab.experiments.render.task_tables import task_tables
 from burstlab.experiments.sweep.plots import write_sweep_plots
 from burstlab.experiments.sweep.tables import sweep_notes, sweep_tables
 from burstlab.telemetry.environment import versions_line
@@ -157,7 +158,8 @@ def write_report(
     out_dir = Path(out_dir)
     plots = write_plots(out_dir, summary, rows) + write_sweep_plots(out_dir, summary)
     plots += write_duration_plots(out_dir, summary)
-    tables = duration_tables(summary) + report_tables(summary) + sweep_tables(summary)
+    tables = task_tables(summary) + duration_tables(summary) + report_tables(summary)
+    tables += sweep_tables(summary)
     markdown = out_dir / "report.md"
     markdown.write_text(render_markdown(summary, tables, plots), encoding="utf-8")
     page = out_dir / "report.html"

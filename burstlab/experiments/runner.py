@@ -83,7 +83,7 @@ def run_experiment(
     else:
 
         def factory(workers: int) -> contextlib.AbstractContextManager[Target]:
-            return local_stack(workers, plan.broker)
+            return local_stack(workers, plan.broker, plan.task.target if plan.task else None)
 
     display = ProgressDisplay(enabled=live)
     started = time.time()
@@ -110,6 +110,7 @@ def run_experiment(
         "elapsed_s": time.time() - started,
         "machine": machine(cpu_idle=cpu_idle),
         "versions": versions(),
+        "task_target": plan.task.to_dict() if plan.task else None,
         "runs": runs,
         "thresholds": [check.to_dict() for check in checks],
         "passed": all_passed(checks),

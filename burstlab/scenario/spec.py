@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from burstlab.scenario.sweep import (
     SweepArrival,
     check_step_holds_jobs,
 )
+from burstlab.scenario.target import TargetSpec, parse_target
 from burstlab.scenario.thresholds import Thresholds
 from burstlab.scenario.worker_settings import KIND as WORKER_SETTINGS
 from burstlab.scenario.worker_settings import Matrix, parse_matrix
@@ -96,6 +98,8 @@ class Scenario:
     kind: str = "burst"
     matrix: Matrix | None = None
     """The settings matrix of a ``worker-settings`` scenario."""
+    target: TargetSpec | None = None
+    """The user's task the jobs run instead of the job mix, or None."""
 
     @property
     def mean_duration_ms(self) -> float:
@@ -183,7 +187,7 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
     """Build a scenario from a parsed TOML document; ScenarioError names the first bad field."""
     keys = (
         "name", "description", "seed", "workers", "modes", "drain_timeout_s", "timeout_s",
-        "job", "arrival", "thresholds", "autoscale", "kind", "matrix",
+        "job", "arrival", "thresholds", "autoscale", "kind", "matrix", "target",
     )  # fmt: skip
     table = Table(data, "", keys)
     kind = table.choice("kind", SCENARIO_KINDS, default="burst")
@@ -217,7 +221,14 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
         autoscale=parse_autoscale(data["autoscale"]) if "autoscale" in data else None,
     )
     check_sweep(scenario)
+    if "target" in data:
+        scenario = run_task(scenario, parse_target(data["target"]))
     return scenario
+
+
+def run_task(scenario: Scenario, target: TargetSpec) -> Scenario:
+    """The scenario with its job mix replaced by the user's task (one ``task`` job per send)."""
+    return dataclasses.replace(scenario, jobs=(JobMix("task", 0.0),), target=target)
 
 
 def check_sweep(scenario: Scenario, field: str = "arrival.step_s") -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from burstlab.jobs.target import TaskTarget
 from burstlab.settings import BROKERS, QUEUE_TYPES
 from burstlab.stack.health import (
     amqp_ready,
@@ -96,6 +97,9 @@ class StackConfig:
     """The management API of the external RabbitMQ, if it has one (for the unacked count)."""
     queue_type: str = "classic"
     """The RabbitMQ queue type: ``classic`` or ``quorum``."""
+    target: TaskTarget | None = None
+    """The user's Celery task (its ``queue`` resolved): the workers are workers of their app
+    with burstlab's hooks, the baseline calls the task's function, ``task`` jobs run it."""
 
     def __post_init__(self) -> None:
         if self.broker not in BROKERS:
@@ -214,6 +218,9 @@ class LocalStack:
         config, host = self.config, self.config.host
         metrics_dir = self.run_dir / "metrics"
         common = {"REDIS_URL": self.redis_url}
+        if config.target is not None:
+            common.update(config.target.to_env())
+            common["QUEUE_NAME"] = config.target.queue
         if config.broker == "rabbitmq":
             common["BROKER_URL"] = self.broker_url
             common["QUEUE_TYPE"] = config.queue_type

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from burstlab.experiments.render.tables import FLAG, TableData, fmt
+from burstlab.experiments.render.task_tables import task_tables
 from burstlab.experiments.report import render_html, render_markdown
 
 if TYPE_CHECKING:
@@ -175,6 +176,7 @@ def write_autoscale_report(out_dir: Path, summary: Mapping[str, Any]) -> list[Pa
         plot_cost_p99(runs, summary.get("slo_p99_ms"), out_dir / "cost_p99.png"),
     ]
     tables = [verdict_table(summary), policy_table(summary), prediction_table(summary)]
+    tables = task_tables(summary) + tables
     view = {"scenario": summary["scenario"], "description": summary.get("description"), "runs": []}
     markdown = out_dir / "report.md"
     markdown.write_text(render_markdown(view, tables, plots), encoding="utf-8")

@@ -36,6 +36,7 @@ from burstlab.experiments.burst.run import run_mode
 from burstlab.experiments.loadgen.progress import ProgressDisplay
 from burstlab.experiments.model.records import JobRow, write_jobs_csv
 from burstlab.experiments.model.run import ExperimentResult, RunPlan, finite
+from burstlab.jobs.target import TaskTarget
 from burstlab.scenario.autoscale import AutoscalePolicy
 from burstlab.scenario.spec import ScenarioError
 from burstlab.scenario.thresholds import all_passed, check_thresholds
@@ -119,7 +120,9 @@ def _announcer(producer: Producer, concurrency: int) -> Any:
 
 
 @contextmanager
-def _mode_stack(mode: str, policy: AutoscalePolicy) -> Iterator[tuple[LocalStack, ReplicaTarget]]:
+def _mode_stack(
+    mode: str, policy: AutoscalePolicy, task: TaskTarget | None
+) -> Iterator[tuple[LocalStack, ReplicaTarget]]:
     concurrency = policy.replica_concurrency
     in_flight = SYNC_IN_FLIGHT_PER_BASELINE_WORKER * concurrency * policy.max_replicas
     config = StackConfig(
@@ -127,6 +130,7 @@ def _mode_stack(mode: str, policy: AutoscalePolicy) -> Iterator[tuple[LocalStack
         baseline_workers=concurrency,
         extra_env={"SYNC_MAX_INFLIGHT": str(in_flight)},
         stop_timeout_s=10.0,
+        target=task,
     )
     with LocalStack(config) as stack:
         target: ReplicaTarget
@@ -186,7 +190,8 @@ def run_autoscale(plan: RunPlan, *, live: bool = True) -> ExperimentResult:
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     try:
         for mode in plan.modes:
-            with _mode_stack(mode, policy) as (stack, target):
+            task = plan.task.target if plan.task else None
+            with _mode_stack(mode, policy, task) as (stack, target):
                 producer = Producer(stack.producer_url, timeout_s=10)
                 for item in policy_runs(policy):
                     display.note(f"{mode} {item.name}: {item.initial} replica(s)")
@@ -223,6 +228,7 @@ def run_autoscale(plan: RunPlan, *, live: bool = True) -> ExperimentResult:
         "elapsed_s": time.time() - started,
         "machine": machine(),
         "versions": versions(),
+        "task_target": plan.task.to_dict() if plan.task else None,
         "policy": policy.__dict__,
         "slo_p99_ms": scenario.thresholds.completion_p99_ms,
         "autoscaler_metrics_url": metrics_url,

@@ -70,7 +70,7 @@ async def run_mode(
     rows = to_rows(mode, workers, sends, records)
     service_s, servers = theory_service(scenario, schedule, workers, probe)
     probe.update({"theory_service_s": service_s, "theory_servers": servers})
-    inputs = theory_inputs(scenario, servers, service_s)
+    inputs = theory_inputs(scenario, servers, service_s, probe.get("cs2"))
     summary = summarize_run(rows, mode, workers, inputs)
     if mode == "async":  # a sync job is run once, by its request
         summary["duplicated"] = sum(extra_deliveries(record) for record in records.values())

@@ -72,7 +72,11 @@ def to_rows(
         if sent.error is not None:
             outcome = "error"
         elif mode == "sync":
-            outcome = "succeeded" if sent.status == 200 else "rejected"
+            # A 200 is a job that ran: succeeded, or failed when the user's task raised.
+            ran = body.get("status") if body else None
+            outcome = (
+                ("failed" if ran == "failed" else "succeeded") if sent.status == 200 else "rejected"
+            )
         elif sent.status != 202:
             outcome = "rejected"
         else:
@@ -96,6 +100,20 @@ def to_rows(
                 http_status=sent.status,
                 outcome=str(outcome),
                 in_burst=sent.planned.in_burst,
+                **_task_fields(record),
             )
         )
     return rows
+
+
+def _task_fields(record: dict[str, Any] | None) -> dict[str, Any]:
+    """What a run of a task reported beside its timings: CPU time, retries, a time limit hit."""
+    result = (record or {}).get("result")
+    if not isinstance(result, dict):
+        return {}
+    cpu = result.get("cpu_seconds")
+    return {
+        "cpu_s": float(cpu) if isinstance(cpu, int | float) else None,
+        "retries": int(result.get("retries") or 0),
+        "timed_out": bool(result.get("timed_out")),
+    }

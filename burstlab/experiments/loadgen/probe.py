@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from burstlab.client import ProducerClient
+from burstlab.experiments.model.mgc import squared_cv
+from burstlab.experiments.model.stats import percentiles_ms
+from burstlab.jobs.record import FAILED
+from burstlab.jobs.spec import TASK_KIND
 from burstlab.scenario.schedule import Schedule
 from burstlab.scenario.spec import Scenario
 
 PROBES_PER_JOB = 5
 """Sequential probe jobs per job-mix entry used to measure the unloaded service time S."""
+TASK_PROBES = 40
+"""Sequential probe jobs of a user's task: enough to see how its service time varies."""
 
 ServiceProbe = Callable[[ProducerClient, str], Awaitable[tuple[dict[str, float], float, int]]]
 """Given a client and a mode: the probe figures, the service time S and the servers to use."""
@@ -19,12 +27,14 @@ ServiceProbe = Callable[[ProducerClient, str], Awaitable[tuple[dict[str, float],
 
 async def measure_service_time(
     client: ProducerClient, mode: str, scenario: Scenario
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Unloaded service time S of ``mode``: sequential probes of each job-mix entry at its mean.
 
     S is the mean of ``finished_at - enqueued_at``: the job's run plus the hop that hands it to
     a free worker (broker fetch or HTTP accept), the per-job cost a saturated worker also pays.
     """
+    if is_task(scenario):
+        return await _measure_task(client, mode)
     total_weight = sum(job.weight for job in scenario.jobs)
     weighted = pure = 0.0
     for job in scenario.jobs:
@@ -39,6 +49,50 @@ async def measure_service_time(
     return {"service_s": weighted / total_weight, "run_only_s": pure / total_weight}
 
 
+def is_task(scenario: Scenario) -> bool:
+    """Whether the scenario runs a user's task (its service time is measured, not given)."""
+    return all(job.kind == TASK_KIND for job in scenario.jobs)
+
+
+async def _measure_task(client: ProducerClient, mode: str) -> dict[str, Any]:
+    """A user's task: :data:`TASK_PROBES` sequential jobs, cycling through its payloads.
+
+    Besides S (enqueue to finish, as for burstlab's jobs) it keeps the distribution of the run
+    times: mean, squared coefficient of variation (``cs2``, the M/G/c input), p50, p99, and the
+    share of the run spent on the CPU of the task's thread; failed probes are counted.
+    """
+    hops, runs, cpu = [], [], []
+    failed = 0
+    for _ in range(TASK_PROBES):
+        reply = await client.run(mode, TASK_KIND)
+        t = reply["timings"]
+        hops.append(t["finished_at"] - t["enqueued_at"])
+        runs.append(t["finished_at"] - t["started_at"])
+        cpu.append(float((reply.get("result") or {}).get("cpu_seconds") or 0.0))
+        failed += reply.get("status") == FAILED
+    return {
+        "service_s": statistics.fmean(hops),
+        "run_only_s": statistics.fmean(runs),
+        "cs2": squared_cv(runs),
+        "distribution": service_distribution(runs, cpu, failed),
+    }
+
+
+def service_distribution(runs: list[float], cpu: list[float], failed: int) -> dict[str, Any]:
+    """The measured service-time distribution of a task, as the report shows it."""
+    quantiles = percentiles_ms(runs)
+    total = sum(runs)
+    return {
+        "count": len(runs),
+        "failed": failed,
+        "mean_ms": statistics.fmean(runs) * 1000,
+        "cv": math.sqrt(squared_cv(runs)),
+        "p50_ms": quantiles["p50"],
+        "p99_ms": quantiles["p99"],
+        "cpu_share": sum(cpu) / total if total > 0 else 0.0,
+    }
+
+
 def theory_service(
     scenario: Scenario, schedule: Schedule, workers: int, probe: dict[str, float]
 ) -> tuple[float, int]:
@@ -48,6 +102,8 @@ def theory_service(
     the seed) plus the per-job hand-over overhead the probes measured. Jobs that are all
     CPU-bound cannot run on more servers than the machine has cores.
     """
+    if is_task(scenario):
+        return probe["service_s"], workers
     durations = [item.duration_ms for item in schedule.items] or [
         job.duration_ms for job in scenario.jobs
     ]

@@ -12,7 +12,10 @@ OUTCOMES = ("succeeded", "failed", "rejected", "lost", "error")
 COLUMNS = (
     "mode", "workers", "job_id", "kind", "duration_ms", "intended", "sent", "accepted",
     "submitted", "enqueued", "started", "finished", "http_status", "outcome", "in_burst",
+    "cpu_s", "retries", "timed_out",
 )  # fmt: skip
+TASK_COLUMNS = ("cpu_s", "retries", "timed_out")
+"""Columns added for a user's task; a jobs.csv written before them reads as 0 / empty."""
 _OPTIONAL_TIMES = ("accepted", "submitted", "enqueued", "started", "finished")
 
 
@@ -41,6 +44,12 @@ class JobRow:
     http_status: int
     outcome: str
     in_burst: bool
+    cpu_s: float | None = None
+    """CPU time the job used on its thread, where the service measured it."""
+    retries: int = 0
+    """Times the task asked to be retried before this outcome (a user's task)."""
+    timed_out: bool = False
+    """Failed because it exceeded a Celery time limit."""
 
     @property
     def end(self) -> float | None:
@@ -120,6 +129,9 @@ def _parse(record: dict[str, str], line: int) -> JobRow:
             outcome=record["outcome"],
             in_burst=record["in_burst"].lower() in ("true", "1"),
             **{name: optional(name) for name in _OPTIONAL_TIMES},
+            cpu_s=float(record["cpu_s"]) if record.get("cpu_s") else None,
+            retries=int(record.get("retries") or 0),
+            timed_out=(record.get("timed_out") or "").lower() in ("true", "1"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"line {line}: bad job row: {exc}") from exc
@@ -132,7 +144,7 @@ def read_jobs_csv(path: Path | str) -> list[JobRow]:
     """Read rows written by write_jobs_csv; raises ValueError naming the bad line."""
     with Path(path).open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = set(COLUMNS) - set(reader.fieldnames or ())
+        missing = set(COLUMNS) - set(TASK_COLUMNS) - set(reader.fieldnames or ())
         if missing:
             raise ValueError(f"{path}: missing columns {', '.join(sorted(missing))}")
         return [_parse(record, i) for i, record in enumerate(reader, start=2)]

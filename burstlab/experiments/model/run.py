@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.targets.task import ResolvedTarget
 from burstlab.scenario.shard import Shard
 from burstlab.scenario.spec import Scenario
 from burstlab.scenario.thresholds import ThresholdCheck, all_passed
@@ -32,6 +33,8 @@ class RunPlan:
     """The broker of the local stacks the plan starts (``redis`` or ``rabbitmq``)."""
     shard: Shard | None = None
     start_at: float | None = None
+    task: ResolvedTarget | None = None
+    """The user's Celery task the stacks run (``--app/--task/--payloads``), or None."""
 
 
 @dataclass

@@ -216,7 +216,10 @@ def summarize_run(
     run = run_rows(rows, mode, workers)
     done = [r for r in run if r.outcome == "succeeded" and r.end is not None]
     first = min((r.intended for r in run), default=0.0)
-    last_end = max(_present(r.end for r in done), default=None)
+    # A job that ran and failed kept a worker busy as long as one that succeeded: the drain
+    # ends with the last job that ran, whatever its outcome.
+    ran = [r for r in run if r.outcome in ("succeeded", "failed") and r.end is not None]
+    last_end = max(_present(r.end for r in ran), default=None)
     span = last_end - first if last_end is not None else 0.0
     has_burst = any(r.in_burst for r in run)
     burst_start = min((r.intended for r in run if r.in_burst), default=first)
@@ -243,6 +246,8 @@ def summarize_run(
         "lost": sum(r.outcome == "lost" for r in run),
         "failed": sum(r.outcome == "failed" for r in run),
         "errors": sum(r.outcome == "error" for r in run),
+        "retried": sum(r.retries > 0 for r in run),
+        "timed_out": sum(r.timed_out for r in run),
         "throughput_per_s": _throughput(done, first, burst_start, last_end),
         **latencies,
         "drain_s": drain,
@@ -251,6 +256,32 @@ def summarize_run(
         "generator_lag_ms": {"p99": lag["p99"], "max": lag["max"]},
         "generator_fell_behind": (lag["p99"] or 0.0) > GENERATOR_LAG_LIMIT_MS,
         "theory": _theory_section(theory_inputs, measured),
+        **(
+            {"service_measured": service_measured(ran)}
+            if any(r.kind == "task" for r in run)
+            else {}
+        ),
+    }
+
+
+def service_measured(ran: Sequence[JobRow]) -> dict[str, Any]:
+    """The service-time distribution of the jobs that ran (a user's task): mean, coefficient of
+    variation, p50, p99 and the share of it spent on the CPU of the task's thread."""
+    times = _present(r.service_s for r in ran)
+    if not times:
+        return {"count": 0}
+    quantiles = percentiles_ms(times)
+    mean = statistics.fmean(times)
+    cv = statistics.pstdev(times) / mean if mean > 0 and len(times) > 1 else 0.0
+    cpu = [r.cpu_s for r in ran if r.cpu_s is not None and r.service_s is not None]
+    timed = sum(r.service_s or 0.0 for r in ran if r.cpu_s is not None)
+    return {
+        "count": len(times),
+        "mean_ms": mean * 1000,
+        "cv": cv,
+        "p50_ms": quantiles["p50"],
+        "p99_ms": quantiles["p99"],
+        "cpu_share": sum(cpu) / timed if timed > 0 else None,
     }
 
 

@@ -22,7 +22,9 @@ DEVIATION_TOLERANCE = 0.20
 class TheoryInputs:
     """What the predictions need: workers N, measured unloaded service time S, and the load.
 
-    ``service_model`` is "fixed" or "exponential"; ``arrival_model`` is "poisson" or "paced";
+    ``service_model`` is "fixed", "exponential" or "measured" (a user's task: the squared
+    coefficient of variation ``cs2`` its probes measured); ``arrival_model`` is "poisson" or
+    "paced";
     ``burst_size`` B for burst predictions; ``arrival_rate`` (jobs/s) for steady-state ones
     and for base traffic under a burst, which keeps arriving ``base_window_s`` after the burst
     starts (None: for the whole drain).
@@ -35,6 +37,7 @@ class TheoryInputs:
     burst_size: int | None = None
     arrival_rate: float | None = None
     base_window_s: float | None = None
+    cs2: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,20 @@ def burst_drain_exponential(burst: int, workers: int, service_s: float) -> float
     if burst <= workers:
         return harmonic(burst) * service_s
     return (burst - workers) * service_s / workers + harmonic(workers) * service_s
+
+
+def burst_drain_measured(burst: int, workers: int, service_s: float, cs2: float) -> float:
+    """Expected time to clear B jobs of mean S and squared coefficient of variation cs2.
+
+    While a queue remains, completions come at rate N/S; the last N then finish like the maximum
+    of N service times, S (1 + (H_N - 1) cv): S for fixed service (cv 0), H_N S for exponential
+    (cv 1), as :func:`burst_drain_fixed` and :func:`burst_drain_exponential` have them.
+    """
+    if burst <= 0:
+        return 0.0
+    last = min(burst, workers)
+    tail = service_s * (1 + (harmonic(last) - 1) * math.sqrt(max(cs2, 0.0)))
+    return max(burst - workers, 0) * service_s / workers + tail
 
 
 def burst_finish_times_fixed(burst: int, workers: int, service_s: float) -> list[float]:
@@ -149,10 +166,8 @@ def _steady(inputs: TheoryInputs, rate: float) -> dict[str, Any]:
     p_wait = erlang_c(n, rate / mu)
     decay = n * mu - rate
     mmc_wait = p_wait / decay
-    variability = (
-        (1.0 if inputs.arrival_model == "poisson" else 0.0)
-        + (1.0 if inputs.service_model == "exponential" else 0.0)
-    ) / 2
+    service_cs2 = {"exponential": 1.0, "measured": inputs.cs2}.get(inputs.service_model, 0.0)
+    variability = ((1.0 if inputs.arrival_model == "poisson" else 0.0) + service_cs2) / 2
     mean_wait = mmc_wait * variability
     response = mean_wait + s
     return {
@@ -172,10 +187,17 @@ def _burst(inputs: TheoryInputs, burst: int) -> dict[str, Any]:
     n, s, rate = inputs.workers, inputs.service_s, inputs.arrival_rate or 0.0
     exponential = inputs.service_model == "exponential"
     drain_of = burst_drain_exponential if exponential else burst_drain_fixed
+    if inputs.service_model == "measured":
+
+        def drain_of(b: int, n: int, s: float) -> float:
+            return burst_drain_measured(b, n, s, inputs.cs2)
+
     fields: dict[str, Any] = {
-        "burst_mean_latency_s": burst_mean_latency(burst, n, s, inputs.service_model)
+        "burst_mean_latency_s": burst_mean_latency(
+            burst, n, s, "exponential" if exponential else "fixed"
+        )
     }
-    if not exponential:
+    if inputs.service_model == "fixed":
         fields["burst_p50_latency_s"] = burst_latency_percentile_fixed(burst, n, s, 50)
         fields["burst_p99_latency_s"] = burst_latency_percentile_fixed(burst, n, s, 99)
     extra = 0
@@ -204,8 +226,11 @@ def predict(inputs: TheoryInputs) -> Theory:
     return Theory(workers=n, service_s=s, capacity_per_s=capacity(n, s), **fields)
 
 
-def theory_inputs(scenario: Scenario, workers: int, service_s: float) -> TheoryInputs:
-    """Inputs for a scenario run: exponential service only if every job in the mix is."""
+def theory_inputs(
+    scenario: Scenario, workers: int, service_s: float, cs2: float | None = None
+) -> TheoryInputs:
+    """Inputs for a scenario run: exponential service only if every job in the mix is; with
+    ``cs2`` (a user's task) the variability its probes measured."""
     exponential = all(job.distribution == "exponential" for job in scenario.jobs)
     arrival = scenario.arrival
     rate, model, burst, window = None, "poisson", None, None
@@ -217,7 +242,8 @@ def theory_inputs(scenario: Scenario, workers: int, service_s: float) -> TheoryI
     return TheoryInputs(
         workers=workers,
         service_s=service_s,
-        service_model="exponential" if exponential else "fixed",
+        service_model="measured" if cs2 is not None else "exponential" if exponential else "fixed",
+        cs2=cs2 or 0.0,
         arrival_model=model,
         burst_size=burst,
         arrival_rate=rate,

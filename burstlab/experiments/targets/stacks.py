@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from burstlab.jobs.target import TaskTarget
+
 
 @dataclass(frozen=True)
 class Target:
@@ -20,12 +22,14 @@ StackFactory = Callable[[int], contextlib.AbstractContextManager[Target]]
 
 
 @contextlib.contextmanager
-def local_stack(workers: int, broker: str = "redis") -> Iterator[Target]:
+def local_stack(
+    workers: int, broker: str = "redis", task: TaskTarget | None = None
+) -> Iterator[Target]:
     """A fresh local stack with ``workers`` Celery processes and as many gunicorn workers,
-    its async queue on ``broker``."""
+    its async queue on ``broker``; with ``task``, workers of the user's app running it."""
     from burstlab.stack.local import LocalStack, StackConfig
 
-    config = StackConfig(workers=workers, baseline_workers=workers, broker=broker)
+    config = StackConfig(workers=workers, baseline_workers=workers, broker=broker, target=task)
     with LocalStack(config) as running:
         yield Target(running.producer_url)
 
