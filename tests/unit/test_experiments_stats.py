@@ -120,6 +120,7 @@ def test_a_summary_ignores_rows_of_other_runs_and_is_strict_json() -> None:
     json.dumps(summary, allow_nan=False)
     expected_keys = {
         "mode", "workers", "offered", "completed", "rejected", "lost", "failed", "errors",
+        "retried", "timed_out",
         "throughput_per_s", "latency_ms", "latency_uncorrected_ms", "accept_latency_ms",
         "queue_wait_ms", "service_ms", "drain_s", "drain_overhead", "peak_backlog",
         "generator_lag_ms", "generator_fell_behind", "theory",

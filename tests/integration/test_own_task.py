@@ -1,0 +1,221 @@
+"""``burstlab run --app/--task/--payloads`` on a Celery project of the user's, outside the repo.
+
+The project below has its own module, app, queue and JSON settings, and one task whose service
+time varies with its payload; some payloads make it raise, retry once or exceed its soft time
+limit. burstlab must run it on both sides (the baseline calls the function, workers of the
+user's app run it from the queue), count each outcome as what it was, predict the drain from
+the service time it measured, and leave the project's files byte for byte as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+APP = '''\
+"""A shop's image service (stands in for a real project: burstlab must not need to edit it)."""
+
+import time
+
+from celery import Celery
+
+app = Celery("shop")
+app.conf.update(
+    task_serializer="json",
+    accept_content=["json"],
+    task_routes={"shop.resize": {"queue": "thumbnails"}},
+    task_acks_late=True,
+    worker_prefetch_multiplier=1,
+)
+
+
+@app.task(name="shop.resize", bind=True, soft_time_limit=0.3, max_retries=1)
+def resize(self, image_id, ms, mode="ok"):
+    if mode == "raise":
+        raise ValueError(f"image {image_id} is not an image")
+    if mode == "retry" and self.request.retries == 0:
+        raise self.retry(countdown=0)
+    time.sleep(ms / 1000 if mode != "slow" else 2.0)
+    return {"image_id": image_id, "width": 128}
+'''
+
+# Eight lines: the 40 probe jobs and the 24-job burst are whole cycles, so each run's jobs are
+# three of each line.
+PAYLOADS = [
+    {"args": [1, 20], "kwargs": {}},
+    {"args": [2, 60], "kwargs": {}},
+    {"args": [3], "kwargs": {"ms": 30}},
+    {"args": [4, 90], "kwargs": {}},
+    {"args": [5, 40], "kwargs": {"mode": "raise"}},
+    {"args": [6, 30], "kwargs": {"mode": "retry"}},
+    {"args": [7, 50], "kwargs": {"mode": "slow"}},
+    {"args": [8, 25], "kwargs": {}},
+]
+SCENARIO = """\
+name = "own-task-burst"
+workers = [2]
+modes = ["sync", "async"]
+timeout_s = 60
+drain_timeout_s = 60
+
+[[job]]
+kind = "io"
+duration_ms = 1
+
+[arrival]
+pattern = "burst"
+size = 24
+at_s = 0.5
+window_s = 0.0
+base_rate = 0.0
+duration_s = 1.0
+"""
+
+
+def _fingerprint(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _project(root: Path) -> Path:
+    project = root / "shop"
+    project.mkdir()
+    (project / "shop_tasks.py").write_text(APP)
+    (project / "payloads.jsonl").write_text("".join(json.dumps(p) + "\n" for p in PAYLOADS))
+    (project / "burst.toml").write_text(SCENARIO)
+    return project
+
+
+def _run(project: Path, *args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "burstlab", "run", "burst.toml", "--no-live", *args]
+    return subprocess.run(
+        command, cwd=project, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.mark.slow
+def test_a_users_own_celery_task_is_measured_on_both_sides_without_touching_its_files(
+    tmp_path: Path,
+) -> None:
+    # Given a Celery project of the user's, outside the repository
+    project = _project(tmp_path)
+    before = _fingerprint(project)
+    out = tmp_path / "out"
+    # When burstlab runs a burst on its task
+    proc = _run(
+        project,
+        *("--app", "shop_tasks:app", "--task", "shop.resize"),
+        *("--payloads", "payloads.jsonl", "--out", str(out)),
+    )
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    # Then it said what it overrides in the app's workers, and why
+    assert "burstlab sets broker_url" in proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    target = summary["task_target"]
+    assert target["queue"] == "thumbnails" and target["payload_lines"] == 8
+    runs = {run["mode"]: run for run in summary["runs"]}
+    sync, queued = runs["sync"], runs["async"]
+    # and every job ended as what it was: nothing lost, failures counted as failures
+    for run in (sync, queued):
+        assert run["offered"] == 24 and run["lost"] == 0 and run["errors"] == 0, run
+    # (async: 3 raised, 3 hit the soft time limit; the retried ones succeeded on their retry)
+    assert queued["failed"] == 6 and queued["timed_out"] == 3, queued
+    assert queued["retried"] == 3 and queued["completed"] == 18, queued
+    # (sync calls the function directly: a retry is a raise there, and no time limit applies)
+    assert sync["failed"] == 6 and sync["timed_out"] == 0 and sync["completed"] == 18, sync
+    # and the service time it measured varies from job to job, as the task's does
+    distribution = queued["probe"]["distribution"]
+    assert distribution["count"] == 40 and distribution["cv"] > 0.3, distribution
+    assert queued["service_measured"]["count"] == 24
+    # and the drain sits near the prediction made from that measured distribution
+    predicted = queued["theory"]["predicted"]["burst_drain_s"]
+    assert predicted and queued["theory"]["inputs"]["service_model"] == "measured"
+    assert 0.5 * predicted < queued["drain_s"] < 1.5 * predicted, (queued["drain_s"], predicted)
+    # and the report shows the task, the overrides and the outcomes
+    report = (out / "report.md").read_text()
+    for heading in ("Your task", "What burstlab set", "Measured service time", "How your task"):
+        assert heading in report
+    # and the user's project is byte for byte as it was (no file added, none changed)
+    assert _fingerprint(project) == before
+
+
+def test_a_bad_payload_line_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    lines = (project / "payloads.jsonl").read_text().splitlines()
+    lines[2] = '{"args": 3}'
+    (project / "payloads.jsonl").write_text("\n".join(lines) + "\n")
+    proc = _run(
+        project,
+        *("--app", "shop_tasks:app", "--task", "shop.resize", "--payloads", "payloads.jsonl"),
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "payloads.jsonl line 3" in proc.stderr and "'args' must be an array" in proc.stderr
+    assert not (project / "results").exists()
+
+
+def test_an_unknown_task_is_refused_with_the_apps_tasks_listed(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    proc = _run(
+        project,
+        *("--app", "shop_tasks:app", "--task", "shop.crop", "--payloads", "payloads.jsonl"),
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "--task shop.crop" in proc.stderr and "shop.resize" in proc.stderr
+
+
+class _Endpoint(BaseHTTPRequestHandler):
+    """The user's own blocking endpoint: 20 ms per call, HTTP 500 when the call raises."""
+
+    calls: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        call = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append(call)
+        time.sleep(0.02)
+        failed = call.get("kwargs", {}).get("mode") == "raise"
+        self.send_response(500 if failed else 200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.mark.slow
+def test_the_sync_side_can_be_the_users_own_blocking_endpoint(tmp_path: Path) -> None:
+    # Given the project and a blocking HTTP endpoint of the user's that answers 500 on a raise
+    project = _project(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/render"
+    out = tmp_path / "out"
+    try:
+        # When burstlab runs the sync side against it
+        proc = _run(
+            project,
+            *("--app", "shop_tasks:app", "--task", "shop.resize", "--payloads", "payloads.jsonl"),
+            *("--sync-url", url, "--modes", "sync", "--out", str(out)),
+        )
+    finally:
+        server.shutdown()
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    # Then every payload was posted to it (40 probes, 24 in the burst) and its 500s are failures
+    assert len(_Endpoint.calls) == 64
+    assert _Endpoint.calls[0] == PAYLOADS[0]
+    run = json.loads((out / "summary.json").read_text())["runs"][0]
+    assert run["offered"] == 24 and run["failed"] == 3 and run["completed"] == 21, run
