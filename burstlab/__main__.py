@@ -15,9 +15,9 @@ def command() -> click.Group:
     from burstlab.cli.main import main as lab
     from producer.command import producer
     from sync_baseline.command import baseline
-    from workers.command import check_worker, worker
+    from workers.command import check_worker, task_events, worker
 
-    for service_command in (producer, baseline, worker, check_worker):
+    for service_command in (producer, baseline, worker, check_worker, task_events):
         lab.add_command(service_command)
     return lab
 

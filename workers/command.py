@@ -58,3 +58,52 @@ def check_worker(timeout: float) -> None:
     names = [name for reply in replies for name in reply]
     if not any(name.endswith(suffix) for name in names):
         raise click.ClickException(f"no worker on {socket.gethostname()} answered (saw {names})")
+
+
+@click.command("task-events")
+def task_events() -> None:
+    """Record a running deployment's runs of the target task from its Celery events.
+
+    Starts no worker and changes nothing on the deployment's side (``burstlab run --external``
+    starts it). Exits 1, saying how to turn events on, when the workers send none.
+    """
+    import json
+    import os
+
+    import redis
+
+    from burstlab.jobs.names import EXTERNAL_KEY
+    from burstlab.jobs.target import (
+        EventsOff,
+        TargetError,
+        TaskTarget,
+        check_deployment,
+        find_task,
+        load_app,
+    )
+    from workers.config import WorkerConfig
+    from workers.store import JobStore
+    from workers.task_events import EventRecorder, record_events
+
+    try:
+        target = TaskTarget.from_env()
+        if target is None:
+            raise TargetError("TARGET_TASK is not set: task-events records a target's runs")
+        app = load_app(target.app, target.path)
+        find_task(app, target.task)
+        deployment = check_deployment(app, target.app)
+    except (TargetError, EventsOff) as exc:
+        raise click.ClickException(str(exc)) from exc
+    config = WorkerConfig.from_env()
+    store = redis.Redis.from_url(config.redis_url)
+    seen = {"workers": deployment.workers, "processes": deployment.processes}
+    click.echo(f"listening to the events of {seen}", err=True)
+    record_events(
+        app,
+        EventRecorder(target.task, JobStore(config.redis_url)),
+        # Under the key the stack waits for (its own token: a key left by an earlier run of
+        # another stack on the same Redis does not count).
+        ready=lambda: store.set(
+            f"{EXTERNAL_KEY}:{os.environ.get('EVENTS_TOKEN', '')}", json.dumps(seen), ex=3600
+        ),
+    )

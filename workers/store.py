@@ -63,13 +63,14 @@ class JobStore:
             self._scripts[script] = client.register_script(_script_source(script))
         return self._scripts[script](keys=keys, args=args)
 
-    def mark_running(self, job_id: str) -> float:
-        """Record that the job started here; return the start time written (epoch seconds).
+    def mark_running(self, job_id: str, started_at: float | None = None) -> float:
+        """Record that the job started here (now, or at ``started_at`` when it is known from
+        elsewhere, e.g. an event); return the start time written (epoch seconds).
 
         Raises :class:`AlreadyFinished` (and counts a duplicate) if the job already ended: a
         duplicate delivery of a finished job is not run again.
         """
-        started_at = time.time()
+        started_at = time.time() if started_at is None else started_at
         fields = running_fields(started_at, self.worker)
         args: list[ScriptArg] = [RECORD_TTL_S, JOB_EVENTS_CHANNEL, encode_started(job_id)]
         args += flat(fields)

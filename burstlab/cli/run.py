@@ -98,6 +98,12 @@ if TYPE_CHECKING:
     help="With --app: post each payload to this blocking endpoint of yours for the sync side, "
     "instead of the baseline calling the task's function.",
 )
+@click.option(
+    "--external",
+    is_flag=True,
+    help="With --app: measure your running deployment instead: send to the app's own broker "
+    "and queue, let your workers (started with -E) run the jobs, time them from their events.",
+)
 @live_option
 def run(
     scenario: str,
@@ -118,6 +124,7 @@ def run(
     task_name: str | None,
     payloads: str | None,
     sync_url: str | None,
+    external: bool,
     no_live: bool,
 ) -> None:
     """Run a burst experiment SCENARIO (a shipped name or a TOML file) and write a report."""
@@ -131,7 +138,9 @@ def run(
 
     try:
         loaded = override_sweep(load_scenario(scenario), rho, step_s)
-        task = _task_target(loaded, task_app, task_name, payloads, sync_url, target or compose)
+        task = _task_target(
+            loaded, task_app, task_name, payloads, sync_url, target or compose, external
+        )
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
     if task is not None:
@@ -140,6 +149,14 @@ def run(
         _run_worker_settings(loaded, workers, out_dir)
         return
     worker_counts = int_list(workers) if workers else loaded.workers
+    if task is not None and task[1].external is not None:
+        if workers or brokers or loaded.autoscale is not None:
+            raise click.BadParameter(
+                "a running deployment keeps its own workers and broker: no --workers, "
+                "--brokers or autoscale scenario with --external",
+                param_hint="--external",
+            )
+        worker_counts = (task[1].external.processes,)
     factory = None
     if compose:
         from burstlab.experiments.targets.compose import ComposeScaler
@@ -260,6 +277,7 @@ def _task_target(
     payloads: str | None,
     sync_url: str | None,
     running: object,
+    external: bool = False,
 ) -> tuple[TargetSpec, ResolvedTarget] | None:
     """The user's task named by the flags or the scenario's [target], checked and resolved;
     what burstlab overrides in its workers of the app is printed before anything starts."""
@@ -269,6 +287,8 @@ def _task_target(
 
     spec = merge_target(loaded.target, app, task, payloads, sync_url)
     if spec is None:
+        if external:
+            raise ScenarioError("--external measures your task: give --app, --task, --payloads")
         return None
     if loaded.kind == "worker-settings":
         raise ScenarioError("a worker-settings scenario measures burstlab's own job: no --app")
@@ -277,12 +297,19 @@ def _task_target(
             "--app runs your task on the local stacks burstlab starts; for a deployment that "
             "is already running, use --external"
         )
-    resolved = resolve_target(spec)
+    resolved = resolve_target(spec, external=external)
     click.echo(
         f"task {spec.task} of {spec.app} on queue {resolved.target.queue!r}, "
         f"{resolved.payloads} payload lines",
         err=True,
     )
+    if resolved.external is not None:
+        seen = resolved.external
+        click.echo(
+            f"  your running workers: {', '.join(seen.workers)} ({seen.processes} processes); "
+            "burstlab starts none and changes none of their settings",
+            err=True,
+        )
     for item in resolved.overrides:
         line = f"  burstlab sets {item['setting']} = {item['value']}: {item['reason']}"
         click.echo(line, err=True)

@@ -31,6 +31,7 @@ from burstlab.experiments.report import write_report
 from burstlab.experiments.sweep.capacity import sweep_summary
 from burstlab.experiments.sweep.run import is_sweep, run_sweep_mode
 from burstlab.experiments.targets.stacks import StackFactory, Target, existing_target, local_stack
+from burstlab.experiments.targets.task import external_stack
 from burstlab.scenario.sweep import DurationSweepArrival
 from burstlab.scenario.thresholds import all_passed, check_thresholds
 from burstlab.telemetry.environment import machine, versions
@@ -80,6 +81,11 @@ def run_experiment(
 
         def factory(_workers: int) -> contextlib.AbstractContextManager[Target]:
             return existing_target(url)
+    elif plan.task is not None and plan.task.external is not None:
+        task = plan.task
+
+        def factory(_workers: int) -> contextlib.AbstractContextManager[Target]:
+            return external_stack(task)
     else:
 
         def factory(workers: int) -> contextlib.AbstractContextManager[Target]:

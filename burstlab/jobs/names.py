@@ -27,6 +27,10 @@ starts, a JSON object (``job_id``, ``status``, ``mode`` and the four timings) wh
 FINISHED_COUNTER_KEY = "burstlab:stats:finished"
 """Counter of jobs workers finished (any outcome): live progress without polling every job."""
 
+EXTERNAL_KEY = "burstlab:external"
+"""Written by ``burstlab task-events`` once it listens to a running deployment's events: JSON
+with the worker node names it found and their pool processes."""
+
 MAX_LOOKUP_IDS = 1000
 """How many job ids one ``POST /jobs/lookup`` may ask for."""
 

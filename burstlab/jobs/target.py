@@ -9,14 +9,17 @@ user's module is imported, never written to or wrapped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from celery import Celery, Task
+
+    from burstlab.jobs.payloads import Payload
 
 ENV_APP = "TARGET_APP"
 ENV_TASK = "TARGET_TASK"
@@ -167,3 +170,88 @@ def overrides(app: Celery, broker_url: str, redis_url: str, concurrency: int) ->
 def apply_overrides(app: Celery, changed: list[Override]) -> None:
     """Set each override on ``app`` (in memory: the user's files are not touched)."""
     app.conf.update({item.setting: item.value for item in changed})
+
+
+class EventsOff(RuntimeError):
+    """The deployment's workers cannot be measured from events; the message says why and how."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What burstlab saw of the running workers before it sent anything."""
+
+    workers: list[str]
+    """Their node names."""
+    processes: int
+    """Pool processes over all of them: the ``c`` of the prediction."""
+    events_configured: list[str] = field(default_factory=list)
+    """The workers whose configuration has ``worker_send_task_events`` on. Events turned on by
+    ``-E`` or ``celery control enable_events`` do not show there: the others are checked live."""
+
+
+def check_deployment(app: Celery, app_name: str, timeout_s: float = 3.0) -> Deployment:
+    """Ask the running workers for their settings and pools; :class:`EventsOff` if unusable."""
+    inspect = app.control.inspect(timeout=timeout_s)
+    confs = inspect.conf() or {}
+    if not confs:
+        raise EventsOff(
+            f"no worker of {app_name} answered on {app.conf.broker_url!r}: start them first "
+            f"(celery -A {app_name} worker -E)"
+        )
+    stats = inspect.stats() or {}
+    processes = sum(int(s.get("pool", {}).get("max-concurrency") or 0) for s in stats.values())
+    configured = sorted(name for name, conf in confs.items() if conf.get("worker_send_task_events"))
+    return Deployment(sorted(confs), processes or len(confs), configured)
+
+
+def events_off_message(app_name: str) -> str:
+    """Why a deployment cannot be measured without task events, and how to turn them on."""
+    return (
+        "task events are off: burstlab measures a running deployment from them. Start the "
+        f"workers with -E (celery -A {app_name} worker -E), or set worker_send_task_events = True "
+        "in the app's configuration"
+    )
+
+
+def task_events_seen(
+    app: Celery, task: str, payload: Payload, queue: str, timeout_s: float = 15.0
+) -> bool:
+    """Whether the workers send task events: one job of ``payload`` is sent to their queue (as
+    the measurement's probes are) and its events are awaited. Changes no setting of theirs."""
+    import socket
+    import threading
+    import uuid
+
+    job_id = str(uuid.uuid4())
+    seen = threading.Event()
+    ready = threading.Event()
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("uuid") == job_id and event.get("type") in ("task-started", "task-received"):
+            seen.set()
+
+    with app.connection() as connection:
+
+        class Receiver(app.events.Receiver):  # type: ignore[misc,name-defined]
+            def on_consume_ready(self, *args: Any, **kwargs: Any) -> None:
+                super().on_consume_ready(*args, **kwargs)
+                ready.set()
+
+            def on_iteration(self) -> None:
+                if seen.is_set():
+                    self.should_stop = True
+
+        receiver = Receiver(connection, handlers={"*": on_event}, app=app)
+
+        def listen() -> None:
+            with contextlib.suppress(socket.timeout, TimeoutError, OSError):
+                receiver.capture(limit=None, timeout=timeout_s, wakeup=False)
+
+        thread = threading.Thread(target=listen, daemon=True)
+        thread.start()
+        ready.wait(timeout_s)
+        app.send_task(task, args=payload.args, kwargs=payload.kwargs, queue=queue, task_id=job_id)
+        found = seen.wait(timeout_s)
+        receiver.should_stop = True
+        thread.join(2)
+    return found

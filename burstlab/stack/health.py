@@ -97,6 +97,20 @@ def worker_ready(broker_url: str) -> bool:
         return False
 
 
+def external_ready(redis_url: str, token: str) -> bool:
+    """Whether the stack's ``burstlab task-events`` (started with ``EVENTS_TOKEN=token``) found
+    the running workers and listens to their events."""
+    import redis
+
+    from burstlab.jobs.names import EXTERNAL_KEY
+
+    try:
+        client = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+        return bool(client.exists(f"{EXTERNAL_KEY}:{token}"))
+    except redis.ConnectionError:
+        return False
+
+
 def prometheus_targets_up(
     prometheus_url: str, jobs: set[str], seen: set[str] | None = None
 ) -> bool:

@@ -27,6 +27,7 @@ from burstlab.jobs.target import TaskTarget
 from burstlab.settings import BROKERS, QUEUE_TYPES
 from burstlab.stack.health import (
     amqp_ready,
+    external_ready,
     http_ok,
     prometheus_targets_up,
     redis_ready,
@@ -97,6 +98,9 @@ class StackConfig:
     """The management API of the external RabbitMQ, if it has one (for the unacked count)."""
     queue_type: str = "classic"
     """The RabbitMQ queue type: ``classic`` or ``quorum``."""
+    external: bool = False
+    """With ``target``: the user's running workers take the jobs (``--external``); instead of
+    workers the stack runs ``burstlab task-events``, which records their runs from events."""
     target: TaskTarget | None = None
     """The user's Celery task (its ``queue`` resolved): the workers are workers of their app
     with burstlab's hooks, the baseline calls the task's function, ``task`` jobs run it."""
@@ -106,6 +110,8 @@ class StackConfig:
             raise ValueError(f"broker must be one of {', '.join(BROKERS)}, got {self.broker!r}")
         if self.queue_type not in QUEUE_TYPES:
             raise ValueError(f"queue_type must be one of {', '.join(QUEUE_TYPES)}")
+        if self.external and self.target is None:
+            raise ValueError("external measures the running workers of a task target: give target")
         if self.broker_url and self.broker != "rabbitmq":
             raise ValueError("broker_url names an external RabbitMQ: use it with broker rabbitmq")
         if self.workers < 1 or self.baseline_workers < 1:
@@ -229,13 +235,15 @@ class LocalStack:
         python = [sys.executable, "-m", "burstlab"]
 
         def service(
-            name: str, env: dict[str, str], death_signal: int = signal.SIGKILL
+            name: str,
+            env: dict[str, str],
+            death_signal: int = signal.SIGKILL,
+            command: str | None = None,
         ) -> ManagedProcess:
             merged = _service_env({**common, **env, **config.extra_env})
             log_path = self.run_dir / f"{name}.log"
-            return ManagedProcess(
-                name, [*python, name], merged, log_path, death_signal=death_signal
-            )
+            argv = [*python, command or name]
+            return ManagedProcess(name, argv, merged, log_path, death_signal=death_signal)
 
         self.baseline = service(
             "baseline",
@@ -250,14 +258,18 @@ class LocalStack:
             # timeout; SIGINT is its quick shutdown, which stops them first.
             death_signal=signal.SIGINT,
         )
+        worker_name = "events" if config.external else "worker"
+        self.events_token = secrets.token_hex(8)
         self.worker = service(
-            "worker",
+            worker_name,
             {
+                "EVENTS_TOKEN": self.events_token,
                 "WORKER_CONCURRENCY": str(config.workers),
                 "WORKER_METRICS_HOST": host,
                 "WORKER_METRICS_PORT": str(self.worker_metrics_port),
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir / "worker"),
             },
+            command="task-events" if config.external else None,
         )
         in_flight = SYNC_IN_FLIGHT_PER_BASELINE_WORKER * config.baseline_workers
         self.producer = service(
@@ -299,6 +311,7 @@ class LocalStack:
             ),
             "producer": lambda: http_ok(f"{self.producer_url}/healthz"),
             "worker": lambda: self.worker_ready() and http_ok(self.metrics_urls["worker"]),
+            "events": lambda: external_ready(self.redis_url, self.events_token),
         }
         if self.prometheus_url:
             url = self.prometheus_url

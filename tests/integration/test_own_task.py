@@ -9,12 +9,15 @@ the service time it measured, and leave the project's files byte for byte as the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -119,7 +122,7 @@ def test_a_users_own_celery_task_is_measured_on_both_sides_without_touching_its_
         *("--app", "shop_tasks:app", "--task", "shop.resize"),
         *("--payloads", "payloads.jsonl", "--out", str(out)),
     )
-    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    assert (out / "summary.json").exists(), proc.stdout + proc.stderr
     # Then it said what it overrides in the app's workers, and why
     assert "burstlab sets broker_url" in proc.stderr
     summary = json.loads((out / "summary.json").read_text())
@@ -213,9 +216,85 @@ def test_the_sync_side_can_be_the_users_own_blocking_endpoint(tmp_path: Path) ->
         )
     finally:
         server.shutdown()
-    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    assert (out / "summary.json").exists(), proc.stdout + proc.stderr
     # Then every payload was posted to it (40 probes, 24 in the burst) and its 500s are failures
     assert len(_Endpoint.calls) == 64
     assert _Endpoint.calls[0] == PAYLOADS[0]
     run = json.loads((out / "summary.json").read_text())["runs"][0]
     assert run["offered"] == 24 and run["failed"] == 3 and run["completed"] == 21, run
+
+
+@contextlib.contextmanager
+def _worker(project: Path, env: dict[str, str], *extra: str) -> Iterator[None]:
+    """The project's own worker, started by hand as its users do (2 processes)."""
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "shop_tasks:app", "worker", *extra),
+            *("-Q", "thumbnails", "-c", "2", "--loglevel=WARNING", "--without-gossip"),
+        ],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_worker(project, env)
+        yield
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def _wait_for_worker(project: Path, env: dict[str, str]) -> None:
+    for _ in range(60):
+        ping = subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "shop_tasks:app", "inspect", "ping"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if ping.returncode == 0 and "pong" in ping.stdout:
+            return
+        time.sleep(1)
+    raise AssertionError("the hand-started worker never answered a ping")
+
+
+@pytest.mark.slow
+def test_a_running_deployment_is_measured_from_its_events_and_refused_without_them(
+    tmp_path: Path, redis_url: str
+) -> None:
+    # Given the project deployed: its app on its own broker, a worker started by hand without -E
+    project = _project(tmp_path)
+    broker = redis_url.rsplit("/", 1)[0] + "/7"
+    app_file = project / "shop_tasks.py"
+    app_file.write_text(
+        APP.replace('app = Celery("shop")', f'app = Celery("shop", broker="{broker}")')
+    )
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    flags = ("--app", "shop_tasks:app", "--task", "shop.resize", "--payloads", "payloads.jsonl")
+    out = tmp_path / "out"
+    with _worker(project, env):
+        before = _fingerprint(project)
+        # When burstlab is asked to measure it while the worker sends no events
+        refused = _run(project, *flags, "--external", "--modes", "async", timeout=60)
+    # Then it refuses and says how to turn them on
+    assert refused.returncode != 0
+    assert "events are off" in refused.stderr and "worker -E" in refused.stderr
+    # When the worker is started again as it says (-E) and the run repeated
+    with _worker(project, env, "-E"):
+        proc = _run(project, *flags, "--external", "--modes", "async", "--out", str(out))
+    assert (out / "summary.json").exists(), proc.stdout + proc.stderr
+    # Then the deployment's own two processes ran every job, each outcome counted from events
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["task_target"]["external"]["processes"] == 2
+    assert summary["task_target"]["overrides"] == []
+    run = summary["runs"][0]
+    assert run["workers"] == 2 and run["offered"] == 24 and run["lost"] == 0, run
+    assert run["failed"] == 6 and run["timed_out"] == 3 and run["retried"] == 3, run
+    assert run["service_measured"]["count"] == 24 and run["queue_wait_ms"]["count"] == 18
+    predicted = run["theory"]["predicted"]["burst_drain_s"]
+    assert 0.5 * predicted < run["drain_s"] < 1.5 * predicted, (run["drain_s"], predicted)
+    # and nothing of the project changed
+    assert _fingerprint(project) == before

@@ -8,14 +8,30 @@ listed in the summary and the report.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from burstlab.experiments.targets.stacks import Target
 from burstlab.jobs.payloads import PayloadError, read_payloads
-from burstlab.jobs.target import TargetError, TaskTarget, find_task, load_app, overrides, task_queue
+from burstlab.jobs.target import (
+    Deployment,
+    EventsOff,
+    TargetError,
+    TaskTarget,
+    check_deployment,
+    events_off_message,
+    find_task,
+    load_app,
+    overrides,
+    task_events_seen,
+    task_queue,
+)
 from burstlab.scenario.fields import ScenarioError
 from burstlab.scenario.target import TargetSpec
 
@@ -30,21 +46,37 @@ class ResolvedTarget:
     payloads: int
     overrides: list[dict[str, Any]]
     serializer: str
+    external: Deployment | None = None
+    """``--external``: the running workers found on the app's own broker, which take the jobs."""
+    broker_url: str = ""
+    """``--external``: the app's own broker, where the jobs are sent."""
 
     def to_dict(self) -> dict[str, Any]:
         """For summary.json: what was measured, and which of the app's settings burstlab set."""
         fields = dataclasses.asdict(self.target)
         fields.pop("path")
+        external = None
+        if self.external is not None:
+            external = {
+                "broker": _without_password(self.broker_url),
+                "workers": self.external.workers,
+                "processes": self.external.processes,
+            }
         return {
             **fields,
             "payload_lines": self.payloads,
             "serializer": self.serializer,
             "overrides": self.overrides,
+            "external": external,
         }
 
 
-def resolve_target(spec: TargetSpec, workers: int = 1) -> ResolvedTarget:
-    """Import the app, find the task and its queue, read the payloads; ScenarioError if not."""
+def resolve_target(spec: TargetSpec, *, external: bool = False) -> ResolvedTarget:
+    """Import the app, find the task and its queue, read the payloads; ScenarioError if not.
+
+    ``external``: also find the app's running workers on its own broker (events must be on);
+    burstlab then overrides nothing, it only sends to their queue and listens.
+    """
     folder = os.getcwd()
     payloads_path = Path(spec.payloads).resolve()
     try:
@@ -60,7 +92,23 @@ def resolve_target(spec: TargetSpec, workers: int = 1) -> ResolvedTarget:
             f"--app {spec.app}: task_serializer is {serializer!r}; burstlab's producer sends JSON "
             "messages, so it measures apps that serialize tasks as JSON"
         )
-    changed = overrides(app, STACK_BROKER, STACK_BROKER, workers)
+    deployment = None
+    if external:
+        try:
+            deployment = check_deployment(app, spec.app)
+        except EventsOff as exc:
+            raise ScenarioError(str(exc)) from exc
+        if len(deployment.events_configured) < len(deployment.workers):
+            first = read_payloads(payloads_path)[0]
+            if not task_events_seen(app, spec.task, first, queue):
+                raise ScenarioError(events_off_message(spec.app))
+        broker = str(app.conf.broker_url or "")
+        if broker.split(":", 1)[0] not in ("redis", "rediss", "amqp", "amqps", "pyamqp"):
+            raise ScenarioError(
+                f"--external: the app's broker {_without_password(broker)!r} is neither Redis "
+                "nor RabbitMQ, which burstlab's producer can send to"
+            )
+    changed = [] if external else overrides(app, STACK_BROKER, STACK_BROKER, 1)
     target = TaskTarget(
         app=spec.app,
         task=spec.task,
@@ -73,7 +121,45 @@ def resolve_target(spec: TargetSpec, workers: int = 1) -> ResolvedTarget:
         {"setting": item.setting, "value": _shown(item.setting, item.value), "reason": item.reason}
         for item in changed
     ]
-    return ResolvedTarget(target, count, listed, serializer)
+    if deployment is None:
+        return ResolvedTarget(target, count, listed, serializer)
+    return ResolvedTarget(target, count, listed, serializer, deployment, str(app.conf.broker_url))
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+@contextlib.contextmanager
+def external_stack(task: ResolvedTarget) -> Iterator[Target]:
+    """The stack of a run on a running deployment: a producer sending to its broker and queue,
+    the baseline calling the task's function, and ``burstlab task-events`` recording what the
+    deployment's own workers do; no worker of burstlab's.
+
+    On a Redis broker the job records sit beside the queue in that Redis (the producer records
+    and queues a job in one script), under ``burstlab:job:*``, expiring after a day; on RabbitMQ
+    they go to a private Redis.
+    """
+    from burstlab.stack.local import LocalStack, StackConfig
+
+    assert task.external is not None
+    processes = task.external.processes
+    on_amqp = task.broker_url.split(":", 1)[0] in ("amqp", "amqps", "pyamqp")
+    config = StackConfig(
+        workers=processes,
+        baseline_workers=processes,
+        broker="rabbitmq" if on_amqp else "redis",
+        broker_url=task.broker_url if on_amqp else None,
+        redis_url=None if on_amqp else task.broker_url,
+        target=task.target,
+        external=True,
+    )
+    with LocalStack(config) as running:
+        yield Target(running.producer_url, replicas=processes)
 
 
 def _shown(setting: str, value: object) -> object:
