@@ -63,8 +63,12 @@ def test_a_tiny_sweep_measures_each_step_beside_its_prediction_and_draws_the_cur
         capacity = run["capacity"]
         assert capacity["slo_p99_ms"] == 250
         assert capacity["left_out_rho"] == [s["rho"] for s in steps if not s["in_fit"]]
-        if any(s["in_fit"] for s in steps):
-            assert capacity["slo_capacity_per_s"] > 0, capacity
+        # (positive exactly when the lowest usable step met the SLO: on a loaded machine even
+        # rho 0.3's p99 can pass 250 ms, an absolute bound this test does not impose)
+        usable = [s for s in steps if s["in_fit"]]
+        if usable:
+            met = usable[0]["latency_ms"]["p99"] <= 250
+            assert (capacity["slo_capacity_per_s"] > 0) is met, (capacity, usable[0])
     # And async accepted in milliseconds while its completions queued
     assert runs["async"]["steps"][1]["accept_latency_ms"]["p99"] < 100
     # And the capacity sentences are printed, and the report has the curve and the steps
