@@ -9,7 +9,6 @@ user's module is imported, never written to or wrapped.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -18,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from celery import Celery, Task
-
-    from burstlab.jobs.payloads import Payload
 
 ENV_APP = "TARGET_APP"
 ENV_TASK = "TARGET_TASK"
@@ -202,56 +199,3 @@ def check_deployment(app: Celery, app_name: str, timeout_s: float = 3.0) -> Depl
     processes = sum(int(s.get("pool", {}).get("max-concurrency") or 0) for s in stats.values())
     configured = sorted(name for name, conf in confs.items() if conf.get("worker_send_task_events"))
     return Deployment(sorted(confs), processes or len(confs), configured)
-
-
-def events_off_message(app_name: str) -> str:
-    """Why a deployment cannot be measured without task events, and how to turn them on."""
-    return (
-        "task events are off: burstlab measures a running deployment from them. Start the "
-        f"workers with -E (celery -A {app_name} worker -E), or set worker_send_task_events = True "
-        "in the app's configuration"
-    )
-
-
-def task_events_seen(
-    app: Celery, task: str, payload: Payload, queue: str, timeout_s: float = 15.0
-) -> bool:
-    """Whether the workers send task events: one job of ``payload`` is sent to their queue (as
-    the measurement's probes are) and its events are awaited. Changes no setting of theirs."""
-    import socket
-    import threading
-    import uuid
-
-    job_id = str(uuid.uuid4())
-    seen = threading.Event()
-    ready = threading.Event()
-
-    def on_event(event: dict[str, Any]) -> None:
-        if event.get("uuid") == job_id and event.get("type") in ("task-started", "task-received"):
-            seen.set()
-
-    with app.connection() as connection:
-
-        class Receiver(app.events.Receiver):  # type: ignore[misc,name-defined]
-            def on_consume_ready(self, *args: Any, **kwargs: Any) -> None:
-                super().on_consume_ready(*args, **kwargs)
-                ready.set()
-
-            def on_iteration(self) -> None:
-                if seen.is_set():
-                    self.should_stop = True
-
-        receiver = Receiver(connection, handlers={"*": on_event}, app=app)
-
-        def listen() -> None:
-            with contextlib.suppress(socket.timeout, TimeoutError, OSError):
-                receiver.capture(limit=None, timeout=timeout_s, wakeup=False)
-
-        thread = threading.Thread(target=listen, daemon=True)
-        thread.start()
-        ready.wait(timeout_s)
-        app.send_task(task, args=payload.args, kwargs=payload.kwargs, queue=queue, task_id=job_id)
-        found = seen.wait(timeout_s)
-        receiver.should_stop = True
-        thread.join(2)
-    return found

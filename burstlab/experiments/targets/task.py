@@ -14,26 +14,27 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from burstlab.experiments.targets.stacks import Target
-from burstlab.jobs.payloads import PayloadError, read_payloads
+from burstlab.jobs.payloads import Payload, PayloadError, read_payloads
 from burstlab.jobs.target import (
     Deployment,
     EventsOff,
     TargetError,
     TaskTarget,
     check_deployment,
-    events_off_message,
     find_task,
     load_app,
     overrides,
-    task_events_seen,
     task_queue,
 )
 from burstlab.scenario.fields import ScenarioError
 from burstlab.scenario.target import TargetSpec
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 STACK_BROKER = "the stack's Redis"
 
@@ -166,3 +167,56 @@ def _shown(setting: str, value: object) -> object:
     if setting == "worker_concurrency":
         return "each run's worker count"
     return value
+
+
+def events_off_message(app_name: str) -> str:
+    """Why a deployment cannot be measured without task events, and how to turn them on."""
+    return (
+        "task events are off: burstlab measures a running deployment from them. Start the "
+        f"workers with -E (celery -A {app_name} worker -E), or set worker_send_task_events = True "
+        "in the app's configuration"
+    )
+
+
+def task_events_seen(
+    app: Celery, task: str, payload: Payload, queue: str, timeout_s: float = 15.0
+) -> bool:
+    """Whether the workers send task events: one job of ``payload`` is sent to their queue (as
+    the measurement's probes are) and its events are awaited. Changes no setting of theirs."""
+    import socket
+    import threading
+    import uuid
+
+    job_id = str(uuid.uuid4())
+    seen = threading.Event()
+    ready = threading.Event()
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("uuid") == job_id and event.get("type") in ("task-started", "task-received"):
+            seen.set()
+
+    with app.connection() as connection:
+
+        class Receiver(app.events.Receiver):  # type: ignore[misc,name-defined]
+            def on_consume_ready(self, *args: Any, **kwargs: Any) -> None:
+                super().on_consume_ready(*args, **kwargs)
+                ready.set()
+
+            def on_iteration(self) -> None:
+                if seen.is_set():
+                    self.should_stop = True
+
+        receiver = Receiver(connection, handlers={"*": on_event}, app=app)
+
+        def listen() -> None:
+            with contextlib.suppress(socket.timeout, TimeoutError, OSError):
+                receiver.capture(limit=None, timeout=timeout_s, wakeup=False)
+
+        thread = threading.Thread(target=listen, daemon=True)
+        thread.start()
+        ready.wait(timeout_s)
+        app.send_task(task, args=payload.args, kwargs=payload.kwargs, queue=queue, task_id=job_id)
+        found = seen.wait(timeout_s)
+        receiver.should_stop = True
+        thread.join(2)
+    return found
