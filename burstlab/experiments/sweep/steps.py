@@ -22,6 +22,7 @@ from burstlab.experiments.model.stats import (
     percentiles_ms,
 )
 from burstlab.experiments.model.theory import burst_drain_fixed, burst_latency_percentile_fixed
+from burstlab.jobs.record import FAILED
 from burstlab.scenario.sweep import relaxation_s
 
 # A measured mean or p50 further than this from its prediction is a deviation (at rho <= 0.8).
@@ -199,6 +200,7 @@ def summarize_step(
         "achieved_per_s": len(finished_in_window) / span if span > 0 else 0.0,
         "jobs": len(measured),
         "completed": len(done),
+        "failed": sum(r.outcome == FAILED for r in measured),
         "rejected": sum(r.outcome == "rejected" for r in measured),
         "lost": sum(r.outcome == "lost" for r in measured),
         "errors": sum(r.outcome == "error" for r in measured),
@@ -242,6 +244,7 @@ def summarize_burst_step(
         "burst": burst,
         "jobs": len(rows),
         "completed": len(done),
+        "failed": sum(r.outcome == FAILED for r in rows),
         "lost": sum(r.outcome == "lost" for r in rows),
         "errors": sum(r.outcome in ("error", "rejected") for r in rows),
         "latency_ms": percentiles_ms(_present([r.latency_s for r in done])),
