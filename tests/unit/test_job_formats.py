@@ -65,6 +65,10 @@ def test_extra_deliveries_count_reruns_and_deliveries_acknowledged_without_runni
     # A job run once, and one never started (a view without the counts), have none
     assert extra_deliveries({"attempts": 1, "duplicates": 0}) == 0
     assert extra_deliveries({}) == 0
+    # A user's task that retried once ran twice by its own request: no extra delivery; run a
+    # third time by a redelivery, one
+    assert extra_deliveries({"attempts": 2, "result": {"retries": 1}}) == 0
+    assert extra_deliveries({"attempts": 3, "result": {"retries": 1}}) == 1
 
 
 def test_a_final_event_carries_only_what_the_worker_learned_and_round_trips() -> None:

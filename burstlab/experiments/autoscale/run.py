@@ -36,6 +36,7 @@ from burstlab.experiments.burst.run import run_mode
 from burstlab.experiments.loadgen.progress import ProgressDisplay
 from burstlab.experiments.model.records import JobRow, write_jobs_csv
 from burstlab.experiments.model.run import ExperimentResult, RunPlan, finite
+from burstlab.jobs.record import extra_deliveries
 from burstlab.jobs.target import TaskTarget
 from burstlab.scenario.autoscale import AutoscalePolicy
 from burstlab.scenario.spec import ScenarioError
@@ -166,8 +167,8 @@ def _duplicates(producer: Producer, rows: list[JobRow]) -> dict[str, int]:
     end and its acknowledgement."""
     ids = [r.job_id for r in rows if r.job_id]
     views = producer.lookup(ids) if ids else {}
-    again = sum(max(0, int(v.get("attempts") or 0) - 1) for v in views.values())
     done = sum(int(v.get("duplicates") or 0) for v in views.values())
+    again = sum(extra_deliveries(v) for v in views.values()) - done
     return {"duplicated": again + done, "ran_again": again, "redelivered_done": done}
 
 
@@ -303,9 +304,15 @@ def _predict(plan: RunPlan, runs: list[dict[str, Any]]) -> None:
         settings = _policy_of(scenario.autoscale, run["policy"])
         if run["mode"] == "sync":  # the sync side scales on waiting + in flight, all of it
             settings = replace(settings, metric="queued+reserved")
-        service = run.get("probe", {}).get("theory_service_s")
+        probe = run.get("probe", {})
         delay = None if start_s is None else start_s + settings.replica_start_delay_s
-        data = fluid_input(scenario, seed=plan.seed, service_s=service, start_delay_s=delay)
+        data = fluid_input(
+            scenario,
+            seed=plan.seed,
+            service_s=probe.get("theory_service_s"),
+            start_delay_s=delay,
+            service_samples_s=tuple(probe.get("samples_s", ())),
+        )
         predicted = simulate(settings, data)
         run["prediction"] = {
             **predicted.figures(),
