@@ -7,8 +7,10 @@ live autoscaler does (:class:`~burstlab.autoscale.stabilize.Stabilizer` at every
 replica asked for at a tick serves from ``tick + start_delay_s`` (the measured start time of a
 worker plus ``replica_start_delay_s``); a removed replica stops serving at once.
 
-Jobs leave in arrival order, so a job that arrived at t finishes when the cumulative departures
-reach the cumulative arrivals at t (its latency is that, at least S). Pure: no clock, no I/O.
+Jobs leave in arrival order, so a job that arrived at t starts when the cumulative departures
+reach the cumulative arrivals at t, less one S; its latency is that wait plus its own service
+time: S, or with measured service times (a user's task varies from job to job) the measured ones
+cycled over the jobs in arrival order. Pure: no clock, no I/O.
 """
 
 from __future__ import annotations
@@ -39,10 +41,14 @@ class FluidInput:
     start_delay_s: float = 0.0
     """Seconds from a scale-up decision until the new replica serves (measured start + extra)."""
     horizon_s: float = 600.0
+    service_samples_s: tuple[float, ...] = ()
+    """Measured service times (mean ``service_s``), each job's own; empty: every job takes S."""
 
     def __post_init__(self) -> None:
         if self.service_s <= 0:
             raise ValueError(f"service_s must be > 0, got {self.service_s}")
+        if any(sample < 0 for sample in self.service_samples_s):
+            raise ValueError("service_samples_s must not be negative")
 
 
 @dataclass(frozen=True)
@@ -153,7 +159,7 @@ def simulate(
         if t >= data.duration_s and index >= len(arrivals) and backlog < SETTLED_BACKLOG:
             break
     end = t + DT_S
-    latencies = _latencies_ms(arrivals, departures, service)
+    latencies = _latencies_ms(arrivals, departures, service, data.service_samples_s)
     return FluidResult(
         peak_backlog=peak_backlog,
         drain_s=_drain(arrivals, departures, data.burst_window),
@@ -181,13 +187,18 @@ def _finish_time(departures: Sequence[tuple[float, float]], count: float) -> flo
 
 
 def _latencies_ms(
-    arrivals: Sequence[float], departures: Sequence[tuple[float, float]], service_s: float
+    arrivals: Sequence[float],
+    departures: Sequence[tuple[float, float]],
+    service_s: float,
+    samples_s: Sequence[float] = (),
 ) -> list[float]:
+    """Each job's fluid wait (finish less S, at least 0) plus its own service time."""
     out = []
     for n, at in enumerate(arrivals, start=1):
         done = _finish_time(departures, n - 0.5)
         if done is not None:
-            out.append(max(done - at, service_s) * 1000)
+            own = samples_s[(n - 1) % len(samples_s)] if samples_s else service_s
+            out.append((max(done - at - service_s, 0.0) + own) * 1000)
     return out
 
 

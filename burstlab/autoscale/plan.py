@@ -85,8 +85,10 @@ def fluid_input(
     seed: int | None = None,
     service_s: float | None = None,
     start_delay_s: float | None = None,
+    service_samples_s: tuple[float, ...] = (),
 ) -> FluidInput:
-    """The model's input for ``scenario``'s seeded schedule (S and start time if measured)."""
+    """The model's input for ``scenario``'s seeded schedule (S, its samples and the start time
+    if measured)."""
     policy = _policy(scenario)
     schedule = build_schedule(scenario, scenario.seed if seed is None else seed)
     if service_s is None:
@@ -101,6 +103,7 @@ def fluid_input(
         burst_window=schedule.burst_window,
         start_delay_s=start_delay_s,
         horizon_s=schedule.duration_s + scenario.drain_timeout_s,
+        service_samples_s=service_samples_s,
     )
 
 

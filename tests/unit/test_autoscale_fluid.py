@@ -83,3 +83,36 @@ def test_the_queued_metric_sees_less_than_queued_plus_reserved() -> None:
 def test_a_non_positive_service_time_is_refused() -> None:
     with pytest.raises(ValueError, match="service_s"):
         FluidInput((0.0,), 0.0, 1.0)
+
+
+def test_measured_service_times_set_each_jobs_own_latency_under_light_load() -> None:
+    # Given light load and a task whose measured service times vary (mean 0.1 s, one in ten 0.4 s)
+    arrivals = tuple(i * 0.5 for i in range(100))
+    samples = (0.4, *([0.6 / 9] * 9))
+    varied = simulate(
+        fixed_policy(POLICY, 1), FluidInput(arrivals, 0.1, 50.0, service_samples_s=samples)
+    )
+    plain = simulate(fixed_policy(POLICY, 1), FluidInput(arrivals, 0.1, 50.0))
+    # Then no job waits, so p99 is the slow jobs' own 400 ms and p50 the fast ones', not S
+    assert varied.p99_ms == pytest.approx(400, rel=0.02)
+    assert varied.p50_ms == pytest.approx(1000 * 0.6 / 9, rel=0.02)
+    assert plain.p99_ms == pytest.approx(100, rel=0.02)
+    # And the queue itself (capacity from the mean) is the same
+    assert varied.peak_backlog == plain.peak_backlog and varied.end_s == plain.end_s
+
+
+def test_measured_service_times_leave_a_bursts_drain_to_the_mean() -> None:
+    # (capacity comes from S, the samples' mean: the burst drains as fast as with S alone)
+    data = dict(burst_window=(1.0, 1.001))
+    arrivals = _burst(200, 1.0, 0.001, 1.0)
+    varied = simulate(
+        fixed_policy(POLICY, 1),
+        FluidInput(arrivals, 0.1, 5.0, service_samples_s=(0.15, 0.05), **data),
+    )
+    plain = simulate(fixed_policy(POLICY, 1), FluidInput(arrivals, 0.1, 5.0, **data))
+    assert varied.drain_s == plain.drain_s and varied.peak_backlog == plain.peak_backlog
+
+
+def test_negative_service_samples_are_refused() -> None:
+    with pytest.raises(ValueError, match="service_samples_s"):
+        FluidInput((0.0,), 0.1, 1.0, service_samples_s=(0.1, -0.01))

@@ -59,7 +59,9 @@ async def _measure_task(client: ProducerClient, mode: str) -> dict[str, Any]:
 
     Besides S (enqueue to finish, as for burstlab's jobs) it keeps the distribution of the run
     times: mean, squared coefficient of variation (``cs2``, the M/G/c input), p50, p99, and the
-    share of the run spent on the CPU of the task's thread; failed probes are counted.
+    share of the run spent on the CPU of the task's thread; failed probes are counted. The
+    per-job times (``samples_s``, enqueue to finish, in payload order) give the autoscaling
+    fluid model each job's own service time.
     """
     hops, runs, cpu = [], [], []
     failed = 0
@@ -75,6 +77,7 @@ async def _measure_task(client: ProducerClient, mode: str) -> dict[str, Any]:
         "run_only_s": statistics.fmean(runs),
         "cs2": squared_cv(runs),
         "distribution": service_distribution(runs, cpu, failed),
+        "samples_s": hops,
     }
 
 
