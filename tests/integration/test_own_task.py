@@ -83,6 +83,44 @@ base_rate = 0.0
 duration_s = 1.0
 """
 
+AUTOSCALE = """\
+name = "own-task-autoscale"
+workers = [1]
+modes = ["async"]
+timeout_s = 60
+drain_timeout_s = 60
+
+[[job]]
+kind = "io"
+duration_ms = 1
+
+[arrival]
+pattern = "burst"
+size = 72
+at_s = 1.0
+window_s = 0.5
+base_rate = 2.0
+duration_s = 6.0
+
+[autoscale]
+min_replicas = 1
+max_replicas = 3
+target_backlog_per_replica = 4
+activation_backlog = 0
+polling_interval_s = 0.5
+scale_up_stabilization_s = 0
+scale_down_stabilization_s = 2
+scale_up_max_step = 2
+scale_down_max_step = 2
+step_period_s = 1
+replica_concurrency = 1
+replica_start_delay_s = 0.5
+metric = "queued"
+"""
+STEADY = [p for p in PAYLOADS if p["kwargs"].get("mode") != "slow"]
+"""The payloads without the one that sleeps 2 s: seven lines, one of them raising."""
+TASK_FLAGS = ("--app", "shop_tasks:app", "--task", "shop.resize")
+
 
 def _fingerprint(folder: Path) -> dict[str, str]:
     return {
@@ -97,12 +135,16 @@ def _project(root: Path) -> Path:
     project.mkdir()
     (project / "shop_tasks.py").write_text(APP)
     (project / "payloads.jsonl").write_text("".join(json.dumps(p) + "\n" for p in PAYLOADS))
+    (project / "steady.jsonl").write_text("".join(json.dumps(p) + "\n" for p in STEADY))
     (project / "burst.toml").write_text(SCENARIO)
+    (project / "autoscale.toml").write_text(AUTOSCALE)
     return project
 
 
-def _run(project: Path, *args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "burstlab", "run", "burst.toml", "--no-live", *args]
+def _run(
+    project: Path, *args: str, scenario: str = "burst.toml", timeout: float = 400
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "burstlab", "run", scenario, "--no-live", *args]
     return subprocess.run(
         command, cwd=project, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -136,6 +178,8 @@ def test_a_users_own_celery_task_is_measured_on_both_sides_without_touching_its_
     # (async: 3 raised, 3 hit the soft time limit; the retried ones succeeded on their retry)
     assert queued["failed"] == 6 and queued["timed_out"] == 3, queued
     assert queued["retried"] == 3 and queued["completed"] == 18, queued
+    # (a retry is a run the task asked for, not a second delivery)
+    assert queued["duplicated"] == 0, queued
     # (sync calls the function directly: a retry is a raise there, and no time limit applies)
     assert sync["failed"] == 6 and sync["timed_out"] == 0 and sync["completed"] == 18, sync
     # and the service time it measured varies from job to job, as the task's does
@@ -151,6 +195,86 @@ def test_a_users_own_celery_task_is_measured_on_both_sides_without_touching_its_
     for heading in ("Your task", "What burstlab set", "Measured service time", "How your task"):
         assert heading in report
     # and the user's project is byte for byte as it was (no file added, none changed)
+    assert _fingerprint(project) == before
+
+
+@pytest.mark.slow
+def test_a_sweep_of_the_users_task_reads_its_slo_capacity_off_the_measured_steps(
+    tmp_path: Path,
+) -> None:
+    # Given the project, and the shipped sweep-io cut to one worker and two steps of 4 s
+    project = _project(tmp_path)
+    before = _fingerprint(project)
+    out = tmp_path / "out"
+    # When burstlab sweeps its task
+    proc = _run(
+        project,
+        *(*TASK_FLAGS, "--payloads", "steady.jsonl", "--workers", "1"),
+        *("--rho", "0.3,0.9", "--step-s", "4", "--out", str(out)),
+        scenario="sweep-io",
+    )
+    assert (out / "summary.json").exists(), proc.stdout + proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    runs = {run["mode"]: run for run in summary["runs"]}
+    assert set(runs) == {"sync", "async"}
+    for mode, run in runs.items():
+        # Then each mode's rates were set from the service time it measured on the task
+        distribution = run["probe"]["distribution"]
+        assert distribution["count"] == 40 and distribution["cv"] > 0.2, (mode, distribution)
+        service_s = run["probe"]["theory_service_s"]
+        assert service_s == pytest.approx(run["probe"]["service_s"])
+        steps = run["steps"]
+        assert [s["rho"] for s in steps] == [0.3, 0.9]
+        for step in steps:
+            assert step["planned_rate_per_s"] == pytest.approx(step["rho"] / service_s)
+            # (each step is predicted with the step's own measured variability)
+            assert step["predicted"]["mean_ms"] is not None, (mode, step)
+            # and the raising payload's jobs are failures, not completions and not lost
+            assert step["failed"] > 0 and step["lost"] == 0, (mode, step)
+        # and the SLO capacity is read off its steps: positive exactly when the lowest met it
+        capacity = run["capacity"]
+        met = steps[0]["latency_ms"]["p99"] <= capacity["slo_p99_ms"]
+        assert (capacity["slo_capacity_per_s"] is not None) is met, (mode, capacity, steps[0])
+    assert "Measured service time" in (out / "report.md").read_text()
+    assert _fingerprint(project) == before
+
+
+@pytest.mark.slow
+def test_an_autoscaled_burst_of_the_users_task_scales_its_workers_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    # Given the project, and an autoscale scenario of its own: 72 jobs in 0.5 s, about 3 s of work for one process
+    project = _project(tmp_path)
+    before = _fingerprint(project)
+    out = tmp_path / "out"
+    # When burstlab runs it on the task: fixed at the minimum, at the maximum, and autoscaled
+    proc = _run(
+        project,
+        *(*TASK_FLAGS, "--payloads", "steady.jsonl", "--out", str(out)),
+        scenario="autoscale.toml",
+    )
+    assert (out / "summary.json").exists(), proc.stdout + proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    runs = {run["policy"]: run for run in summary["runs"]}
+    assert set(runs) == {"fixed-min", "fixed-max", "autoscale"}
+    for policy, run in runs.items():
+        # Then every job of every run ended as what it was: the raising ones failed, none lost
+        assert run["lost"] == 0 and run["failed"] > 0, (policy, run)
+        assert run["completed"] + run["failed"] == run["offered"], (policy, run)
+        # and the fluid model predicted it from the service time measured on the task
+        assert run["prediction"]["service_s"] == pytest.approx(run["probe"]["service_s"])
+        # and a job the task retried ran twice by its own request, not by a redelivery (a fixed
+        # pool removes no replica, so none of its jobs ran twice)
+        assert run["retried"] > 0, (policy, run)
+        if policy != "autoscale":
+            assert run["autoscale"]["ran_again"] == 0, (policy, run["autoscale"])
+    assert runs["fixed-max"]["autoscale"]["peak_replicas"] == 3
+    scaled = runs["autoscale"]["autoscale"]
+    assert scaled["peak_replicas"] > 1 and scaled["first_scale_up_s"] is not None, scaled
+    # (more workers drain the same burst sooner)
+    drains = {policy: run["autoscale"]["drain_s"] for policy, run in runs.items()}
+    assert drains["fixed-max"] < drains["fixed-min"], drains
+    assert "How your task" in (out / "report.md").read_text()
     assert _fingerprint(project) == before
 
 
