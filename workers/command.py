@@ -85,16 +85,19 @@ def task_events() -> None:
     from workers.store import JobStore
     from workers.task_events import EventRecorder, record_events
 
+    config = WorkerConfig.from_env()
     try:
         target = TaskTarget.from_env()
         if target is None:
             raise TargetError("TARGET_TASK is not set: task-events records a target's runs")
         app = load_app(target.app, target.path)
         find_task(app, target.task)
+        # The broker the run resolved (which CELERY_BROKER_URL may have named): the stack does
+        # not pass CELERY_* variables on, so the app's own configuration alone could differ.
+        app.conf.broker_url = config.broker
         deployment = check_deployment(app, target.app)
     except (TargetError, EventsOff) as exc:
         raise click.ClickException(str(exc)) from exc
-    config = WorkerConfig.from_env()
     store = redis.Redis.from_url(config.redis_url)
     seen = {"workers": deployment.workers, "processes": deployment.processes}
     click.echo(f"listening to the events of {seen}", err=True)

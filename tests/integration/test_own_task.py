@@ -142,12 +142,17 @@ def _project(root: Path) -> Path:
 
 
 def _run(
-    project: Path, *args: str, scenario: str = "burst.toml", timeout: float = 400
+    project: Path,
+    *args: str,
+    scenario: str = "burst.toml",
+    timeout: float = 400,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "burstlab", "run", scenario, "--no-live", *args]
     return subprocess.run(
-        command, cwd=project, capture_output=True, text=True, timeout=timeout, check=False
-    )
+        command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )  # fmt: skip
 
 
 @pytest.mark.slow
@@ -389,26 +394,23 @@ def _wait_for_worker(project: Path, env: dict[str, str]) -> None:
 def test_a_running_deployment_is_measured_from_its_events_and_refused_without_them(
     tmp_path: Path, redis_url: str
 ) -> None:
-    # Given the project deployed: its app on its own broker, a worker started by hand without -E
+    # Given the project deployed: its app on its own broker, named by the environment as many
+    # deployments do (CELERY_BROKER_URL), a worker started by hand without -E
     project = _project(tmp_path)
     broker = redis_url.rsplit("/", 1)[0] + "/7"
-    app_file = project / "shop_tasks.py"
-    app_file.write_text(
-        APP.replace('app = Celery("shop")', f'app = Celery("shop", broker="{broker}")')
-    )
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "CELERY_BROKER_URL": broker}
     flags = ("--app", "shop_tasks:app", "--task", "shop.resize", "--payloads", "payloads.jsonl")
     out = tmp_path / "out"
     with _worker(project, env):
         before = _fingerprint(project)
         # When burstlab is asked to measure it while the worker sends no events
-        refused = _run(project, *flags, "--external", "--modes", "async", timeout=60)
+        refused = _run(project, *flags, "--external", "--modes", "async", timeout=60, env=env)
     # Then it refuses and says how to turn them on
     assert refused.returncode != 0
     assert "events are off" in refused.stderr and "worker -E" in refused.stderr
     # When the worker is started again as it says (-E) and the run repeated
     with _worker(project, env, "-E"):
-        proc = _run(project, *flags, "--external", "--modes", "async", "--out", str(out))
+        proc = _run(project, *flags, "--external", "--modes", "async", "--out", str(out), env=env)
     assert (out / "summary.json").exists(), proc.stdout + proc.stderr
     # Then the deployment's own two processes ran every job, each outcome counted from events
     summary = json.loads((out / "summary.json").read_text())
