@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from burstlab.experiments.autoscale.figures import deviations
 from burstlab.experiments.autoscale.report import write_autoscale_report
 
 
@@ -57,3 +58,16 @@ def test_the_report_has_both_plots_the_verdict_and_flags_a_large_deviation(
     assert "| async autoscale | 400.0 | 800.0 | yes |" in text
     assert "| async fixed-min | 4,500.0 | 9,000.0 | no |" in text
     assert "⚠" in text
+
+
+def test_a_peak_backlog_of_a_handful_of_jobs_is_shown_not_compared() -> None:
+    figures = {"drain_s": 10.0, "peak_backlog": 2, "p99_ms": 90.0, "worker_seconds": 700.0}
+    predicted = {"drain_s": 10.1, "peak_backlog": 0.12, "p99_ms": 95.0, "worker_seconds": 710.0}
+    out = deviations(figures, predicted)
+    assert out["peak_backlog"] == {
+        "measured": 2, "predicted": 0.12, "deviation": None, "flagged": False,
+    }  # fmt: skip
+    # A real queue is compared as before
+    assert deviations({**figures, "peak_backlog": 80}, {**predicted, "peak_backlog": 40.0})[
+        "peak_backlog"
+    ]["flagged"]

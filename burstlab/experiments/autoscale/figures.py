@@ -15,6 +15,9 @@ from burstlab.experiments.model.records import JobRow
 DEVIATION_LIMIT = 0.20
 """Measured and predicted figures further apart than this (a fraction) are flagged."""
 COMPARED = ("drain_s", "peak_backlog", "p99_ms", "worker_seconds")
+HANDFUL = 5.0
+"""A peak backlog under this many jobs on both sides is a handful in flight, not a queue: its
+ratio (2 measured against 0.1 predicted is +1,600 %) says nothing, so it is shown, not compared."""
 
 
 def worker_seconds(
@@ -93,7 +96,8 @@ def deviations(measured: Mapping[str, Any], predicted: Mapping[str, Any]) -> dic
     out: dict[str, Any] = {}
     for name in COMPARED:
         m, p = measured.get(name), predicted.get(name)
-        if m is None or p is None or p == 0:
+        small = name == "peak_backlog" and max(float(m or 0), float(p or 0)) < HANDFUL
+        if m is None or p is None or p == 0 or small:
             out[name] = {"measured": m, "predicted": p, "deviation": None, "flagged": False}
             continue
         dev = (float(m) - float(p)) / float(p)
