@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -155,6 +155,17 @@ def _run(
     )  # fmt: skip
 
 
+def _runs_of(
+    project: Path, out: Path, scenario: str, *args: str, key: str = "mode"
+) -> dict[str, dict[str, Any]]:
+    """Run ``scenario`` on the project's task with the steady payloads; its runs by ``key``."""
+    flags = (*TASK_FLAGS, "--payloads", "steady.jsonl", "--out", str(out))
+    proc = _run(project, *flags, *args, scenario=scenario)
+    assert (out / "summary.json").exists(), proc.stdout + proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    return {run[key]: run for run in summary["runs"]}
+
+
 @pytest.mark.slow
 def test_a_users_own_celery_task_is_measured_on_both_sides_without_touching_its_files(
     tmp_path: Path,
@@ -212,15 +223,7 @@ def test_a_sweep_of_the_users_task_reads_its_slo_capacity_off_the_measured_steps
     before = _fingerprint(project)
     out = tmp_path / "out"
     # When burstlab sweeps its task
-    proc = _run(
-        project,
-        *(*TASK_FLAGS, "--payloads", "steady.jsonl", "--workers", "1"),
-        *("--rho", "0.3,0.9", "--step-s", "4", "--out", str(out)),
-        scenario="sweep-io",
-    )
-    assert (out / "summary.json").exists(), proc.stdout + proc.stderr
-    summary = json.loads((out / "summary.json").read_text())
-    runs = {run["mode"]: run for run in summary["runs"]}
+    runs = _runs_of(project, out, "sweep-io", "--workers", "1", "--rho", "0.3,0.9", "--step-s", "4")
     assert set(runs) == {"sync", "async"}
     for mode, run in runs.items():
         # Then each mode's rates were set from the service time it measured on the task
@@ -248,19 +251,13 @@ def test_a_sweep_of_the_users_task_reads_its_slo_capacity_off_the_measured_steps
 def test_an_autoscaled_burst_of_the_users_task_scales_its_workers_and_loses_nothing(
     tmp_path: Path,
 ) -> None:
-    # Given the project, and an autoscale scenario of its own: 72 jobs in 0.5 s, about 3 s of work for one process
+    # Given the project, and an autoscale scenario of its own: 72 jobs in 0.5 s, about 3 s of
+    # work for one process
     project = _project(tmp_path)
     before = _fingerprint(project)
     out = tmp_path / "out"
     # When burstlab runs it on the task: fixed at the minimum, at the maximum, and autoscaled
-    proc = _run(
-        project,
-        *(*TASK_FLAGS, "--payloads", "steady.jsonl", "--out", str(out)),
-        scenario="autoscale.toml",
-    )
-    assert (out / "summary.json").exists(), proc.stdout + proc.stderr
-    summary = json.loads((out / "summary.json").read_text())
-    runs = {run["policy"]: run for run in summary["runs"]}
+    runs = _runs_of(project, out, "autoscale.toml", key="policy")
     assert set(runs) == {"fixed-min", "fixed-max", "autoscale"}
     for policy, run in runs.items():
         # Then every job of every run ended as what it was: the raising ones failed, none lost
