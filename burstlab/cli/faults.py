@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from burstlab.cli.options import broker_option
+from burstlab.cli.options import broker_option, task_target_options
 from burstlab.jobs.delivery import FETCHES
+
+if TYPE_CHECKING:
+    from burstlab.experiments.targets.task import ResolvedTarget
 
 
 @click.command()
@@ -40,6 +43,7 @@ from burstlab.jobs.delivery import FETCHES
     "The broker of the async path for the worker, broker and async overload scenarios "
     "(rabbitmq: a private node of the installed rabbitmq-server).",
 )
+@task_target_options
 def faults(
     names: tuple[str, ...],
     list_only: bool,
@@ -47,11 +51,16 @@ def faults(
     rounds: int | None,
     fetch: str | None,
     broker: str,
+    task_app: str | None,
+    task_name: str | None,
+    payloads: str | None,
 ) -> None:
     """Kill workers, the broker or the baseline mid-run, overload and attack the producer;
     print jobs accepted, completed, lost and duplicated, time to recover and peak memory.
 
     Without NAMES every scenario runs (about 20 minutes). Exits 1 if any accepted job was lost.
+    With --app, --task and --payloads the worker kills run on workers of your app, their jobs
+    your task's.
     """
     from burstlab.faults.catalog import SCENARIOS
     from burstlab.faults.report import format_table
@@ -75,6 +84,17 @@ def faults(
                 f"--broker {broker} run {', '.join(on_any)}"
             )
         chosen = tuple(n for n in chosen if n not in unsupported)
+    task = _task(task_app, task_name, payloads)
+    if task is not None:
+        on_task = [n for n in SCENARIOS if "task" in inspect.signature(SCENARIOS[n][0]).parameters]
+        other = [n for n in chosen if n not in on_task]
+        if names and other:
+            raise click.BadParameter(
+                f"{', '.join(other)}: runs burstlab's own job; on your task run "
+                f"{', '.join(on_task)}"
+            )
+        chosen = tuple(n for n in chosen if n in on_task)
+        chosen = _on_task_broker(chosen, names, broker)
     for name in chosen:
         run, duration = SCENARIOS[name]
         accepts = inspect.signature(run).parameters
@@ -85,6 +105,8 @@ def faults(
         }
         if "broker" in accepts:
             options["broker"] = broker
+        if task is not None:
+            options["task"] = task.target
         for attempt in range(1, repeat + 1):
             of = f" {attempt}/{repeat}" if repeat > 1 else ""
             # The durations are Redis': on RabbitMQ nothing waits for the visibility timeout.
@@ -94,3 +116,43 @@ def faults(
     click.echo(format_table(reports))
     if any(not report.ok for report in reports):
         raise SystemExit(1)
+
+
+def _on_task_broker(
+    chosen: tuple[str, ...], names: tuple[str, ...], broker: str
+) -> tuple[str, ...]:
+    """Drop (or, if named, refuse) a whole-worker kill of a user's app on Redis: its workers
+    keep kombu's own fetch and restore, whose return of a dead worker's jobs burstlab does not
+    measure yet (its own worker-kill measures its reliable fetch)."""
+    if broker != "redis" or "worker-kill" not in chosen:
+        return chosen
+    why = (
+        "worker-kill: on Redis your app's workers keep kombu's own fetch, whose return of a "
+        "killed worker's jobs burstlab does not measure on your task yet; use --broker rabbitmq "
+        "(they return when the connection closes), or worker-child-kill"
+    )
+    if "worker-kill" in names:
+        raise click.BadParameter(why)
+    click.echo(f"skipped {why}", err=True)
+    return tuple(n for n in chosen if n != "worker-kill")
+
+
+def _task(app: str | None, name: str | None, payloads: str | None) -> ResolvedTarget | None:
+    """The user's task named by the flags, resolved as ``burstlab run`` does; None without."""
+    from burstlab.experiments.targets.task import resolve_target
+    from burstlab.scenario.spec import ScenarioError
+    from burstlab.scenario.target import merge_target
+
+    try:
+        spec = merge_target(None, app, name, payloads, None)
+        if spec is None:
+            return None
+        resolved = resolve_target(spec)
+    except ScenarioError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    click.echo(
+        f"task {spec.task} of {spec.app} on queue {resolved.target.queue!r}, "
+        f"{resolved.payloads} payload lines",
+        err=True,
+    )
+    return resolved

@@ -31,6 +31,31 @@ def queue_type_option(f: F) -> F:
     )(f)
 
 
+def task_target_options(f: F) -> F:
+    """``--app``, ``--task``, ``--payloads`` (parameters ``task_app``, ``task_name``,
+    ``payloads``): a task of the user's own Celery app as what the jobs run."""
+    for option in reversed(
+        (
+            click.option(
+                "--app",
+                "task_app",
+                help="Measure your own Celery task: the app, MODULE:ATTR, imported as "
+                "`celery -A` does (the current folder on the path). With --task and --payloads.",
+            ),
+            click.option(
+                "--task", "task_name", help="The task's registered name, e.g. reports.render."
+            ),
+            click.option(
+                "--payloads",
+                help='A JSON-lines file, one {"args": [...], "kwargs": {...}} per line, cycled in '
+                "order.",
+            ),
+        )
+    ):
+        f = option(f)
+    return f
+
+
 def live_option(f: F) -> F:
     """``--no-live``: no live progress display (logs and CI)."""
     return click.option("--no-live", is_flag=True, help="No live progress display.")(f)

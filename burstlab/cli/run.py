@@ -16,6 +16,7 @@ from burstlab.cli.options import (
     live_option,
     mode_list,
     out_dir_option,
+    task_target_options,
 )
 
 if TYPE_CHECKING:
@@ -82,17 +83,7 @@ if TYPE_CHECKING:
     help="With --shard: the shared start of the schedule, epoch seconds or next:N (the next "
     "wall-clock multiple of N s at least N/2 s away). Default: as soon as ready.",
 )
-@click.option(
-    "--app",
-    "task_app",
-    help="Measure your own Celery task: the app, MODULE:ATTR, imported as `celery -A` does "
-    "(the current folder on the path). With --task and --payloads.",
-)
-@click.option("--task", "task_name", help="The task's registered name, e.g. reports.render.")
-@click.option(
-    "--payloads",
-    help='A JSON-lines file, one {"args": [...], "kwargs": {...}} per line, cycled in order.',
-)
+@task_target_options
 @click.option(
     "--sync-url",
     help="With --app: post each payload to this blocking endpoint of yours for the sync side, "

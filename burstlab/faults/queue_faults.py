@@ -40,6 +40,9 @@ from burstlab.faults.traffic import (
     unanswered,
 )
 from burstlab.jobs.delivery import DEFAULT_VISIBILITY_TIMEOUT_S, UNACKED_RESTORE_INTERVAL_S
+from burstlab.jobs.record import FAILED
+from burstlab.jobs.spec import TASK_KIND
+from burstlab.jobs.target import TaskTarget
 from burstlab.stack.local import LocalStack, StackConfig
 
 Inject = Callable[[LocalStack], dict[str, object]]
@@ -74,20 +77,25 @@ def _async_fault(
     after_s: float = 1.5,
     visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S,
     broker: str = "redis",
+    task: TaskTarget | None = None,
 ) -> FaultReport:
     env = {"VISIBILITY_TIMEOUT_S": f"{visibility_timeout_s:g}"}
-    config = StackConfig(workers=WORKERS, baseline_workers=1, extra_env=env, broker=broker)
+    config = StackConfig(
+        workers=WORKERS, baseline_workers=1, extra_env=env, broker=broker, target=task
+    )
+    # A user's task: each job runs the next payload, with the app's own settings
+    sent = job("async", 0, TASK_KIND) if task else job("async", JOB_MS)
     with LocalStack(config) as stack:
         url = stack.producer_url
         rss_before = rss_mib(stack.producer.pid)[0]
-        traffic = Background(burst(url, job("async", JOB_MS), BURST_JOBS))
+        traffic = Background(burst(url, sent, BURST_JOBS))
         time.sleep(after_s)
         held = held_job_ids(stack.redis_url) if broker == "redis" else set()
         fault_at = time.time()
         notes = inject(stack)
         answers: list[Answer] = traffic.result()
         # After the fault, the pipeline must take and run new jobs too.
-        answers += asyncio.run(burst(url, job("async", JOB_MS), 20))
+        answers += asyncio.run(burst(url, sent, 20))
         accepted = accepted_ids(answers, 202)
         views = wait_until_final(url, accepted, redelivery_bound_s(visibility_timeout_s) + 30)
         completed, lost, duplicated = ledger(views, accepted)
@@ -105,6 +113,11 @@ def _async_fault(
         notes["ran again"] = len(rerun)
         if broker == "redis":
             notes["visibility timeout s"] = visibility_timeout_s
+        if task is not None:
+            # Ended, but as failures: the task raised, or the worker it ran on was lost and the
+            # app's settings (task_reject_on_worker_lost off) fail the job rather than requeue it
+            notes["task"] = task.task
+            notes["failed"] = sum(views.get(i, {}).get("status") == FAILED for i in accepted)
         return FaultReport(
             name=name,
             fault=fault,
@@ -130,19 +143,25 @@ def _kill_whole_worker(stack: LocalStack) -> dict[str, object]:
     return {}
 
 
-def worker_child_kill(broker: str = "redis") -> FaultReport:
-    """SIGKILL one Celery pool process while a burst runs."""
+def _jobs(task: TaskTarget | None) -> str:
+    return f"{BURST_JOBS} async jobs of " + (f"task {task.task}" if task else f"{JOB_MS:g} ms")
+
+
+def worker_child_kill(broker: str = "redis", task: TaskTarget | None = None) -> FaultReport:
+    """SIGKILL one Celery pool process while a burst runs (of ``task``'s jobs if given)."""
     return _async_fault(
         "worker-child-kill",
-        f"SIGKILL one of {WORKERS} Celery pool processes mid-burst "
-        f"({BURST_JOBS} async jobs of {JOB_MS:g} ms)",
+        f"SIGKILL one of {WORKERS} Celery pool processes mid-burst ({_jobs(task)})",
         _kill_one_pool_process,
         broker=broker,
+        task=task,
     )
 
 
 def worker_kill(
-    visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S, broker: str = "redis"
+    visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S,
+    broker: str = "redis",
+    task: TaskTarget | None = None,
 ) -> FaultReport:
     """SIGKILL the whole worker (main process and pool) while a burst runs; it is restarted.
 
@@ -150,11 +169,12 @@ def worker_kill(
     their jobs are short); on RabbitMQ when its connection closes, at once."""
     return _async_fault(
         "worker-kill",
-        f"SIGKILL the whole Celery worker (main + {WORKERS} pool processes) mid-burst; "
-        "the supervisor restarts it",
+        f"SIGKILL the whole Celery worker (main + {WORKERS} pool processes) mid-burst "
+        f"({_jobs(task)}); the supervisor restarts it",
         _kill_whole_worker,
         visibility_timeout_s=visibility_timeout_s,
         broker=broker,
+        task=task,
     )
 
 

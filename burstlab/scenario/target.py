@@ -60,4 +60,6 @@ def merge_target(
             f"target: {', '.join(missing)} missing; a task target needs --app MODULE:ATTR, "
             "--task NAME and --payloads FILE.jsonl (or a [target] table)"
         )
-    return TargetSpec(**merged)
+    return TargetSpec(
+        str(merged["app"]), str(merged["task"]), str(merged["payloads"]), merged["sync_url"]
+    )

@@ -280,6 +280,75 @@ def test_an_autoscaled_burst_of_the_users_task_scales_its_workers_and_loses_noth
     assert _fingerprint(project) == before
 
 
+@pytest.mark.slow
+def test_a_killed_pool_process_of_the_users_app_ends_its_job_and_loses_none(
+    tmp_path: Path,
+) -> None:
+    # Given the project, whose settings (acks late, task_reject_on_worker_lost off) decide
+    # what happens to a job whose process dies
+    project = _project(tmp_path)
+    before = _fingerprint(project)
+    # When `burstlab faults` kills one of the two pool processes of its worker mid-burst
+    command = [sys.executable, "-m", "burstlab", "faults", "worker-child-kill", *TASK_FLAGS]
+    proc = subprocess.run(
+        [*command, "--payloads", "steady.jsonl"],
+        cwd=project, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    # Then every accepted job ended (none lost: the command exits 0), the raising payload's
+    # and the interrupted one's as failures
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("worker-child-kill "))
+    accepted, completed, lost = (int(cell.replace(",", "")) for cell in row.split()[1:4])
+    assert accepted == 220 and completed == accepted and lost == 0, row
+    notes = proc.stdout.split("worker-child-kill: ", 1)[1]
+    assert "task shop.resize" in notes, notes
+    failed = int(notes.split(", failed ", 1)[1].split(",")[0].split()[0])
+    # (31 of the 220 jobs take the raising line; the kill may fail one more)
+    assert 31 <= failed <= 32, notes
+    assert _fingerprint(project) == before
+
+
+@pytest.mark.slow
+def test_a_killed_worker_of_the_users_app_on_rabbitmq_has_its_jobs_run_again(
+    tmp_path: Path,
+) -> None:
+    # Given the project (acks late) with its jobs on a private RabbitMQ node
+    project = _project(tmp_path)
+    # When `burstlab faults` kills its whole worker mid-burst
+    command = [sys.executable, "-m", "burstlab", "faults", "worker-kill", *TASK_FLAGS]
+    proc = subprocess.run(
+        [*command, "--payloads", "steady.jsonl", "--broker", "rabbitmq"],
+        cwd=project, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    # Then none is lost: the jobs it held came back when its connection closed and ran again
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("worker-kill "))
+    accepted, completed, lost = (int(cell.replace(",", "")) for cell in row.split()[1:4])
+    assert accepted == 220 and completed == accepted and lost == 0, row
+    assert "broker rabbitmq" in proc.stdout and "task shop.resize" in proc.stdout
+
+
+def test_faults_that_cannot_run_on_a_users_task_are_refused_saying_why(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "burstlab", "faults", "overload-sync", *TASK_FLAGS,
+         "--payloads", "steady.jsonl"],
+        cwd=project, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "overload-sync: runs burstlab's own job" in proc.stderr
+    assert "worker-child-kill, worker-kill" in proc.stderr
+    # and a whole-worker kill on Redis (the app's workers keep kombu's own fetch there) is
+    # refused, saying what to run instead
+    proc = subprocess.run(
+        [sys.executable, "-m", "burstlab", "faults", "worker-kill", *TASK_FLAGS,
+         "--payloads", "steady.jsonl"],
+        cwd=project, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "kombu's own fetch" in proc.stderr and "--broker rabbitmq" in proc.stderr
+
+
 def test_a_bad_payload_line_is_refused_before_anything_starts(tmp_path: Path) -> None:
     project = _project(tmp_path)
     lines = (project / "payloads.jsonl").read_text().splitlines()
