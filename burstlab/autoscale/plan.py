@@ -8,6 +8,8 @@ worker-seconds.
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -77,6 +79,38 @@ class Plan:
             "scenario_policy": self.scenario_policy.to_dict(),
             "policies_tried": self.policies_tried,
         }
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What a run measured that the plan can use instead of its defaults."""
+
+    service_s: float
+    samples_s: tuple[float, ...]
+    """Per-job service times of a user's task (empty for burstlab's own jobs)."""
+    process_start_s: float | None
+    """The median start of a worker process in that run (None: none started)."""
+
+
+def measured_inputs(summary: Mapping[str, Any], source: str = "the summary") -> Measured:
+    """S, the per-job service times and the median process start a run measured (its
+    summary.json): from the async run's probe, else the first run's."""
+    runs = [r for r in summary.get("runs") or [] if isinstance(r, Mapping)]
+    run = next((r for r in runs if r.get("mode") == "async"), runs[0] if runs else {})
+    probe = run.get("probe") or {}
+    service = probe.get("service_s")
+    if not isinstance(service, int | float) or service <= 0:
+        raise ScenarioError(f"{source}: no run in it has a probed service time (probe.service_s)")
+    starts = [
+        float(s)
+        for r in runs
+        for s in [*(r.get("setup_start_times_s") or []), *(r.get("start_times_s") or [])]
+    ]
+    return Measured(
+        service_s=float(service),
+        samples_s=tuple(float(x) for x in probe.get("samples_s") or ()),
+        process_start_s=statistics.median(starts) if starts else None,
+    )
 
 
 def fluid_input(

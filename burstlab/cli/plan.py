@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -31,12 +32,20 @@ def _cell(value: Any, digits: int = 1) -> str:
     show_default=True,
     help="A setting qualifies when its predicted p99 is at most (1 - headroom) x the SLO.",
 )
+@click.option(
+    "--measured",
+    type=click.Path(exists=True, dir_okay=True),
+    help="A run's results folder (or its summary.json): plan with the service time it probed "
+    "(for your own task, each job's own) and its median worker start, unless --service-ms or "
+    "--start-s say otherwise.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def plan(
     scenario: str,
     service_ms: float | None,
     start_s: float | None,
     headroom: float,
+    measured: str | None,
     as_json: bool,
 ) -> None:
     """Predict, without running anything, what meets SCENARIO's SLO at the least cost.
@@ -45,20 +54,26 @@ def plan(
     p99 meets ``thresholds.completion_p99_ms`` and the cheapest target backlog per replica and
     polling interval (the rest of ``[autoscale]`` kept) in worker-seconds.
     """
-    from burstlab.autoscale.plan import PROCESS_START_S, fluid_input
+    from burstlab.autoscale.plan import PROCESS_START_S, fluid_input, measured_inputs
     from burstlab.autoscale.plan import plan as make_plan
     from burstlab.scenario.spec import ScenarioError, load_scenario
 
     try:
         loaded = load_scenario(scenario)
         policy = loaded.autoscale
+        service_s = None if service_ms is None else service_ms / 1000
+        samples: tuple[float, ...] = ()
+        if measured is not None:
+            found = measured_inputs(_summary(Path(measured)), measured)
+            if service_s is None:
+                service_s, samples = found.service_s, found.samples_s
+            if start_s is None:
+                start_s = found.process_start_s
         delay = None
         if start_s is not None and policy is not None:
             delay = start_s + policy.replica_start_delay_s
         data = fluid_input(
-            loaded,
-            service_s=None if service_ms is None else service_ms / 1000,
-            start_delay_s=delay,
+            loaded, service_s=service_s, start_delay_s=delay, service_samples_s=samples
         )
         result = make_plan(loaded, data, headroom=headroom)
     except ScenarioError as exc:
@@ -99,6 +114,20 @@ def plan(
             f"target_backlog_per_replica = {p.target_backlog_per_replica}, "
             f"polling_interval_s = {p.polling_interval_s:g}"
         )
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    """The summary.json at ``path`` (a results folder or the file itself)."""
+    from burstlab.scenario.spec import ScenarioError
+
+    file = path / "summary.json" if path.is_dir() else path
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"--measured {path}: cannot read a run's summary.json: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(f"--measured {path}: not a run's summary.json")
+    return data
 
 
 def print_autoscale_summary(summary: dict[str, Any]) -> None:

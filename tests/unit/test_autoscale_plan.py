@@ -3,12 +3,13 @@ that meet the SLO; a scenario without an SLO or a policy is refused with the fie
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from burstlab.autoscale.plan import plan
+from burstlab.autoscale.plan import measured_inputs, plan
 from burstlab.autoscale.replicas import machine_replica_limit
 from burstlab.cli.plan import plan as plan_command
 from burstlab.cli.run import run as run_command
@@ -98,3 +99,69 @@ def test_running_more_replicas_than_the_machine_can_start_is_refused_before_anyt
     assert result.exit_code == 1
     assert "autoscale.max_replicas: this machine can start at most" in result.output
     assert not (tmp_path / "summary.json").exists()
+
+
+def _measured_summary(samples: list[float]) -> dict[str, object]:
+    probe = {"service_s": sum(samples) / len(samples), "samples_s": samples}
+    return {
+        "runs": [
+            {"mode": "async", "probe": probe, "setup_start_times_s": [1.0, 2.0, 4.0]},
+            {"mode": "async", "probe": probe, "start_times_s": [2.5]},
+        ]
+    }
+
+
+def test_a_runs_measured_service_times_and_starts_are_read_from_its_summary() -> None:
+    found = measured_inputs(_measured_summary([0.05, 0.15]))
+    assert found.service_s == pytest.approx(0.1) and found.samples_s == (0.05, 0.15)
+    assert found.process_start_s == pytest.approx(2.25)  # the median of the four starts
+    with pytest.raises(ScenarioError, match=r"probe\.service_s"):
+        measured_inputs({"runs": [{"mode": "sync", "probe": {}}]}, "x/summary.json")
+
+
+LIGHT = """
+name = "light"
+[[job]]
+kind = "io"
+duration_ms = 76
+[arrival]
+pattern = "burst"
+size = 10
+at_s = 1
+window_s = 5
+base_rate = 1
+duration_s = 20
+[autoscale]
+max_replicas = 2
+replica_concurrency = 4
+[thresholds]
+completion_p99_ms = 1000
+"""
+
+
+def test_the_plan_command_plans_with_what_a_run_measured(tmp_path: Path) -> None:
+    # Given a run of a task whose jobs took 40 ms and, one in ten, 400 ms (mean 76 ms), and a
+    # light load that one replica serves without a queue
+    samples = [0.04] * 9 + [0.4]
+    (tmp_path / "summary.json").write_text(json.dumps(_measured_summary(samples)))
+    (tmp_path / "light.toml").write_text(LIGHT)
+    scenario = str(tmp_path / "light.toml")
+    # When the plan is made from it, and from its mean alone
+    measured = CliRunner().invoke(plan_command, [scenario, "--measured", str(tmp_path), "--json"])
+    plain = CliRunner().invoke(plan_command, [scenario, "--service-ms", "76", "--json"])
+    assert measured.exit_code == 0 and plain.exit_code == 0, measured.output + plain.output
+    with_samples, with_mean = json.loads(measured.output), json.loads(plain.output)
+    # Then it used the measured S and start (2.25 s + the scenario's replica_start_delay_s)
+    assert with_samples["service_s"] == pytest.approx(0.076)
+    assert with_samples["start_delay_s"] == pytest.approx(
+        2.25 + load_scenario(scenario).autoscale.replica_start_delay_s
+    )
+    # and the slow jobs' own 400 ms are the p99 of one replica, where S alone says 76 ms
+    assert with_samples["smallest_fixed"]["p99_ms"] == pytest.approx(400, rel=0.01)
+    assert with_mean["smallest_fixed"]["p99_ms"] == pytest.approx(76, rel=0.01)
+
+
+def test_a_measured_path_that_is_not_a_summary_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text("[1, 2]")
+    result = CliRunner().invoke(plan_command, ["autoscale-burst", "--measured", str(tmp_path)])
+    assert result.exit_code != 0 and "not a run's summary.json" in result.output
