@@ -94,7 +94,7 @@ def faults(
                 f"{', '.join(on_task)}"
             )
         chosen = tuple(n for n in chosen if n in on_task)
-        chosen = _on_task_broker(chosen, names, broker)
+        chosen = _on_task_broker(chosen, names, broker, task)
     for name in chosen:
         run, duration = SCENARIOS[name]
         accepts = inspect.signature(run).parameters
@@ -107,6 +107,10 @@ def faults(
             options["broker"] = broker
         if task is not None:
             options["task"] = task.target
+            if "restore_period_s" in accepts:
+                # The app's own: its workers keep kombu's fetch, with its settings
+                options["visibility_timeout_s"] = task.visibility_timeout_s
+                options["restore_period_s"] = task.restore_period_s
         for attempt in range(1, repeat + 1):
             of = f" {attempt}/{repeat}" if repeat > 1 else ""
             # The durations are Redis': on RabbitMQ nothing waits for the visibility timeout.
@@ -118,18 +122,29 @@ def faults(
         raise SystemExit(1)
 
 
+MAX_REDELIVERY_WAIT_S = 300.0
+"""The longest a worker kill on a user's app waits for its jobs to come back on Redis."""
+
+
 def _on_task_broker(
-    chosen: tuple[str, ...], names: tuple[str, ...], broker: str
+    chosen: tuple[str, ...], names: tuple[str, ...], broker: str, task: ResolvedTarget
 ) -> tuple[str, ...]:
-    """Drop (or, if named, refuse) a whole-worker kill of a user's app on Redis: its workers
-    keep kombu's own fetch and restore, whose return of a dead worker's jobs burstlab does not
-    measure yet (its own worker-kill measures its reliable fetch)."""
-    if broker != "redis" or "worker-kill" not in chosen:
+    """Drop (or, if named, refuse) a whole-worker kill of a user's app on Redis when its jobs
+    would come back later than burstlab waits: the app's workers keep kombu's own fetch, which
+    restores a dead worker's jobs once they are ``visibility_timeout`` old, scanning every
+    ``unacked_restore_interval`` x ``unacked_restore_throttle`` seconds."""
+    from burstlab.faults.queue_faults import redelivery_bound_s
+
+    bound = redelivery_bound_s(task.visibility_timeout_s, task.restore_period_s)
+    if broker != "redis" or "worker-kill" not in chosen or bound <= MAX_REDELIVERY_WAIT_S:
         return chosen
     why = (
-        "worker-kill: on Redis your app's workers keep kombu's own fetch, whose return of a "
-        "killed worker's jobs burstlab does not measure on your task yet; use --broker rabbitmq "
-        "(they return when the connection closes), or worker-child-kill"
+        f"worker-kill: on Redis a killed worker's jobs come back once your app's visibility "
+        f"timeout ({task.visibility_timeout_s:g} s) has passed, found by kombu's sweep every "
+        f"{task.restore_period_s:g} s (unacked_restore_interval x unacked_restore_throttle), "
+        f"later than burstlab waits ({MAX_REDELIVERY_WAIT_S:g} s); shorten them "
+        "(broker_transport_options) or use --broker rabbitmq, where they come back when the "
+        "connection closes"
     )
     if "worker-kill" in names:
         raise click.BadParameter(why)

@@ -55,10 +55,13 @@ REDELIVERY_MARGIN_S = 10.0
 machine's load can stretch; the timeout and the sweep are timers)."""
 
 
-def redelivery_bound_s(visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S) -> float:
+def redelivery_bound_s(
+    visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S,
+    restore_period_s: float = UNACKED_RESTORE_INTERVAL_S,
+) -> float:
     """When a job held by a dead worker has run again, at the latest: it is back in the queue
     after the visibility timeout plus at most one restore sweep, and then runs."""
-    return visibility_timeout_s + 2 * UNACKED_RESTORE_INTERVAL_S + REDELIVERY_MARGIN_S
+    return visibility_timeout_s + 2 * restore_period_s + REDELIVERY_MARGIN_S
 
 
 REDELIVERY_BOUND_S = redelivery_bound_s()
@@ -78,6 +81,7 @@ def _async_fault(
     visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S,
     broker: str = "redis",
     task: TaskTarget | None = None,
+    restore_period_s: float = UNACKED_RESTORE_INTERVAL_S,
 ) -> FaultReport:
     env = {"VISIBILITY_TIMEOUT_S": f"{visibility_timeout_s:g}"}
     config = StackConfig(
@@ -97,7 +101,8 @@ def _async_fault(
         # After the fault, the pipeline must take and run new jobs too.
         answers += asyncio.run(burst(url, sent, 20))
         accepted = accepted_ids(answers, 202)
-        views = wait_until_final(url, accepted, redelivery_bound_s(visibility_timeout_s) + 30)
+        bound = redelivery_bound_s(visibility_timeout_s, restore_period_s)
+        views = wait_until_final(url, accepted, bound + 30)
         completed, lost, duplicated = ledger(views, accepted)
         rerun = {i for i in accepted if int(views.get(i, {}).get("attempts") or 0) > 1}
         end = last_finish(views, (held & set(accepted)) | rerun)
@@ -113,6 +118,8 @@ def _async_fault(
         notes["ran again"] = len(rerun)
         if broker == "redis":
             notes["visibility timeout s"] = visibility_timeout_s
+            if restore_period_s != UNACKED_RESTORE_INTERVAL_S:
+                notes["restore sweep every s"] = restore_period_s
         if task is not None:
             # Ended, but as failures: the task raised, or the worker it ran on was lost and the
             # app's settings (task_reject_on_worker_lost off) fail the job rather than requeue it
@@ -162,11 +169,14 @@ def worker_kill(
     visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S,
     broker: str = "redis",
     task: TaskTarget | None = None,
+    restore_period_s: float = UNACKED_RESTORE_INTERVAL_S,
 ) -> FaultReport:
     """SIGKILL the whole worker (main process and pool) while a burst runs; it is restarted.
 
     On Redis the jobs it held come back after ``visibility_timeout_s`` (tests shorten it:
-    their jobs are short); on RabbitMQ when its connection closes, at once."""
+    their jobs are short), found by a sweep every ``restore_period_s`` (burstlab's transport:
+    5 s; a user's app on kombu's own: its interval x throttle); on RabbitMQ when its
+    connection closes, at once."""
     return _async_fault(
         "worker-kill",
         f"SIGKILL the whole Celery worker (main + {WORKERS} pool processes) mid-burst "
@@ -175,6 +185,7 @@ def worker_kill(
         visibility_timeout_s=visibility_timeout_s,
         broker=broker,
         task=task,
+        restore_period_s=restore_period_s,
     )
 
 

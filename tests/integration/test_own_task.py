@@ -328,6 +328,35 @@ def test_a_killed_worker_of_the_users_app_on_rabbitmq_has_its_jobs_run_again(
     assert "broker rabbitmq" in proc.stdout and "task shop.resize" in proc.stdout
 
 
+@pytest.mark.slow
+def test_a_killed_worker_of_the_users_app_on_redis_has_its_jobs_back_after_its_timeout(
+    tmp_path: Path,
+) -> None:
+    # Given the project with a short visibility timeout and restore sweep of its own
+    project = _project(tmp_path)
+    options = (
+        '{"visibility_timeout": 6, "unacked_restore_interval": 1, "unacked_restore_throttle": 1}'
+    )
+    (project / "shop_tasks.py").write_text(
+        APP.replace(
+            "worker_prefetch_multiplier=1,",
+            f"worker_prefetch_multiplier=1,\n    broker_transport_options={options},",
+        )
+    )
+    # When `burstlab faults` kills its whole worker mid-burst on Redis
+    command = [sys.executable, "-m", "burstlab", "faults", "worker-kill", *TASK_FLAGS]
+    proc = subprocess.run(
+        [*command, "--payloads", "steady.jsonl"],
+        cwd=project, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    # Then kombu's own restore, on the app's settings, brought its held jobs back: none lost
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("worker-kill "))
+    accepted, completed, lost = (int(cell.replace(",", "")) for cell in row.split()[1:4])
+    assert accepted == 220 and completed == accepted and lost == 0, row
+    assert "visibility timeout s 6, restore sweep every s 1" in proc.stdout, proc.stdout
+
+
 def test_faults_that_cannot_run_on_a_users_task_are_refused_saying_why(tmp_path: Path) -> None:
     project = _project(tmp_path)
     proc = subprocess.run(
@@ -338,15 +367,15 @@ def test_faults_that_cannot_run_on_a_users_task_are_refused_saying_why(tmp_path:
     assert proc.returncode != 0
     assert "overload-sync: runs burstlab's own job" in proc.stderr
     assert "worker-child-kill, worker-kill" in proc.stderr
-    # and a whole-worker kill on Redis (the app's workers keep kombu's own fetch there) is
-    # refused, saying what to run instead
+    # and a whole-worker kill on Redis whose jobs would come back only after the app's
+    # visibility timeout (kombu's default, an hour) is refused, saying what to change
     proc = subprocess.run(
         [sys.executable, "-m", "burstlab", "faults", "worker-kill", *TASK_FLAGS,
          "--payloads", "steady.jsonl"],
         cwd=project, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode != 0
-    assert "kombu's own fetch" in proc.stderr and "--broker rabbitmq" in proc.stderr
+    assert "visibility timeout (3600 s)" in proc.stderr and "--broker rabbitmq" in proc.stderr
 
 
 def test_a_bad_payload_line_is_refused_before_anything_starts(tmp_path: Path) -> None:

@@ -39,6 +39,15 @@ if TYPE_CHECKING:
 STACK_BROKER = "the stack's Redis"
 
 
+KOMBU_REDIS_DEFAULTS = {
+    "visibility_timeout": 3600.0,
+    "unacked_restore_interval": 10.0,
+    "unacked_restore_throttle": 10.0,
+}
+"""kombu's Redis transport defaults for the options that decide when a dead worker's
+unacknowledged jobs come back (the sweep scans every interval x throttle seconds)."""
+
+
 @dataclass(frozen=True)
 class ResolvedTarget:
     """A target ready to hand to the services, with what the report says about it."""
@@ -51,6 +60,14 @@ class ResolvedTarget:
     """``--external``: the running workers found on the app's own broker, which take the jobs."""
     broker_url: str = ""
     """``--external``: the app's own broker, where the jobs are sent."""
+    visibility_timeout_s: float = KOMBU_REDIS_DEFAULTS["visibility_timeout"]
+    """The app's Redis visibility timeout: how old a dead worker's unacknowledged job must be
+    before it is restored."""
+    restore_period_s: float = (
+        KOMBU_REDIS_DEFAULTS["unacked_restore_interval"]
+        * KOMBU_REDIS_DEFAULTS["unacked_restore_throttle"]
+    )
+    """How often the app's workers scan for such jobs (interval x throttle)."""
 
     def to_dict(self) -> dict[str, Any]:
         """For summary.json: what was measured, and which of the app's settings burstlab set."""
@@ -122,9 +139,18 @@ def resolve_target(spec: TargetSpec, *, external: bool = False) -> ResolvedTarge
         {"setting": item.setting, "value": _shown(item.setting, item.value), "reason": item.reason}
         for item in changed
     ]
-    if deployment is None:
-        return ResolvedTarget(target, count, listed, serializer)
-    return ResolvedTarget(target, count, listed, serializer, deployment, str(app.conf.broker_url))
+    options = {**KOMBU_REDIS_DEFAULTS, **(app.conf.broker_transport_options or {})}
+    return ResolvedTarget(
+        target,
+        count,
+        listed,
+        serializer,
+        deployment,
+        str(app.conf.broker_url) if deployment is not None else "",
+        visibility_timeout_s=float(options["visibility_timeout"]),
+        restore_period_s=float(options["unacked_restore_interval"])
+        * max(float(options["unacked_restore_throttle"]), 1.0),
+    )
 
 
 def _without_password(url: str) -> str:
