@@ -76,24 +76,11 @@ def faults(
     reports = []
     chosen = names or tuple(SCENARIOS)
     if broker != "redis":
-        on_any = [n for n in SCENARIOS if "broker" in inspect.signature(SCENARIOS[n][0]).parameters]
-        unsupported = [n for n in chosen if n not in on_any]
-        if names and unsupported:
-            raise click.BadParameter(
-                f"{', '.join(unsupported)}: not on the async broker's path, so on Redis only; with "
-                f"--broker {broker} run {', '.join(on_any)}"
-            )
-        chosen = tuple(n for n in chosen if n not in unsupported)
+        why = f"not on the async broker's path, so on Redis only; with --broker {broker} run"
+        chosen = _taking("broker", chosen, names, why)
     task = _task(task_app, task_name, payloads)
     if task is not None:
-        on_task = [n for n in SCENARIOS if "task" in inspect.signature(SCENARIOS[n][0]).parameters]
-        other = [n for n in chosen if n not in on_task]
-        if names and other:
-            raise click.BadParameter(
-                f"{', '.join(other)}: runs burstlab's own job; on your task run "
-                f"{', '.join(on_task)}"
-            )
-        chosen = tuple(n for n in chosen if n in on_task)
+        chosen = _taking("task", chosen, names, "runs burstlab's own job; on your task run")
         chosen = _on_task_broker(chosen, names, broker, task)
     for name in chosen:
         run, duration = SCENARIOS[name]
@@ -120,6 +107,20 @@ def faults(
     click.echo(format_table(reports))
     if any(not report.ok for report in reports):
         raise SystemExit(1)
+
+
+def _taking(
+    parameter: str, chosen: tuple[str, ...], names: tuple[str, ...], why: str
+) -> tuple[str, ...]:
+    """The chosen scenarios whose function takes ``parameter``; one named that does not is
+    refused with ``why`` and the scenarios that do."""
+    from burstlab.faults.catalog import SCENARIOS
+
+    taking = [n for n in SCENARIOS if parameter in inspect.signature(SCENARIOS[n][0]).parameters]
+    other = [n for n in chosen if n not in taking]
+    if names and other:
+        raise click.BadParameter(f"{', '.join(other)}: {why} {', '.join(taking)}")
+    return tuple(n for n in chosen if n in taking)
 
 
 MAX_REDELIVERY_WAIT_S = 300.0

@@ -166,6 +166,20 @@ def _runs_of(
     return {run[key]: run for run in summary["runs"]}
 
 
+def _fault(project: Path, scenario: str, *args: str) -> tuple[int, int, int, str]:
+    """``burstlab faults SCENARIO`` on the project's task with the steady payloads: accepted,
+    ended and lost jobs from its table row, and its whole output; it must exit 0 (none lost)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "burstlab", "faults", scenario, *TASK_FLAGS,
+         "--payloads", "steady.jsonl", *args],
+        cwd=project, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.startswith(f"{scenario} "))
+    accepted, completed, lost = (int(cell.replace(",", "")) for cell in row.split()[1:4])
+    return accepted, completed, lost, proc.stdout
+
+
 @pytest.mark.slow
 def test_a_users_own_celery_task_is_measured_on_both_sides_without_touching_its_files(
     tmp_path: Path,
@@ -289,18 +303,11 @@ def test_a_killed_pool_process_of_the_users_app_ends_its_job_and_loses_none(
     project = _project(tmp_path)
     before = _fingerprint(project)
     # When `burstlab faults` kills one of the two pool processes of its worker mid-burst
-    command = [sys.executable, "-m", "burstlab", "faults", "worker-child-kill", *TASK_FLAGS]
-    proc = subprocess.run(
-        [*command, "--payloads", "steady.jsonl"],
-        cwd=project, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    accepted, completed, lost, out = _fault(project, "worker-child-kill")
     # Then every accepted job ended (none lost: the command exits 0), the raising payload's
     # and the interrupted one's as failures
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    row = next(line for line in proc.stdout.splitlines() if line.startswith("worker-child-kill "))
-    accepted, completed, lost = (int(cell.replace(",", "")) for cell in row.split()[1:4])
-    assert accepted == 220 and completed == accepted and lost == 0, row
-    notes = proc.stdout.split("worker-child-kill: ", 1)[1]
+    assert accepted == 220 and completed == accepted and lost == 0, out
+    notes = out.split("worker-child-kill: ", 1)[1]
     assert "task shop.resize" in notes, notes
     failed = int(notes.split(", failed ", 1)[1].split(",")[0].split()[0])
     # (31 of the 220 jobs take the raising line; the kill may fail one more)
@@ -315,17 +322,10 @@ def test_a_killed_worker_of_the_users_app_on_rabbitmq_has_its_jobs_run_again(
     # Given the project (acks late) with its jobs on a private RabbitMQ node
     project = _project(tmp_path)
     # When `burstlab faults` kills its whole worker mid-burst
-    command = [sys.executable, "-m", "burstlab", "faults", "worker-kill", *TASK_FLAGS]
-    proc = subprocess.run(
-        [*command, "--payloads", "steady.jsonl", "--broker", "rabbitmq"],
-        cwd=project, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    accepted, completed, lost, out = _fault(project, "worker-kill", "--broker", "rabbitmq")
     # Then none is lost: the jobs it held came back when its connection closed and ran again
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    row = next(line for line in proc.stdout.splitlines() if line.startswith("worker-kill "))
-    accepted, completed, lost = (int(cell.replace(",", "")) for cell in row.split()[1:4])
-    assert accepted == 220 and completed == accepted and lost == 0, row
-    assert "broker rabbitmq" in proc.stdout and "task shop.resize" in proc.stdout
+    assert accepted == 220 and completed == accepted and lost == 0, out
+    assert "broker rabbitmq" in out and "task shop.resize" in out
 
 
 @pytest.mark.slow
@@ -344,17 +344,10 @@ def test_a_killed_worker_of_the_users_app_on_redis_has_its_jobs_back_after_its_t
         )
     )
     # When `burstlab faults` kills its whole worker mid-burst on Redis
-    command = [sys.executable, "-m", "burstlab", "faults", "worker-kill", *TASK_FLAGS]
-    proc = subprocess.run(
-        [*command, "--payloads", "steady.jsonl"],
-        cwd=project, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    accepted, completed, lost, out = _fault(project, "worker-kill")
     # Then kombu's own restore, on the app's settings, brought its held jobs back: none lost
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    row = next(line for line in proc.stdout.splitlines() if line.startswith("worker-kill "))
-    accepted, completed, lost = (int(cell.replace(",", "")) for cell in row.split()[1:4])
-    assert accepted == 220 and completed == accepted and lost == 0, row
-    assert "visibility timeout s 6, restore sweep every s 1" in proc.stdout, proc.stdout
+    assert accepted == 220 and completed == accepted and lost == 0, out
+    assert "visibility timeout s 6, restore sweep every s 1" in out, out
 
 
 def test_faults_that_cannot_run_on_a_users_task_are_refused_saying_why(tmp_path: Path) -> None:
