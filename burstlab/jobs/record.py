@@ -125,17 +125,19 @@ def decode_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
     return record
 
 
-def extra_deliveries(view: Mapping[str, Any]) -> int:
-    """Deliveries of a job beyond its first, from its view (``GET /jobs/{id}``): runs after the
-    first (``attempts`` - 1) plus deliveries acknowledged without running (``duplicates``).
-
-    The runs a user's task asked for itself (Celery retries, ``result.retries``) are not
-    deliveries of the same message: they are counted as retried, not here.
-    """
+def reruns(view: Mapping[str, Any]) -> int:
+    """Runs of a job after its first that a redelivery caused, from its view (``GET /jobs/{id}``):
+    ``attempts`` - 1, less the runs a user's task asked for itself (Celery retries,
+    ``result.retries``), which are counted as retried."""
     result = view.get(RESULT)
     retries = int(result.get("retries") or 0) if isinstance(result, Mapping) else 0
-    again = max(0, int(view.get(ATTEMPTS) or 0) - 1 - retries)
-    return again + int(view.get(DUPLICATES) or 0)
+    return max(0, int(view.get(ATTEMPTS) or 0) - 1 - retries)
+
+
+def extra_deliveries(view: Mapping[str, Any]) -> int:
+    """Deliveries of a job beyond its first, from its view: its :func:`reruns` plus deliveries
+    acknowledged without running (``duplicates``)."""
+    return reruns(view) + int(view.get(DUPLICATES) or 0)
 
 
 def job_view(job_id: str, record: dict[str, Any]) -> dict[str, Any]:

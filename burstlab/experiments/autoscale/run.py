@@ -36,7 +36,7 @@ from burstlab.experiments.burst.run import run_mode
 from burstlab.experiments.loadgen.progress import ProgressDisplay
 from burstlab.experiments.model.records import JobRow, write_jobs_csv
 from burstlab.experiments.model.run import ExperimentResult, RunPlan, finite
-from burstlab.jobs.record import extra_deliveries
+from burstlab.jobs.record import reruns
 from burstlab.jobs.target import TaskTarget
 from burstlab.scenario.autoscale import AutoscalePolicy
 from burstlab.scenario.spec import ScenarioError
@@ -167,8 +167,8 @@ def _duplicates(producer: Producer, rows: list[JobRow]) -> dict[str, int]:
     end and its acknowledgement."""
     ids = [r.job_id for r in rows if r.job_id]
     views = producer.lookup(ids) if ids else {}
+    again = sum(reruns(v) for v in views.values())
     done = sum(int(v.get("duplicates") or 0) for v in views.values())
-    again = sum(extra_deliveries(v) for v in views.values()) - done
     return {"duplicated": again + done, "ran_again": again, "redelivered_done": done}
 
 
