@@ -1,0 +1,154 @@
+"""The queue replay: exact on fixed bursts, Erlang C in steady state, replica timelines, bands."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from burstlab.experiments.model.replay import Servers, Workload, predict, replay
+from burstlab.experiments.model.service import ServiceModel
+from burstlab.experiments.model.theory import (
+    burst_drain_exponential,
+    burst_drain_fixed,
+    burst_latency_percentile_fixed,
+    burst_mean_latency,
+    erlang_c,
+)
+
+
+@pytest.mark.parametrize(("burst", "workers"), [(200, 1), (200, 4), (201, 4), (3, 8), (40, 2)])
+def test_a_fixed_service_burst_replays_to_the_closed_form_exactly(burst: int, workers: int) -> None:
+    # Given B jobs of S = 62.5 ms (a binary fraction: the sums are exact) arriving at once
+    service_s = 0.0625
+    load = Workload.of([0.0] * burst)
+    # When they are replayed
+    result = replay(load, ServiceModel.fixed(service_s), Servers.fixed(workers), replays=3)
+    # Then every replay drains in ceil(B/N) S, with the closed forms' mean and percentiles
+    assert np.all(result.drain_s == math.ceil(burst / workers) * service_s)
+    assert result.drain_s[0] == burst_drain_fixed(burst, workers, service_s)
+    assert result.mean_s[0] == pytest.approx(burst_mean_latency(burst, workers, service_s))
+    for name, pct in (("p50_s", 50), ("p99_s", 99)):
+        expected = burst_latency_percentile_fixed(burst, workers, service_s, pct)
+        assert getattr(result, name)[0] == pytest.approx(expected)
+    # And the backlog peaks with the whole burst in, N of it running
+    assert result.peak_in_system[0] == burst
+    assert result.peak_waiting[0] == max(burst - workers, 0)
+
+
+def test_own_run_times_plus_a_fixed_overhead_add_up_per_job() -> None:
+    # Given two servers, jobs of their own lengths and a hand-over of 10 ms each
+    load = Workload.of([0.0, 0.0, 0.0, 0.5], job_s=[0.1, 0.3, 0.2, 0.1])
+    service = ServiceModel(overhead_s=(0.01,))
+    # When replayed
+    result = replay(load, service, Servers.fixed(2))
+    # Then the third job takes the server the first one frees, the fourth finds one free
+    assert result.start_s[0] == pytest.approx([0.0, 0.0, 0.11, 0.5])
+    assert result.finish_s[0] == pytest.approx([0.11, 0.31, 0.32, 0.61])
+
+
+def test_an_mmc_steady_state_replays_to_erlang_c_mean_wait() -> None:
+    # Given 150,000 Poisson arrivals at rho 0.5 on 2 servers, exponential service of 1 s
+    rng = np.random.default_rng(1)
+    servers, mean_s, rate, jobs = 2, 1.0, 1.0, 150_000
+    arrivals = np.cumsum(rng.exponential(1 / rate, jobs))
+    service = ServiceModel(run_s=tuple(rng.exponential(mean_s, 200_000)))
+    # When the run is replayed 16 times
+    result = replay(Workload(arrivals), service, Servers.fixed(servers), replays=16, seed=1)
+    # Then the mean wait (after the first tenth) is within 3 % of Erlang C's
+    warm = jobs // 10
+    measured = float((result.start_s[:, warm:] - arrivals[warm:]).mean())
+    expected = erlang_c(servers, rate * mean_s) / (servers / mean_s - rate)
+    assert measured == pytest.approx(expected, rel=0.03)
+
+
+def test_servers_that_start_late_take_jobs_from_their_ready_time() -> None:
+    # Given four 1 s jobs at once, one server ready at 0 and one that starts at 2.5 s
+    load = Workload.of([0.0] * 4)
+    late = Servers(ready_s=(0.0, 2.5))
+    # When replayed
+    result = replay(load, ServiceModel.fixed(1.0), late)
+    # Then the first server runs three, the late one takes the fourth when it is ready
+    assert result.finish_s[0] == pytest.approx([1.0, 2.0, 3.0, 3.5])
+    assert result.drain_s[0] == pytest.approx(3.5)
+    # And each server is paid from its ready time to the last finish
+    assert result.worker_seconds[0] == pytest.approx(3.5 + 1.0)
+
+
+def test_a_stopped_server_finishes_its_job_and_starts_no_other() -> None:
+    # Given the first server stops at 1.5 s, the second starts at 2.5 s
+    load = Workload.of([0.0] * 4)
+    servers = Servers(ready_s=(0.0, 2.5), stop_s=(1.5, math.inf))
+    # When replayed
+    result = replay(load, ServiceModel.fixed(1.0), servers)
+    # Then the first server's job running at 1.5 s runs to its end, the rest wait for the second
+    assert result.finish_s[0] == pytest.approx([1.0, 2.0, 3.5, 4.5])
+    assert result.worker_seconds[0] == pytest.approx(2.0 + 2.0)
+
+
+def test_the_band_holds_the_median_and_the_closed_form_of_an_exponential_burst() -> None:
+    # Given a burst of 200 exponential jobs (mean 50 ms) on 4 servers
+    rng = np.random.default_rng(5)
+    service = ServiceModel(run_s=tuple(rng.exponential(0.05, 2_000)))
+    # When predicted with 200 replays
+    prediction = predict(Workload.of([0.0] * 200), service, Servers.fixed(4), seed=9)
+    # Then every band is ordered around its median and has a width
+    for band in prediction.bands.values():
+        assert band.low <= band.median <= band.high
+    drain = prediction.bands["drain_s"]
+    assert drain.high > drain.low
+    # And the expected drain of the closed form lies inside the drain's band
+    assert drain.contains(burst_drain_exponential(200, 4, 0.05))
+
+
+def test_a_few_probes_widen_the_band_over_many() -> None:
+    # Given the same service distribution known from 5 samples or from 500
+    rng = np.random.default_rng(2)
+    many = rng.normal(0.05, 0.01, 500).clip(0.01)
+    load = Workload.of([0.0] * 100)
+
+    def width(samples: np.ndarray) -> float:
+        band = predict(load, ServiceModel(run_s=tuple(samples)), Servers.fixed(2)).bands
+        return band["drain_s"].high - band["drain_s"].low
+
+    # Then the bootstrap's band is wider with fewer samples (how well the probes know S)
+    assert width(many[:5]) > width(many)
+
+
+def test_one_seed_gives_one_answer() -> None:
+    service = ServiceModel(run_s=(0.01, 0.05, 0.2), overhead_s=(0.001, 0.004))
+    load = Workload.of(np.linspace(0, 2, 50))
+    first = predict(load, service, Servers.fixed(3), seed=4)
+    assert predict(load, service, Servers.fixed(3), seed=4) == first
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Servers.fixed(0), "at least one server"),
+        (lambda: Servers(ready_s=()), "no servers"),
+        (lambda: Servers(ready_s=(1.0, 2.0), stop_s=(1.0, 0.5)), "no server ever serves"),
+        (lambda: Servers(ready_s=(-1.0,)), "ready times must be finite and >= 0"),
+        (lambda: Workload.of([0.0, -0.5]), "arrivals_s: times must be finite and >= 0"),
+        (lambda: Workload.of([0.0, math.nan]), "arrivals_s: times must be finite and >= 0"),
+        (lambda: Workload.of([]), "at least one job"),
+        (lambda: Workload.of([0.0], job_s=[-1.0]), "job_s: times must be finite and >= 0"),
+        (lambda: Workload.of([0.0, 1.0], job_s=[1.0]), "job_s has 1 values for 2 jobs"),
+        (lambda: ServiceModel(run_s=(0.1, -0.1)), "run_s: service samples must be finite"),
+    ],
+)
+def test_bad_input_is_refused_with_the_reason(build: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build()  # type: ignore[operator]
+
+
+def test_a_job_after_every_server_stopped_is_refused() -> None:
+    servers = Servers(ready_s=(0.0,), stop_s=(1.0,))
+    with pytest.raises(ValueError, match="finds every server stopped"):
+        replay(Workload.of([0.0, 2.0]), ServiceModel.fixed(0.1), servers)
+
+
+def test_jobs_without_a_run_time_need_measured_samples() -> None:
+    with pytest.raises(ValueError, match="no run time"):
+        replay(Workload.of([0.0]), ServiceModel(overhead_s=(0.01,)), Servers.fixed(1))
