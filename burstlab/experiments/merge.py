@@ -19,6 +19,7 @@ from burstlab.experiments.model.histograms import (
     merged_percentiles,
     read_histograms,
 )
+from burstlab.experiments.model.prediction import ReplayInputs
 from burstlab.experiments.model.records import JobRow, read_jobs_csv, write_jobs_csv
 from burstlab.experiments.model.run import finite
 from burstlab.experiments.model.stats import run_keys, summarize_run
@@ -80,7 +81,14 @@ def _merge_run(
         if (run["mode"], run["workers"]) == key
     ]
     inputs = (parts[0].get("theory") or {}).get("inputs")
-    run = summarize_run(rows, mode, workers, TheoryInputs(**inputs) if inputs else None)
+    replay = (parts[0].get("prediction") or {}).get("inputs")
+    run = summarize_run(
+        rows,
+        mode,
+        workers,
+        TheoryInputs(**inputs) if inputs else None,
+        ReplayInputs.from_dict(replay) if replay else None,
+    )
     for name in ("latency_ms", "latency_uncorrected_ms", "accept_latency_ms", "queue_wait_ms",
                  "service_ms"):  # fmt: skip
         encoded = [s.histograms[key][name] for s in shards if key in s.histograms]

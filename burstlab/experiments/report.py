@@ -21,6 +21,7 @@ from burstlab.experiments.durations.report import (
 )
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.render.plots import write_plots
+from burstlab.experiments.render.prediction_tables import prediction_table, service_table
 from burstlab.experiments.render.tables import FLAG, TableData, report_tables
 from burstlab.experiments.render.task_tables import task_tables
 from burstlab.experiments.sweep.plots import write_sweep_plots
@@ -158,7 +159,9 @@ def write_report(
     out_dir = Path(out_dir)
     plots = write_plots(out_dir, summary, rows) + write_sweep_plots(out_dir, summary)
     plots += write_duration_plots(out_dir, summary)
-    tables = task_tables(summary) + duration_tables(summary) + report_tables(summary)
+    runs = list(summary.get("runs", []))
+    replay = [prediction_table(runs), service_table(runs)]
+    tables = task_tables(summary) + duration_tables(summary) + report_tables(summary, replay)
     tables += sweep_tables(summary)
     markdown = out_dir / "report.md"
     markdown.write_text(render_markdown(summary, tables, plots), encoding="utf-8")

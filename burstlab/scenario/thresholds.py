@@ -58,7 +58,9 @@ def _check(
 
 
 def _drain_error(run: Mapping[str, Any]) -> float | None:
-    check = run.get("theory", {}).get("checks", {}).get("drain_s")
+    """The drain's deviation from the replayed prediction, or the closed form's without one."""
+    check = (run.get("prediction") or {}).get("checks", {}).get("drain_s")
+    check = check or (run.get("theory") or {}).get("checks", {}).get("drain_s")
     if not check or check.get("deviation") is None:
         return None
     return abs(float(check["deviation"]))

@@ -1,7 +1,8 @@
 """The burst run of one mode: probe S, send the schedule open loop, collect, summarize.
 
 Every run kind without a sweep of its own (burst, steady, ramp, cpu-burst, ...) runs this per
-(workers, mode); the summary sits beside the queueing-theory prediction for N workers and S.
+(workers, mode); the summary sits beside the queue replay's predictions (planned and replayed,
+with their bands) and the closed forms for N workers and S as a cross-check.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from burstlab.client import ProducerClient
 from burstlab.experiments.loadgen.collect import collect_async, to_rows
 from burstlab.experiments.loadgen.generator import Progress, client_session, generate
 from burstlab.experiments.loadgen.phases import PhaseAnnouncer
-from burstlab.experiments.loadgen.probe import measure_service_time, theory_service
+from burstlab.experiments.loadgen.probe import (
+    measure_service_time,
+    replay_inputs,
+    theory_service,
+)
 from burstlab.experiments.loadgen.progress import ProgressDisplay
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.model.run import RunPlan
@@ -71,7 +76,8 @@ async def run_mode(
     service_s, servers = theory_service(scenario, schedule, workers, probe)
     probe.update({"theory_service_s": service_s, "theory_servers": servers})
     inputs = theory_inputs(scenario, servers, service_s, probe.get("cs2"))
-    summary = summarize_run(rows, mode, workers, inputs)
+    replay = replay_inputs(scenario, schedule, workers, probe)
+    summary = summarize_run(rows, mode, workers, inputs, replay)
     if mode == "async":  # a sync job is run once, by its request
         summary["duplicated"] = sum(extra_deliveries(record) for record in records.values())
     summary["probe"] = probe

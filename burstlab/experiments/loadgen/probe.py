@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import os
 import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from burstlab.client import ProducerClient
 from burstlab.experiments.model.mgc import squared_cv
+from burstlab.experiments.model.prediction import ReplayInputs
+from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.stats import percentiles_ms
 from burstlab.jobs.record import FAILED
 from burstlab.jobs.spec import TASK_KIND
@@ -32,11 +34,13 @@ async def measure_service_time(
 
     S is the mean of ``finished_at - enqueued_at``: the job's run plus the hop that hands it to
     a free worker (broker fetch or HTTP accept), the per-job cost a saturated worker also pays.
+    Each probe's hop (``started_at - enqueued_at``) is kept in ``overhead_samples_s``.
     """
     if is_task(scenario):
         return await _measure_task(client, mode)
     total_weight = sum(job.weight for job in scenario.jobs)
     weighted = pure = 0.0
+    overheads: list[float] = []
     for job in scenario.jobs:
         hops, runs = [], []
         for _ in range(PROBES_PER_JOB):
@@ -44,9 +48,14 @@ async def measure_service_time(
             t = reply["timings"]
             hops.append(t["finished_at"] - t["enqueued_at"])
             runs.append(t["finished_at"] - t["started_at"])
+            overheads.append(max(t["started_at"] - t["enqueued_at"], 0.0))
         weighted += job.weight * statistics.fmean(hops)
         pure += job.weight * statistics.fmean(runs)
-    return {"service_s": weighted / total_weight, "run_only_s": pure / total_weight}
+    return {
+        "service_s": weighted / total_weight,
+        "run_only_s": pure / total_weight,
+        "overhead_samples_s": overheads,
+    }
 
 
 def is_task(scenario: Scenario) -> bool:
@@ -61,15 +70,17 @@ async def _measure_task(client: ProducerClient, mode: str) -> dict[str, Any]:
     times: mean, squared coefficient of variation (``cs2``, the M/G/c input), p50, p99, and the
     share of the run spent on the CPU of the task's thread; failed probes are counted. The
     per-job times (``samples_s``, enqueue to finish, in payload order) give the autoscaling
-    fluid model each job's own service time.
+    fluid model each job's own service time; the run times (``run_samples_s``) and the
+    hand-over times (``overhead_samples_s``) the queue replay's service model.
     """
-    hops, runs, cpu = [], [], []
+    hops, runs, cpu, overheads = [], [], [], []
     failed = 0
     for _ in range(TASK_PROBES):
         reply = await client.run(mode, TASK_KIND)
         t = reply["timings"]
         hops.append(t["finished_at"] - t["enqueued_at"])
         runs.append(t["finished_at"] - t["started_at"])
+        overheads.append(max(t["started_at"] - t["enqueued_at"], 0.0))
         cpu.append(float((reply.get("result") or {}).get("cpu_seconds") or 0.0))
         failed += reply.get("status") == FAILED
     return {
@@ -78,6 +89,8 @@ async def _measure_task(client: ProducerClient, mode: str) -> dict[str, Any]:
         "cs2": squared_cv(runs),
         "distribution": service_distribution(runs, cpu, failed),
         "samples_s": hops,
+        "run_samples_s": runs,
+        "overhead_samples_s": overheads,
     }
 
 
@@ -116,6 +129,25 @@ def theory_service(
     if all(job.kind == "cpu" for job in scenario.jobs):
         servers = min(workers, os.cpu_count() or workers)
     return service_s, servers
+
+
+def replay_inputs(
+    scenario: Scenario, schedule: Schedule, workers: int, probe: Mapping[str, Any]
+) -> ReplayInputs:
+    """The queue replay's servers and service model for a run, from its probe.
+
+    burstlab's own jobs run for their own duration plus a hand-over drawn from the probes'; a
+    user's task for a run time drawn from the probes' run times plus a hand-over. A probe of an
+    older result without the samples falls back to its means.
+    """
+    _, servers = theory_service(scenario, schedule, workers, dict(probe))
+    overhead = probe.get("overhead_samples_s")
+    if overhead is None:
+        overhead = [max(probe["service_s"] - probe["run_only_s"], 0.0)]
+    runs: list[float] = []
+    if is_task(scenario):
+        runs = list(probe.get("run_samples_s") or [probe["run_only_s"]])
+    return ReplayInputs(servers, ServiceModel(tuple(runs), tuple(overhead)))
 
 
 def service_probe(scenario: Scenario, workers: int) -> ServiceProbe:

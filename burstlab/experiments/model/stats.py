@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from burstlab.experiments.model.histograms import encode, percentiles, record, to_micros
+from burstlab.experiments.model.prediction import ReplayInputs, run_prediction
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.model.theory import Theory, TheoryInputs, deviation, is_flagged, predict
 
@@ -203,7 +204,11 @@ def _theory_section(
 
 
 def summarize_run(
-    rows: Iterable[JobRow], mode: str, workers: int, theory_inputs: TheoryInputs | None = None
+    rows: Iterable[JobRow],
+    mode: str,
+    workers: int,
+    theory_inputs: TheoryInputs | None = None,
+    replay_inputs: ReplayInputs | None = None,
 ) -> dict[str, Any]:
     """Summary of one (mode, workers) run; ``rows`` may hold other runs too (they are filtered out).
 
@@ -211,7 +216,9 @@ def summarize_run(
     over the whole run without a burst (see ``_throughput``). drain_s = last end -
     first intended burst send (or first intended send without a burst). Latency stats cover
     succeeded jobs, accept latency all jobs the service took (not rejected, not errors);
-    ``failed`` and ``errors`` count the outcomes beyond the required keys.
+    ``failed`` and ``errors`` count the outcomes beyond the required keys. With
+    ``replay_inputs`` the run is replayed through the queue model (``prediction``); the
+    closed forms of ``theory_inputs`` stay beside it as a cross-check (``theory``).
     """
     run = run_rows(rows, mode, workers)
     done = [r for r in run if r.outcome == "succeeded" and r.end is not None]
@@ -237,7 +244,8 @@ def summarize_run(
         "mean_response_s": _ms_to_s(latency["mean"]),
         "utilization": busy / (workers * span) if span > 0 else None,
     }
-    return {
+    backlog = peak_backlog(run)
+    summary: dict[str, Any] = {
         "mode": mode,
         "workers": workers,
         "offered": len(run),
@@ -252,7 +260,7 @@ def summarize_run(
         **latencies,
         "drain_s": drain,
         "drain_overhead": drain_overhead(drained, workers, drain) if has_burst else None,
-        "peak_backlog": peak_backlog(run),
+        "peak_backlog": backlog,
         "generator_lag_ms": {"p99": lag["p99"], "max": lag["max"]},
         "generator_fell_behind": (lag["p99"] or 0.0) > GENERATOR_LAG_LIMIT_MS,
         "theory": _theory_section(theory_inputs, measured),
@@ -262,6 +270,17 @@ def summarize_run(
             else {}
         ),
     }
+    if replay_inputs is not None:
+        mean = measured["burst_mean_latency_s"] if has_burst else measured["mean_response_s"]
+        figures = {
+            "drain_s": drain,
+            "mean_s": mean,
+            "p50_s": _ms_to_s(latency["p50"]),
+            "p99_s": _ms_to_s(latency["p99"]),
+            "peak_backlog": float(backlog),
+        }
+        summary["prediction"] = run_prediction(run, mode, replay_inputs, figures)
+    return summary
 
 
 def service_measured(ran: Sequence[JobRow]) -> dict[str, Any]:

@@ -11,12 +11,19 @@ from burstlab.experiments.render.tables import FLAG, fmt
 
 
 def _theory_cells(run: Mapping[str, Any]) -> tuple[str, str]:
-    check = run.get("theory", {}).get("checks", {}).get("drain_s")
+    """The drain's prediction and deviation: the replayed one with its band where the run was
+    replayed, else the closed form's."""
+    check = (run.get("prediction") or {}).get("checks", {}).get("drain_s")
+    band = ""
+    if check:
+        band = f" ({fmt(check['low'], 2)}\u2013{fmt(check['high'], 2)})"
+    else:
+        check = (run.get("theory") or {}).get("checks", {}).get("drain_s")
     if not check:
         return "\u2013", "\u2013"
     deviation = check["deviation"]
     flag = f" {FLAG}" if check["flagged"] else ""
-    return fmt(check["predicted"], 2), f"{deviation * 100:+.0f}%{flag}"
+    return fmt(check["predicted"], 2) + band, f"{deviation * 100:+.0f}%{flag}"
 
 
 def summary_table(summary: Mapping[str, Any]) -> Table:
@@ -32,7 +39,7 @@ def summary_table(summary: Mapping[str, Any]) -> Table:
         "latency p50 ms",
         "latency p99 ms",
         "drain s",
-        "predicted s",
+        "predicted s (band)",
         "dev",
         "peak backlog",
     ):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +98,8 @@ def latency_table(runs: list[Mapping[str, Any]]) -> TableData:
 
 
 def theory_table(runs: list[Mapping[str, Any]]) -> TableData:
-    """Predicted vs measured per run and metric; deviations past the tolerance get a flag."""
+    """The closed forms' predictions vs measured per run and metric, the cross-check beside the
+    queue replay; deviations past the tolerance get a flag."""
     rows = []
     for r in runs:
         for metric, check in (r.get("theory") or {}).get("checks", {}).items():
@@ -114,7 +115,7 @@ def theory_table(runs: list[Mapping[str, Any]]) -> TableData:
                 )
             )
     headers = ("run", "metric", "predicted", "measured", "deviation", "")
-    return TableData("Theory vs measured", headers, tuple(rows))
+    return TableData("Closed forms vs measured (cross-check)", headers, tuple(rows))
 
 
 def thresholds_table(checks: list[Mapping[str, Any]]) -> TableData:
@@ -127,9 +128,11 @@ def thresholds_table(checks: list[Mapping[str, Any]]) -> TableData:
     return TableData("Thresholds", ("threshold", "run", "limit", "measured", "result"), rows)
 
 
-def report_tables(summary: Mapping[str, Any]) -> list[TableData]:
-    """All tables of a report, skipping empty ones."""
+def report_tables(
+    summary: Mapping[str, Any], predictions: Sequence[TableData] = ()
+) -> list[TableData]:
+    """All tables of a report, skipping empty ones; ``predictions`` go before the closed forms."""
     runs = list(summary.get("runs", []))
-    tables = [runs_table(runs), latency_table(runs), theory_table(runs)]
+    tables = [runs_table(runs), latency_table(runs), *predictions, theory_table(runs)]
     tables.append(thresholds_table(list(summary.get("thresholds", []))))
     return [t for t in tables if t.rows]

@@ -1,0 +1,210 @@
+"""A run's two replay predictions, planned and replayed, and the checks against what it measured.
+
+*Planned*: every job of the seeded schedule at its intended send time, through the servers with
+the probe's service times: what the run should give before it is sent. *Replayed*: the jobs
+the service took, at the times the generator actually sent them, through the same servers and
+the same service model: what the pipeline should have done with the load it really got. The
+deviation of each figure is read from the replayed prediction; a figure outside the replayed
+band (by more than an absolute floor), or past the tolerance, is flagged, and the check says
+whether the planned prediction was off too (the arrivals differed from the plan) or only the
+replayed one (the pipeline did something the model does not count).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.model.replay import Band, Servers, Workload, predict
+from burstlab.experiments.model.service import ServiceModel
+from burstlab.experiments.model.theory import DEVIATION_TOLERANCE, deviation
+
+TAKEN = ("succeeded", "failed", "lost")
+"""Outcomes of jobs the service took on: the ones a worker ran or should have run."""
+TIME_FLOOR_S = 0.010
+"""A time figure this close to its band (or prediction) is not flagged: 4 ms against 0.1 ms
+is 40x off and means nothing."""
+BACKLOG_FLOOR = 5.0
+"""A peak backlog within this many jobs of its band is not flagged."""
+RESOLUTION = 1e-5
+"""Within this of a band's end counts as inside: 10 us, below what epoch-second floats keep."""
+
+
+@dataclass(frozen=True)
+class ReplayInputs:
+    """What a run's replay needs besides its rows: the servers and the service-time model.
+
+    With no measured run times (``service.run_s`` empty) each job runs for its own
+    ``duration_ms`` (burstlab's ``io`` and ``cpu`` jobs; ``cpu`` on min(N, cores) servers).
+    """
+
+    servers: int
+    service: ServiceModel
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for summary.json."""
+        return {"servers": self.servers, "seed": self.seed, "service": self.service.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReplayInputs:
+        """The inputs as :meth:`to_dict` wrote them."""
+        service = ServiceModel.from_dict(dict(data["service"]))
+        return cls(int(data["servers"]), service, int(data.get("seed", 0)))
+
+
+@dataclass(frozen=True)
+class FigureCheck:
+    """One measured figure beside the replayed prediction's median and band."""
+
+    predicted: float
+    low: float
+    high: float
+    measured: float
+    deviation: float
+    in_band: bool
+    flagged: bool
+    planned: float
+    planned_in_band: bool
+    cause: str | None
+    """"pipeline" when flagged (the replayed prediction is off: the pipeline did something the
+    model does not count); "arrivals" when only the planned one is off (the generator did not
+    send the plan); None when neither is."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for summary.json."""
+        return asdict(self)
+
+
+def workloads(rows: Sequence[JobRow], own_times: bool) -> tuple[Workload, Workload] | None:
+    """The planned and the replayed workload of one run's rows (None without a job taken).
+
+    Times are offsets from the run's first intended send; the drain counts from the first
+    intended burst send, as the measured drain does. ``own_times``: each job runs for its own
+    ``duration_ms`` (else the service model draws its run time).
+    """
+    if not rows:
+        return None
+    origin = min(r.intended for r in rows)
+    has_burst = any(r.in_burst for r in rows)
+    burst_start = min((r.intended for r in rows if r.in_burst), default=origin) - origin
+
+    def workload(jobs: Sequence[JobRow], sent: bool) -> Workload:
+        arrivals = [max((r.sent if sent else r.intended) - origin, 0.0) for r in jobs]
+        return Workload.of(
+            arrivals,
+            intended_s=[r.intended - origin for r in jobs],
+            job_s=[r.duration_ms / 1000 for r in jobs] if own_times else None,
+            counted=[r.in_burst for r in jobs] if has_burst else None,
+            origin_s=burst_start,
+        )
+
+    taken = [r for r in rows if r.outcome in TAKEN]
+    if not taken:
+        return None
+    return workload(rows, sent=False), workload(taken, sent=True)
+
+
+def run_prediction(
+    rows: Sequence[JobRow],
+    mode: str,
+    inputs: ReplayInputs,
+    measured: Mapping[str, float | None],
+) -> dict[str, Any]:
+    """summary.json's ``prediction`` of one run: inputs, both predictions, the checks.
+
+    ``measured`` holds the run's ``drain_s``, ``mean_s``, ``p50_s``, ``p99_s`` and
+    ``peak_backlog``; each present one is checked against the replayed band.
+    """
+    pair = workloads(rows, own_times=not inputs.service.run_s)
+    section: dict[str, Any] = {"inputs": inputs.to_dict(), "planned": None, "replayed": None}
+    if pair is None:
+        return section | {"checks": {}}
+    servers = Servers.fixed(inputs.servers)
+    planned, replayed = (predict(load, inputs.service, servers, seed=inputs.seed) for load in pair)
+    section["planned"] = planned.to_dict()
+    section["replayed"] = replayed.to_dict()
+    # A sync job waits holding its connection: its backlog is every job not yet answered.
+    backlog = "peak_in_system" if mode == "sync" else "peak_waiting"
+    names = {
+        "drain_s": "drain_s",
+        "mean_s": "mean_s",
+        "p50_s": "p50_s",
+        "p99_s": "p99_s",
+        "peak_backlog": backlog,
+    }
+    checks = {}
+    for name, figure in names.items():
+        value = measured.get(name)
+        if value is None:
+            continue
+        checks[name] = check(
+            float(value), replayed.bands[figure], planned.bands[figure], _floor(name)
+        ).to_dict()
+    return section | {"checks": checks}
+
+
+def check(measured: float, replayed: Band, planned: Band, floor: float) -> FigureCheck:
+    """A measured figure against the replayed band (and the planned one, to name the cause).
+
+    Flagged when it lies outside the replayed band by more than ``floor``, or past the
+    deviation tolerance by more than ``floor``.
+    """
+    dev = deviation(replayed.median, measured)
+    flagged = _off(measured, replayed, floor)
+    cause = "pipeline" if flagged else "arrivals" if _off(measured, planned, floor) else None
+    return FigureCheck(
+        predicted=replayed.median,
+        low=replayed.low,
+        high=replayed.high,
+        measured=measured,
+        deviation=dev,
+        in_band=_outside(measured, replayed) <= RESOLUTION,
+        flagged=flagged,
+        planned=planned.median,
+        planned_in_band=_outside(measured, planned) <= RESOLUTION,
+        cause=cause,
+    )
+
+
+def _outside(value: float, band: Band) -> float:
+    """How far ``value`` lies outside ``band`` (0 inside)."""
+    return max(band.low - value, value - band.high, 0.0)
+
+
+def _off(measured: float, band: Band, floor: float) -> bool:
+    """Outside the band, or past the tolerance, by more than ``floor``."""
+    dev = deviation(band.median, measured)
+    outside = _outside(measured, band) > floor
+    beyond = math.isnan(dev) or abs(dev) > DEVIATION_TOLERANCE
+    return outside or (beyond and abs(measured - band.median) > floor)
+
+
+def _floor(name: str) -> float:
+    return BACKLOG_FLOOR if name == "peak_backlog" else TIME_FLOOR_S
+
+
+def share_run_times(runs: Sequence[tuple[Sequence[JobRow], dict[str, Any]]]) -> None:
+    """Predict every side of one stack from one run-time distribution: all their probes' run
+    times together (each side keeps its own hand-over). Updates each summary's ``prediction``.
+
+    Only runs whose run times were measured (a user's task) change; each side probed the task
+    on its own, and a prediction that depends on which payloads one side's probe took is not
+    one to compare the sides by.
+    """
+    measured = [
+        (rows, summary)
+        for rows, summary in runs
+        if ((summary.get("prediction") or {}).get("inputs") or {}).get("service", {}).get("run_s")
+    ]
+    if len(measured) < 2:
+        return
+    inputs = [ReplayInputs.from_dict(summary["prediction"]["inputs"]) for _, summary in measured]
+    run_s = tuple(value for each in inputs for value in each.service.run_s)
+    for (rows, summary), own in zip(measured, inputs, strict=True):
+        shared = replace(own, service=replace(own.service, run_s=run_s))
+        figures = {name: c["measured"] for name, c in summary["prediction"]["checks"].items()}
+        summary["prediction"] = run_prediction(rows, summary["mode"], shared, figures)

@@ -1,0 +1,90 @@
+"""The queue replay's tables: each figure beside its planned and replayed prediction, with the
+band, and the service-time model both sides were predicted from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from burstlab.experiments.render.tables import FLAG, TableData, fmt
+
+_FIGURES = {
+    "drain_s": ("drain s", 2, 1.0),
+    "mean_s": ("mean latency ms", 1, 1000.0),
+    "p50_s": ("p50 latency ms", 1, 1000.0),
+    "p99_s": ("p99 latency ms", 1, 1000.0),
+    "peak_backlog": ("peak backlog", 0, 1.0),
+}
+_CAUSES = {
+    "pipeline": "pipeline (outside the replayed band)",
+    "arrivals": "arrivals (only the planned one is off)",
+}
+
+
+def _label(run: Mapping[str, Any]) -> str:
+    return f"{run['mode']} x{run['workers']}"
+
+
+def _value(value: float, digits: int, scale: float) -> str:
+    return fmt(float(value) * scale, digits)
+
+
+def prediction_table(runs: list[Mapping[str, Any]]) -> TableData:
+    """Per run and figure: planned, replayed with its 5-95 % band, measured, deviation, flag."""
+    rows = []
+    for run in runs:
+        checks = (run.get("prediction") or {}).get("checks", {})
+        for name, check in checks.items():
+            title, digits, scale = _FIGURES.get(name, (name, 3, 1.0))
+            band = (
+                f"{_value(check['low'], digits, scale)}\u2013{_value(check['high'], digits, scale)}"
+            )
+            flag = f"{FLAG} " if check["flagged"] else ""
+            rows.append(
+                (
+                    _label(run),
+                    title,
+                    _value(check["planned"], digits, scale),
+                    f"{_value(check['predicted'], digits, scale)} ({band})",
+                    _value(check["measured"], digits, scale),
+                    f"{check['deviation']:+.0%}",
+                    flag + _CAUSES.get(check.get("cause") or "", ""),
+                )
+            )
+    headers = (
+        "run",
+        "figure",
+        "planned",
+        "replayed (band 5\u201395 %)",
+        "measured",
+        "deviation",
+        "off",
+    )
+    return TableData("Prediction vs measured (queue replay)", headers, tuple(rows))
+
+
+def service_table(runs: list[Mapping[str, Any]]) -> TableData:
+    """The service-time model of each replayed run: servers, run time, hand-over."""
+    rows = []
+    for run in runs:
+        inputs = (run.get("prediction") or {}).get("inputs")
+        if not inputs:
+            continue
+        service = inputs["service"]
+        samples = service.get("run_s") or []
+        run_time = (
+            f"{fmt(service['run_mean_ms'])} ms mean of {len(samples)} measured"
+            if samples
+            else "each job's own duration"
+        )
+        rows.append(
+            (
+                _label(run),
+                fmt(inputs["servers"]),
+                run_time,
+                f"{fmt(service.get('overhead_mean_ms'))} ms"
+                f" ({len(service.get('overhead_s') or [])} probes)",
+            )
+        )
+    headers = ("run", "servers", "run time", "hand-over per job")
+    return TableData("Service-time model of the prediction", headers, tuple(rows))

@@ -1,0 +1,167 @@
+"""A run's planned and replayed predictions: checks with bands, causes, one shared distribution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from burstlab.experiments.model.prediction import ReplayInputs, share_run_times
+from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.model.service import ServiceModel
+from burstlab.experiments.model.stats import summarize_run
+from burstlab.experiments.render.console import summary_table
+from burstlab.experiments.report import write_report
+from burstlab.scenario.arrivals import BurstArrival
+from burstlab.scenario.schedule import build_schedule
+from burstlab.scenario.spec import JobMix, Scenario
+from burstlab.scenario.thresholds import Thresholds, check_thresholds
+
+SCENARIO = Scenario(
+    "mini-burst",
+    "60 jobs within 0.1 s over a trickle",
+    (JobMix("io", 50.0),),
+    BurstArrival(size=60, at_s=0.5, window_s=0.1, duration_s=1.5, base_rate=4.0),
+    Thresholds(max_drain_error=0.2),
+    workers=(2,),
+)
+HAND_OVER_S = 0.005
+T0 = 1e9
+
+
+def _run(
+    mode: str,
+    workers: int,
+    *,
+    extra_s: float = 0.0,
+    lag_per_job_s: float = 0.0,
+    kind: str = "io",
+) -> list[JobRow]:
+    """Serve the schedule FIFO, each job holding its worker for its duration plus the hand-over
+    (plus ``extra_s`` the model does not know of); the i-th send ``i * lag_per_job_s`` late."""
+    free = [T0] * workers
+    rows = []
+    for i, item in enumerate(build_schedule(SCENARIO).items):
+        intended = T0 + item.offset_s
+        sent = intended + i * lag_per_job_s
+        k = min(range(workers), key=free.__getitem__)
+        started = max(sent, free[k])
+        finished = started + item.duration_ms / 1000 + HAND_OVER_S + extra_s
+        free[k] = finished
+        accepted = finished if mode == "sync" else sent + 0.002
+        rows.append(
+            JobRow(mode, workers, f"{mode}-{i}", kind, 0.0 if kind == "task" else item.duration_ms,
+                   intended, sent, accepted, sent, sent, started, finished,
+                   200 if mode == "sync" else 202, "succeeded", item.in_burst)
+        )  # fmt: skip
+    return rows
+
+
+def _inputs(workers: int = 2) -> ReplayInputs:
+    return ReplayInputs(workers, ServiceModel(overhead_s=(HAND_OVER_S,) * 5))
+
+
+def test_a_run_that_does_what_the_model_does_is_inside_every_band() -> None:
+    # Given an async run whose workers hold each job for its 50 ms plus the probed hand-over
+    rows = _run("async", 2)
+    # When summarized with the replay inputs
+    summary = summarize_run(rows, "async", 2, None, _inputs())
+    # Then no figure is flagged or given a cause; those measured exactly are inside their band
+    # (the percentiles come from a histogram of 3 significant digits)
+    checks = summary["prediction"]["checks"]
+    assert set(checks) == {"drain_s", "mean_s", "p50_s", "p99_s", "peak_backlog"}
+    for name, check in checks.items():
+        assert not check["flagged"] and check["cause"] is None, name
+        assert check["deviation"] == pytest.approx(0.0, abs=0.002), name
+    assert all(checks[name]["in_band"] for name in ("drain_s", "mean_s", "peak_backlog"))
+    # And both predictions and the inputs are in the summary
+    assert summary["prediction"]["planned"]["replays"] == 200
+    assert summary["prediction"]["inputs"]["servers"] == 2
+
+
+def test_a_figure_outside_its_band_is_flagged_whatever_its_percentage() -> None:
+    # Given every job holds its worker 4 ms longer than the probes measured (+7 % per job)
+    rows = _run("async", 2, extra_s=0.004)
+    # When summarized
+    check = summarize_run(rows, "async", 2, None, _inputs())["prediction"]["checks"]["drain_s"]
+    # Then the drain is within the 20 % tolerance but outside the band: flagged, the pipeline's
+    assert 0 < check["deviation"] < 0.2
+    assert not check["in_band"] and check["measured"] > check["high"]
+    assert check["flagged"] and check["cause"] == "pipeline"
+
+
+def test_a_generator_that_sent_late_is_off_the_plan_but_not_the_replay() -> None:
+    # Given the generator sent each job 40 ms later than the one before it planned
+    rows = _run("async", 2, lag_per_job_s=0.040)
+    # When summarized
+    checks = summarize_run(rows, "async", 2, None, _inputs())["prediction"]["checks"]
+    # Then the drain matches the replay of what was sent, and the planned one names the arrivals
+    drain = checks["drain_s"]
+    assert drain["in_band"] and not drain["flagged"]
+    assert drain["measured"] > drain["planned"] * 1.1
+    assert drain["cause"] == "arrivals"
+
+
+def test_a_sync_backlog_counts_the_jobs_running_too() -> None:
+    # Given the same load on sync (a caller holds its connection until the answer)
+    sync = summarize_run(_run("sync", 2), "sync", 2, None, _inputs())
+    run = summarize_run(_run("async", 2), "async", 2, None, _inputs())
+    # Then the predicted sync peak is the async one plus the 2 jobs running
+    sync_peak = sync["prediction"]["checks"]["peak_backlog"]
+    async_peak = run["prediction"]["checks"]["peak_backlog"]
+    assert sync_peak["predicted"] == async_peak["predicted"] + 2
+    assert sync_peak["in_band"] and async_peak["in_band"]
+
+
+def test_both_sides_of_a_task_are_predicted_from_one_run_time_distribution() -> None:
+    # Given a user's task probed on each side, the sides' probes taking different payloads
+    sync_inputs = ReplayInputs(2, ServiceModel(run_s=(0.04,) * 10, overhead_s=(0.002,) * 10))
+    async_inputs = ReplayInputs(2, ServiceModel(run_s=(0.06,) * 10, overhead_s=(0.006,) * 10))
+    sync_rows, async_rows = _run("sync", 2, kind="task"), _run("async", 2, kind="task")
+    sync = summarize_run(sync_rows, "sync", 2, None, sync_inputs)
+    run = summarize_run(async_rows, "async", 2, None, async_inputs)
+    # When the stack's runs share their run times
+    share_run_times([(sync_rows, sync), (async_rows, run)])
+    # Then both are predicted from all 20 run times, each with its own hand-over
+    services = [s["prediction"]["inputs"]["service"] for s in (sync, run)]
+    assert services[0]["run_s"] == services[1]["run_s"]
+    assert len(services[0]["run_s"]) == 20 and services[0]["run_mean_ms"] == pytest.approx(50)
+    assert services[0]["overhead_mean_ms"] == pytest.approx(2)
+    assert services[1]["overhead_mean_ms"] == pytest.approx(6)
+    # And the measured figures were kept
+    assert sync["prediction"]["checks"]["drain_s"]["measured"] == sync["drain_s"]
+
+
+def test_the_drain_threshold_reads_the_replayed_deviation() -> None:
+    # Given a run 30 % slower per job than the model, with a closed form that happens to fit
+    run = summarize_run(_run("async", 2, extra_s=0.017), "async", 2, None, _inputs())
+    run["theory"] = {"checks": {"drain_s": {"deviation": 0.0}}}
+    # Then max_drain_error fails on the replayed deviation
+    (check,) = check_thresholds(SCENARIO.thresholds, [run])
+    assert check.passed is False and check.measured == pytest.approx(
+        run["prediction"]["checks"]["drain_s"]["deviation"]
+    )
+
+
+def test_the_report_and_the_console_show_the_band(tmp_path: Path) -> None:
+    # Given one matching and one slow run
+    rows = _run("sync", 2) + _run("async", 2, extra_s=0.004)
+    runs = [
+        summarize_run(rows, "sync", 2, None, _inputs()),
+        summarize_run(rows, "async", 2, None, _inputs()),
+    ]
+    summary = {"scenario": SCENARIO.name, "runs": runs}
+    # When the report is written
+    write_report(tmp_path, summary, rows)
+    markdown = (tmp_path / "report.md").read_text()
+    # Then the replay table shows the planned, the replayed band and the cause of a flag
+    assert "## Prediction vs measured (queue replay)" in markdown
+    drain = runs[1]["prediction"]["checks"]["drain_s"]
+    band = f"{drain['predicted']:.2f} ({drain['low']:.2f}\u2013{drain['high']:.2f})"
+    line = next(x for x in markdown.splitlines() if x.startswith("| async x2 | drain s |"))
+    assert band in line and "\u26a0 pipeline" in line
+    assert "## Service-time model of the prediction" in markdown
+    assert "each job's own duration" in markdown
+    # And the console's predicted cell carries the band
+    cells = list(summary_table(summary).columns[9].cells)
+    assert cells[1] == band
