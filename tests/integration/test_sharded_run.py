@@ -97,6 +97,10 @@ def test_two_shards_merged_are_one_generators_schedule_with_percentiles_of_every
     # And its percentiles, from the merged histograms, are those of every job's latency
     for name, samples in latency_values(rows).items():
         assert run[name] == pytest.approx(percentiles_ms(samples)), name
+    # And the merged run is replayed with the first shard's inputs, against the merged drain
+    prediction = run["prediction"]
+    assert prediction["inputs"] == halves[0]["runs"][0]["prediction"]["inputs"]
+    assert prediction["checks"]["drain_s"]["measured"] == pytest.approx(run["drain_s"])
     # And the report of a single run is there, with the thresholds checked over all jobs
     assert summary["merged"]["missing_shards"] == []
     assert summary["passed"] is True
