@@ -24,7 +24,6 @@ from burstlab.experiments.loadgen.priority import generator_priority
 from burstlab.experiments.loadgen.probe import service_probe
 from burstlab.experiments.loadgen.progress import ProgressDisplay
 from burstlab.experiments.model.histograms import HISTOGRAMS_FILE, write_histograms
-from burstlab.experiments.model.prediction import share_run_times
 from burstlab.experiments.model.records import JobRow, write_jobs_csv
 from burstlab.experiments.model.run import ExperimentResult, RunPlan, finite
 from burstlab.experiments.model.stats import encoded_histograms
@@ -100,15 +99,12 @@ def run_experiment(
         for workers in plan.workers:
             display.note(f"workers={workers}: starting the stack" if plan.target is None else "")
             with factory(workers) as target:
-                stack_runs = []
                 for rows, summary, priority in _runs_on(target.url, workers, plan, display):
                     summary["generator_priority"] = priority
                     if target.replicas is not None:
                         summary["replicas"] = target.replicas
                     all_rows.extend(rows)
                     runs.append(summary)
-                    stack_runs.append((rows, summary))
-                share_run_times(stack_runs)
     checks = check_thresholds(plan.scenario.thresholds, runs)
     summary = {
         "scenario": plan.scenario.name,

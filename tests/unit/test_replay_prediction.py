@@ -1,4 +1,4 @@
-"""A run's planned and replayed predictions: checks with bands, causes, one shared distribution."""
+"""A run's planned and replayed predictions: checks with bands and causes, in the report."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.model.prediction import ReplayInputs, share_run_times
+from burstlab.experiments.model.prediction import ReplayInputs
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.stats import summarize_run
@@ -111,25 +111,6 @@ def test_a_sync_backlog_counts_the_jobs_running_too() -> None:
     async_peak = run["prediction"]["checks"]["peak_backlog"]
     assert sync_peak["predicted"] == async_peak["predicted"] + 2
     assert sync_peak["in_band"] and async_peak["in_band"]
-
-
-def test_both_sides_of_a_task_are_predicted_from_one_run_time_distribution() -> None:
-    # Given a user's task probed on each side, the sides' probes taking different payloads
-    sync_inputs = ReplayInputs(2, ServiceModel(run_s=(0.04,) * 10, overhead_s=(0.002,) * 10))
-    async_inputs = ReplayInputs(2, ServiceModel(run_s=(0.06,) * 10, overhead_s=(0.006,) * 10))
-    sync_rows, async_rows = _run("sync", 2, kind="task"), _run("async", 2, kind="task")
-    sync = summarize_run(sync_rows, "sync", 2, None, sync_inputs)
-    run = summarize_run(async_rows, "async", 2, None, async_inputs)
-    # When the stack's runs share their run times
-    share_run_times([(sync_rows, sync), (async_rows, run)])
-    # Then both are predicted from all 20 run times, each with its own hand-over
-    services = [s["prediction"]["inputs"]["service"] for s in (sync, run)]
-    assert services[0]["run_s"] == services[1]["run_s"]
-    assert len(services[0]["run_s"]) == 20 and services[0]["run_mean_ms"] == pytest.approx(50)
-    assert services[0]["overhead_mean_ms"] == pytest.approx(2)
-    assert services[1]["overhead_mean_ms"] == pytest.approx(6)
-    # And the measured figures were kept
-    assert sync["prediction"]["checks"]["drain_s"]["measured"] == sync["drain_s"]
 
 
 def test_the_drain_threshold_reads_the_replayed_deviation() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from burstlab.experiments.model.records import JobRow
@@ -185,26 +185,3 @@ def _off(measured: float, band: Band, floor: float) -> bool:
 
 def _floor(name: str) -> float:
     return BACKLOG_FLOOR if name == "peak_backlog" else TIME_FLOOR_S
-
-
-def share_run_times(runs: Sequence[tuple[Sequence[JobRow], dict[str, Any]]]) -> None:
-    """Predict every side of one stack from one run-time distribution: all their probes' run
-    times together (each side keeps its own hand-over). Updates each summary's ``prediction``.
-
-    Only runs whose run times were measured (a user's task) change; each side probed the task
-    on its own, and a prediction that depends on which payloads one side's probe took is not
-    one to compare the sides by.
-    """
-    measured = [
-        (rows, summary)
-        for rows, summary in runs
-        if ((summary.get("prediction") or {}).get("inputs") or {}).get("service", {}).get("run_s")
-    ]
-    if len(measured) < 2:
-        return
-    inputs = [ReplayInputs.from_dict(summary["prediction"]["inputs"]) for _, summary in measured]
-    run_s = tuple(value for each in inputs for value in each.service.run_s)
-    for (rows, summary), own in zip(measured, inputs, strict=True):
-        shared = replace(own, service=replace(own.service, run_s=run_s))
-        figures = {name: c["measured"] for name, c in summary["prediction"]["checks"].items()}
-        summary["prediction"] = run_prediction(rows, summary["mode"], shared, figures)
