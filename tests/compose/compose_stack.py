@@ -1,0 +1,148 @@
+"""The compose suite's helpers: a stack of the repository's docker-compose.yml under a project
+name of its own, and the few docker and producer calls the tests share."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from burstlab.client import Producer, ProducerError
+from burstlab.compose.client import Compose
+from burstlab.jobs.record import FINAL_STATUSES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+# Every service but Grafana (and the profiles' own: rabbitmq, loadgen).
+SERVICES = ("redis", "baseline", "producer", "worker", "prometheus")
+
+
+def docker(*args: str, check: bool = True) -> str:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)}: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def app_image() -> str:
+    return f"burstlab:{os.environ.get('BURSTLAB_IMAGE_TAG', '0.1.0')}"
+
+
+def env_file(path: Path, variables: dict[str, str], extra: dict[str, str]) -> Path:
+    """``.env.example`` as a user copies it, with the passwords set and the given variables."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    values = {
+        "REDIS_PASSWORD": secrets.token_hex(8),
+        "GRAFANA_ADMIN_PASSWORD": secrets.token_hex(8),
+        "RABBITMQ_PASSWORD": secrets.token_hex(8),
+        **variables,
+        **extra,
+    }
+    kept = [line for line in lines if line.split("=", 1)[0] not in values]
+    path.write_text("\n".join([*kept, *(f"{k}={v}" for k, v in values.items())]) + "\n")
+    return path
+
+
+@dataclass
+class Stack:
+    """One compose project of the repository's docker-compose.yml."""
+
+    compose: Compose
+    producer_url: str
+    prometheus_url: str
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def producer(self) -> Producer:
+        return Producer(self.producer_url, timeout_s=10)
+
+    @property
+    def project(self) -> str:
+        assert self.compose.project
+        return self.compose.project
+
+    def cli_env(self) -> dict[str, str]:
+        """The environment a ``burstlab`` or ``docker compose`` command of this project runs in."""
+        return {
+            **os.environ,
+            "COMPOSE_PROJECT_NAME": self.project,
+            "COMPOSE_ENV_FILES": str(self.compose.env_file),
+        }
+
+    def up(self, *services: str, scale: int, timeout_s: float = 300) -> None:
+        self.compose.run(
+            ["up", "-d", "--no-build", "--wait", "--wait-timeout", f"{timeout_s:.0f}",
+             "--scale", f"worker={scale}", *services],
+            extra_env={"BASELINE_WORKERS": str(scale)},
+            timeout_s=timeout_s + 60,
+        )  # fmt: skip
+
+    def container_id(self, service: str, index: int = 1) -> str:
+        """Compose names a service's containers PROJECT-SERVICE-INDEX."""
+        return f"{self.project}-{service}-{index}"
+
+    def inspect(self, container: str) -> dict[str, object]:
+        return dict(json.loads(docker("inspect", container))[0])
+
+    def crash_worker(self, index: int) -> None:
+        """SIGKILL every process of worker replica ``index`` but its init, as a crash or an OOM
+        kill ends them: the container exits 137 and its restart policy brings it back (``docker
+        kill`` would count as a manual stop, which a restart policy ignores)."""
+        self.compose.run(
+            ["exec", "-T", "--index", str(index), "worker", "sh", "-c", "kill -KILL -1"]
+        )
+
+    def wait_healthy(self, container: str, timeout_s: float = 120) -> dict[str, object]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            state = self.inspect(container)["State"]
+            assert isinstance(state, dict)
+            health = state.get("Health") or {}
+            if state.get("Running") and health.get("Status", "healthy") == "healthy":
+                return state
+            assert time.monotonic() < deadline, f"{container} not healthy: {state}"
+            time.sleep(1)
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.producer.ready():
+            assert time.monotonic() < deadline, "the producer never became ready"
+            time.sleep(1)
+
+    def left_behind(self) -> dict[str, list[str]]:
+        """The project's containers, networks and volumes the engine still has."""
+        label = f"label=com.docker.compose.project={self.project}"
+        return {
+            "containers": docker("ps", "-aq", "--filter", label).split(),
+            "networks": docker("network", "ls", "-q", "--filter", label).split(),
+            "volumes": docker("volume", "ls", "-q", "--filter", label).split(),
+        }
+
+    def down(self) -> None:
+        self.compose.run(["down", "-v", "--remove-orphans", "--timeout", "5"], timeout_s=180)
+
+
+def submit_async(producer: Producer, count: int, duration_ms: float) -> list[str]:
+    """Submit ``count`` async io jobs; their ids (each must be accepted)."""
+    return [producer.submit("async", "io", duration_ms)["job_id"] for _ in range(count)]
+
+
+def wait_all_ended(
+    producer: Producer, job_ids: list[str], timeout_s: float
+) -> dict[str, dict[str, Any]]:
+    """Poll until every job has a final status; the jobs as the producer reports them."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            jobs = producer.lookup(job_ids)
+        except ProducerError:
+            jobs = {}
+        open_ = [j for j in job_ids if jobs.get(j, {}).get("status") not in FINAL_STATUSES]
+        if not open_ or time.monotonic() > deadline:
+            return jobs
+        time.sleep(1)
