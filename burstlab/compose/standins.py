@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from burstlab.compose.envfile import set_values
+
 SUITE = "bookworm"
 RECIPE_LABEL = "org.burstlab.standin.recipe"
 STANDINS_DIR = Path("deploy/compose/standins")
@@ -215,15 +217,6 @@ def ensure_images(
 
 
 def write_env(env_file: Path, resolved: Iterable[Resolved]) -> None:
-    """Set each stand-in's variable in ``env_file`` (a line replaced, or added at the end)."""
-    lines = env_file.read_text().splitlines() if env_file.exists() else []
-    for item in resolved:
-        if item.how not in ("built", "up to date"):
-            continue
-        line = f"{item.variable}={item.image}"
-        index = next((i for i, x in enumerate(lines) if x.startswith(f"{item.variable}=")), None)
-        if index is None:
-            lines.append(line)
-        else:
-            lines[index] = line
-    env_file.write_text("\n".join(lines) + "\n")
+    """Set each stand-in's variable in ``env_file``."""
+    built = {r.variable: r.image for r in resolved if r.how in ("built", "up to date")}
+    set_values(env_file, built)

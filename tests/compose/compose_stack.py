@@ -14,6 +14,7 @@ from typing import Any
 
 from burstlab.client import Producer, ProducerError
 from burstlab.compose.client import Compose
+from burstlab.compose.envfile import from_example
 from burstlab.jobs.record import FINAL_STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,17 +36,11 @@ def app_image() -> str:
 
 def env_file(path: Path, variables: dict[str, str], extra: dict[str, str]) -> Path:
     """``.env.example`` as a user copies it, with the passwords set and the given variables."""
-    lines = (ROOT / ".env.example").read_text().splitlines()
-    values = {
-        "REDIS_PASSWORD": secrets.token_hex(8),
-        "GRAFANA_ADMIN_PASSWORD": secrets.token_hex(8),
-        "RABBITMQ_PASSWORD": secrets.token_hex(8),
-        **variables,
-        **extra,
+    passwords = {
+        name: secrets.token_hex(8)
+        for name in ("REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "RABBITMQ_PASSWORD")
     }
-    kept = [line for line in lines if line.split("=", 1)[0] not in values]
-    path.write_text("\n".join([*kept, *(f"{k}={v}" for k, v in values.items())]) + "\n")
-    return path
+    return from_example(ROOT / ".env.example", path, {**passwords, **variables, **extra})
 
 
 @dataclass
@@ -56,6 +51,7 @@ class Stack:
     producer_url: str
     prometheus_url: str
     values: dict[str, str] = field(default_factory=dict)
+    docker_config: Path | None = None  # a Docker CLI configuration with the compose plugin
 
     @property
     def producer(self) -> Producer:
@@ -67,12 +63,26 @@ class Stack:
         return self.compose.project
 
     def cli_env(self) -> dict[str, str]:
-        """The environment a ``burstlab`` or ``docker compose`` command of this project runs in."""
-        return {
+        """The environment a ``burstlab`` or ``docker compose`` command of this project runs in,
+        as a user's shell in the repository would: the project and env file named the way compose
+        reads them, and ``docker compose`` answering (the plugin)."""
+        env = {
             **os.environ,
             "COMPOSE_PROJECT_NAME": self.project,
             "COMPOSE_ENV_FILES": str(self.compose.env_file),
         }
+        if self.docker_config is not None:
+            env["DOCKER_CONFIG"] = str(self.docker_config)
+        return env
+
+    def docker_compose(
+        self, *args: str, env: dict[str, str] | None = None, timeout_s: float = 600
+    ) -> subprocess.CompletedProcess[bytes]:
+        """``docker compose ARGS`` as written in the docs, run from the repository."""
+        return subprocess.run(
+            ["docker", "compose", *args], cwd=ROOT, env={**self.cli_env(), **(env or {})},
+            capture_output=True, timeout=timeout_s, check=False,
+        )  # fmt: skip
 
     def up(self, *services: str, scale: int, timeout_s: float = 300) -> None:
         self.compose.run(
@@ -124,7 +134,12 @@ class Stack:
         }
 
     def down(self) -> None:
-        self.compose.run(["down", "-v", "--remove-orphans", "--timeout", "5"], timeout_s=180)
+        """``down -v`` as the docs give it: a profile's volumes (the loadgen's ``results``) go
+        only with the profile named."""
+        self.compose.run(
+            ["--profile", "loadgen", "--profile", "rabbitmq", "down", "-v", "--timeout", "5"],
+            timeout_s=180,
+        )
 
 
 def submit_async(producer: Producer, count: int, duration_ms: float) -> list[str]:

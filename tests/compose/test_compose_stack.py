@@ -114,22 +114,18 @@ def test_run_compose_scales_workers_and_baseline_and_throughput_grows(
 def test_the_loadgen_profile_runs_the_default_burst_and_its_results_copy_out(
     stack: Stack, tmp_path: Path
 ) -> None:
-    # Given the stack at 4 workers (the last run's count), and the loadgen told so
-    env = {**stack.cli_env(), "LOADGEN_WORKERS": "4"}
-    base = stack.compose.argv([])
+    # Given the stack at 4 workers (the last run's count)
     # When the loadgen fires the default burst from inside the stack, as docs/compose.md shows
-    fired = subprocess.run(
-        [*base, "--profile", "loadgen", "run", "--rm", "loadgen"],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
-    )  # fmt: skip
+    fired = stack.docker_compose("--profile", "loadgen", "run", "--rm", "loadgen",
+                                 env={"LOADGEN_WORKERS": "4"})  # fmt: skip
     # And its results are copied out of the `results` volume as docs/compose.md shows
     copied = tmp_path / "results"
     copied.mkdir()
-    tar = subprocess.run(
-        [*base, "--profile", "loadgen", "run", "--rm", "--no-deps", "-T", "--entrypoint", "tar",
-         "loadgen", "-C", "/app/results", "-cf", "-", "."],
-        capture_output=True, env=env, timeout=120, check=True,
+    tar = stack.docker_compose(
+        "--profile", "loadgen", "run", "--rm", "--no-deps", "-T", "--entrypoint", "tar", "loadgen",
+        "-C", "/app/results", "-cf", "-", ".",
     )  # fmt: skip
+    assert tar.returncode == 0, tar.stderr[-2000:]
     subprocess.run(["tar", "-xf", "-", "-C", str(copied)], input=tar.stdout, check=True)
     summaries = sorted(copied.glob("*-burst/summary.json"))
     assert len(summaries) == 1, (fired.stdout[-3000:], fired.stderr[-3000:])
