@@ -130,10 +130,37 @@ class PrivateEngine:
         if pid is not None:
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout_s
-            while self.pid() is not None and time.monotonic() < deadline:
+            while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            if (pid := self.pid()) is not None:
+            if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
                 raise EngineError(f"dockerd ({pid}) did not stop in {timeout_s:g} s: killed")
+        # dockerd keeps its network namespace bound under its runtime folder; a stop that did not
+        # unmount it leaves the file busy.
+        for mount in _mounts_under(self.exec_root):
+            subprocess.run(["umount", "--lazy", str(mount)], capture_output=True, check=False)
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.exec_root)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (reaping it when it is our own child that exited)."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _mounts_under(folder: Path) -> list[Path]:
+    """The mount points inside ``folder``, deepest first (from /proc/self/mountinfo)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    prefix = f"{folder}/"
+    points = [Path(line.split()[4]) for line in lines if line.split()[4].startswith(prefix)]
+    return sorted(points, key=lambda p: len(p.parts), reverse=True)
