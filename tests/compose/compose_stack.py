@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,31 @@ def wait_all_ended(
         if not open_ or time.monotonic() > deadline:
             return jobs
         time.sleep(1)
+
+
+@dataclass(frozen=True)
+class Crash:
+    """What a worker replica crashed mid-burst left: how the burst's jobs ended, the replica's
+    restarts, and where jobs sent after its comeback ran."""
+
+    statuses: dict[str, int]
+    restarts: int
+    ran_on_it_after: int
+
+
+def crash_mid_burst(stack: Stack, index: int, jobs: int, later: int) -> Crash:
+    """Send ``jobs`` async jobs of 100 ms, crash replica ``index`` a second in, wait for every
+    job to end and the replica to be healthy again, then send ``later`` more."""
+    producer = stack.producer
+    crashed = stack.container_id("worker", index)
+    hostname = str(stack.inspect(crashed)["Config"]["Hostname"])  # type: ignore[index]
+    restarts = int(stack.inspect(crashed)["RestartCount"])  # type: ignore[call-overload]
+    job_ids = submit_async(producer, jobs, 100)
+    time.sleep(1.0)
+    stack.crash_worker(index)
+    ended = wait_all_ended(producer, job_ids, timeout_s=120)
+    statuses = dict(Counter(str(job.get("status")) for job in ended.values()))
+    stack.wait_healthy(crashed)
+    after = wait_all_ended(producer, submit_async(producer, later, 100), timeout_s=120)
+    on_it = sum(str(j.get("worker", "")).endswith(f"@{hostname}") for j in after.values())
+    return Crash(statuses, int(stack.inspect(crashed)["RestartCount"]) - restarts, on_it)  # type: ignore[call-overload]
