@@ -1,6 +1,9 @@
 # One image for the producer, the sync baseline, the Celery workers and the load generator:
 # the command picks the service (`burstlab producer`, `burstlab baseline`, `burstlab worker`, ...).
-FROM python:3.11.11-slim-bookworm
+# The base is an argument: a registry mirror's copy, or the Debian-built stand-in of
+# `burstlab compose base-images` where no registry can be reached (docs/compose.md).
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo bench test test-newest lint stack lock clean
+.PHONY: demo bench test test-newest test-compose lint stack lock clean
 
 # The venv installs exactly what was tested: the lock's versions, checked against its hashes
 # (burstlab's own build backend included, so the editable install fetches nothing unlocked).
@@ -61,6 +61,13 @@ test-newest:
 	$(NEWEST)/bin/pytest -n $(TEST_WORKERS) --dist loadfile -m dependency_faults
 	@echo "== the newest allowed versions, as tested above:"
 	@$(NEWEST)/bin/burstlab versions
+
+# The compose suite: docker-compose.yml built and run for real (tests/compose), on the engine that
+# answers, or a private dockerd started and stopped by the suite (Debian: docker.io, mmdebstrap).
+# Images the registry cannot give are built from Debian's packages (burstlab compose base-images).
+# One stack at a time, so no -n: the stacks' figures are the machine's alone.
+test-compose: $(BIN)/.installed
+	$(BIN)/pytest -m compose tests/compose
 
 clean:
 	rm -rf $(VENV) $(NEWEST) .pytest_cache .ruff_cache .mypy_cache *.egg-info

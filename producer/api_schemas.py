@@ -78,6 +78,10 @@ SCHEMAS: dict[str, Any] = {
             "timings": _TIMINGS,
             "attempts": {"type": "integer", "minimum": 0},
             "duplicates": {"type": "integer", "minimum": 0},
+            "worker": {
+                "type": ["string", "null"],
+                "description": "the worker process that last started it, as pid@host",
+            },
             "error": {"type": "string"},
         },
     },

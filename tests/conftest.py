@@ -31,6 +31,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[PORT_RANGE_ENV] = f"{low + index * width}-{low + (index + 1) * width - 1}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The compose suite runs only when asked for (``-m compose``: ``make test-compose``): it
+    builds images and starts a Docker engine, which the other suites never need."""
+    if "compose" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="the compose suite: make test-compose (pytest -m compose)")
+    for item in items:
+        if item.get_closest_marker("compose"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private Redis server for the session."""

@@ -6,17 +6,12 @@ ones or stops the newest, which get SIGTERM and ``stop_grace_period`` to finish 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from burstlab.compose.client import Compose
+
 WORKER_SERVICE = "worker"
-
-
-class ComposeCommandError(RuntimeError):
-    """A ``docker compose`` command failed."""
 
 
 @dataclass
@@ -32,37 +27,16 @@ class ComposeWorkerReplicas:
 
     def __post_init__(self) -> None:
         self._requested = self.initial
-
-    def _run(self, args: list[str]) -> str:
-        argv = [self.docker, "compose", "-f", str(self.compose_file)]
-        if self.project:
-            argv += ["-p", self.project]
-        argv += args
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, env={**os.environ, **self.env}, check=False
-        )
-        if proc.returncode != 0:
-            raise ComposeCommandError(
-                f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}"
-            )
-        return proc.stdout
+        self._compose = Compose(self.compose_file, self.project, self.env, docker=self.docker)
 
     def requested(self) -> int:
         return self._requested
 
     def ready(self) -> int:
-        out = self._run(["ps", "--format", "json", WORKER_SERVICE]).strip()
-        if not out:
-            return 0
-        rows = json.loads(out) if out.startswith("[") else [json.loads(x) for x in out.splitlines()]
-        return sum(
-            1
-            for r in rows
-            if r.get("State") == "running" and r.get("Health", "healthy") in ("healthy", "")
-        )
+        return sum(1 for c in self._compose.containers(WORKER_SERVICE) if c.ready)
 
     def scale(self, replicas: int) -> None:
-        self._run(
+        self._compose.run(
             ["up", "-d", "--no-deps", "--no-recreate", "--scale", f"{WORKER_SERVICE}={replicas}",
              WORKER_SERVICE]
         )  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from burstlab.cli.compose import compose
 from burstlab.cli.demo import demo
 from burstlab.cli.faults import faults
 from burstlab.cli.health import check
@@ -42,3 +43,4 @@ main.add_command(check)
 main.add_command(monitor)
 main.add_command(faults)
 main.add_command(k8s)
+main.add_command(compose)

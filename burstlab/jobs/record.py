@@ -152,6 +152,7 @@ def job_view(job_id: str, record: dict[str, Any]) -> dict[str, Any]:
         "timings": {name: record.get(name) for name in TIMING_FIELDS},
         "attempts": record.get(ATTEMPTS, 0),
         "duplicates": record.get(DUPLICATES, 0),
+        "worker": record.get(WORKER),
     }
     if record.get(ERROR):
         view[ERROR] = record[ERROR]

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from burstlab.autoscale import AutoscalePolicy
-from burstlab.autoscale.compose_replicas import ComposeCommandError, ComposeWorkerReplicas
+from burstlab.autoscale.compose_replicas import ComposeWorkerReplicas
 from burstlab.autoscale.scaler import Autoscaler, Reading
+from burstlab.compose.client import ComposeError
 
 FAKE_DOCKER = textwrap.dedent(
     """\
@@ -79,5 +80,5 @@ def test_a_failing_compose_command_is_reported_with_its_message(
 ) -> None:
     monkeypatch.setitem(os.environ, "FAKE_DOCKER_FAIL", "1")
     replicas = ComposeWorkerReplicas(Path("compose.yml"), docker=str(fake_docker))
-    with pytest.raises(ComposeCommandError, match="no such service"):
+    with pytest.raises(ComposeError, match="no such service"):
         replicas.scale(3)

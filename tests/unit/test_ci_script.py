@@ -14,10 +14,10 @@ def test_the_ci_script_is_valid_bash() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_the_ci_script_runs_make_test_then_the_newest_versions_and_stops_on_the_first_error() -> (
+def test_the_ci_script_runs_make_test_the_newest_versions_then_compose_stopping_on_an_error() -> (
     None
 ):
     lines = [line for line in CI.read_text().splitlines() if line and not line.startswith("#")]
     assert lines[0] == "set -euo pipefail"
-    assert lines[-2:] == ["make test", "make test-newest"]
+    assert lines[-3:] == ["make test", "make test-newest", "make test-compose"]
     assert "make test" in (ROOT / "README.md").read_text()

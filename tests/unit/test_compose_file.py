@@ -70,12 +70,25 @@ def test_the_compose_file_validates_against_the_compose_specification_schema(
     assert all("links" not in service for service in compose["services"].values())
 
 
-def test_every_image_is_pinned_to_a_version(services: dict[str, dict[str, Any]]) -> None:
-    for name, service in services.items():
-        image = service["image"]
-        repository, _, tag = image.rpartition(":")
+def test_every_image_is_pinned_to_a_version_and_overridable_by_a_documented_variable(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # A service's image is burstlab's own build, or ${X_IMAGE:-pin}: overridable for a registry
+    # mirror or a stand-in, with the same pin documented in .env.example
+    example = (ROOT / ".env.example").read_text()
+    build_arg = services["worker"]["build"]["args"]["PYTHON_IMAGE"]
+    pins = [("worker build", build_arg)] + [
+        (name, service["image"]) for name, service in services.items() if "build" not in service
+    ]
+    for name, image in pins:
+        match = re.fullmatch(r"\$\{(?P<var>[A-Z_]+_IMAGE):-(?P<pin>[^}]+)\}", image)
+        assert match, f"{name}: {image} is not ${{X_IMAGE:-pin}}"
+        repository, _, tag = match["pin"].rpartition(":")
         assert repository and tag, f"{name}: {image} has no tag"
         assert tag != "latest" and re.search(r"\d", tag), f"{name}: {image} is not pinned"
+        assert f"\n{match['var']}={match['pin']}\n" in example, f"{match['var']} undocumented"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"ARG PYTHON_IMAGE={build_arg.split(':-')[1].rstrip('}')}\n" in dockerfile
 
 
 def test_every_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:

@@ -51,6 +51,7 @@ def test_a_record_written_by_producer_then_worker_reads_back_as_the_job_view() -
         },
         "attempts": 1,
         "duplicates": 0,
+        "worker": "7@w",
     }
 
 

@@ -9,29 +9,23 @@ really ran.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from burstlab.client import Producer
+from burstlab.compose.client import Compose, ComposeError, Container
 from burstlab.experiments.targets.stacks import Target
 
 WORKER_SERVICE = "worker"
 BASELINE_SERVICE = "baseline"
 
 
-class ComposeError(RuntimeError):
-    """A compose command failed or the stack did not become ready in time."""
-
-
 @dataclass
 class ComposeScaler:
-    """Runs ``docker compose`` commands against one compose file."""
+    """Scales one compose project's workers and baseline (the plugin or the standalone binary:
+    :func:`burstlab.compose.client.compose_command`)."""
 
     target_url: str
     compose_file: Path = Path("docker-compose.yml")
@@ -41,21 +35,9 @@ class ComposeScaler:
     worker_concurrency: int = 1
     env: dict[str, str] = field(default_factory=dict)
 
-    def _base(self) -> list[str]:
-        argv = [self.docker, "compose", "-f", str(self.compose_file)]
-        if self.project:
-            argv += ["-p", self.project]
-        return argv
-
-    def _run(self, args: Sequence[str], extra_env: dict[str, str] | None = None) -> str:
-        argv = [*self._base(), *args]
-        env = {**os.environ, **self.env, **(extra_env or {})}
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-        if proc.returncode != 0:
-            raise ComposeError(
-                f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}"
-            )
-        return proc.stdout
+    @property
+    def compose(self) -> Compose:
+        return Compose(self.compose_file, self.project, self.env, docker=self.docker)
 
     def scale(self, workers: int) -> int:
         """Scale to ``workers`` worker replicas and baseline workers; return replicas running."""
@@ -63,32 +45,24 @@ class ComposeScaler:
             "BASELINE_WORKERS": str(workers),
             "WORKER_CONCURRENCY": str(self.worker_concurrency),
         }
-        self._run(
+        compose = self.compose
+        compose.run(
             ["up", "-d", "--no-deps", "--scale", f"{WORKER_SERVICE}={workers}", WORKER_SERVICE],
             env,
         )
-        self._run(["up", "-d", "--no-deps", "--force-recreate", BASELINE_SERVICE], env)
+        compose.run(["up", "-d", "--no-deps", "--force-recreate", BASELINE_SERVICE], env)
         return self.wait_ready(workers)
 
-    def replicas(self) -> list[dict[str, Any]]:
-        """The worker containers compose reports (``docker compose ps --format json``)."""
-        out = self._run(["ps", "--format", "json", WORKER_SERVICE]).strip()
-        if not out:
-            return []
-        if out.startswith("["):
-            return list(json.loads(out))
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
+    def replicas(self) -> list[Container]:
+        """The worker containers compose reports."""
+        return self.compose.containers(WORKER_SERVICE)
 
     def wait_ready(self, workers: int) -> int:
         """Wait until ``workers`` replicas run healthy and the producer is ready."""
         deadline = time.monotonic() + self.ready_timeout_s
-        running: list[dict[str, Any]] = []
+        running: list[Container] = []
         while time.monotonic() < deadline:
-            running = [
-                r
-                for r in self.replicas()
-                if r.get("State") == "running" and r.get("Health", "healthy") in ("healthy", "")
-            ]
+            running = [r for r in self.replicas() if r.ready]
             if len(running) == workers and Producer(self.target_url, timeout_s=2).ready():
                 return len(running)
             time.sleep(1.0)
