@@ -14,7 +14,7 @@ import pytest
 from burstlab.autoscale import AutoscalePolicy
 from burstlab.autoscale.compose_replicas import ComposeWorkerReplicas
 from burstlab.autoscale.scaler import Autoscaler, Reading
-from burstlab.compose.client import ComposeError
+from burstlab.compose.client import COMPOSE_ENV, ComposeError
 
 FAKE_DOCKER = textwrap.dedent(
     """\
@@ -41,10 +41,13 @@ FAKE_DOCKER = textwrap.dedent(
 
 
 @pytest.fixture
-def fake_docker(tmp_path: Path) -> Path:
+def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "docker"
     path.write_text(FAKE_DOCKER.format(python=sys.executable))
     path.chmod(0o755)
+    # Named outright, as a user names their Compose: burstlab runs it without asking which
+    # form this machine has.
+    monkeypatch.setenv(COMPOSE_ENV, f"{path} compose")
     return path
 
 
