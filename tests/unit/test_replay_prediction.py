@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.model.prediction import ReplayInputs
+from burstlab.experiments.model.prediction import ReplayInputs, bound_by
 from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.model.replay import Workload
 from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.stats import summarize_run
 from burstlab.experiments.render.console import summary_table
@@ -146,3 +147,15 @@ def test_the_report_and_the_console_show_the_band(tmp_path: Path) -> None:
     # And the console's predicted cell carries the band
     cells = list(summary_table(summary).columns[9].cells)
     assert cells[1] == band
+
+
+def test_what_sets_the_drain_is_named_arrivals_hand_over_or_workers() -> None:
+    # Given 100 jobs of 50 ms at once on a pipeline costing 2 ms a job: the workers set it
+    burst = Workload.of([0.0] * 100, job_s=[0.05] * 100)
+    assert bound_by(burst, ServiceModel(overhead_s=(0.002,)), drain_s=2.6) == "workers"
+    # Given tasks of 0.05 ms whose hand-over costs 1 ms under load: the hand-over sets it
+    tiny = Workload.of([0.0] * 100, job_s=[0.00005] * 100)
+    assert bound_by(tiny, ServiceModel(overhead_s=(0.001,)), drain_s=0.1) == "hand-over"
+    # Given jobs arriving over 1.5 s that each take 1 ms: their arrival sets the drain
+    spread = Workload.of([i * 0.015 for i in range(101)], job_s=[0.001] * 101)
+    assert bound_by(spread, ServiceModel(overhead_s=(0.0005,)), drain_s=1.502) == "arrivals"

@@ -14,7 +14,9 @@ from burstlab.experiments.loadgen.collect import collect_async, to_rows
 from burstlab.experiments.loadgen.generator import Progress, client_session, generate
 from burstlab.experiments.loadgen.phases import PhaseAnnouncer
 from burstlab.experiments.loadgen.probe import (
+    measure_loaded_cost,
     measure_service_time,
+    own_run_s,
     replay_inputs,
     theory_service,
 )
@@ -44,6 +46,9 @@ async def run_mode(
         phases = PhaseAnnouncer(client, scenario.name, mode, workers)
         await phases.set("probe")
         probe = await measure_service_time(client, mode, scenario)
+        _, servers = theory_service(scenario, schedule, workers, probe)
+        run_s = own_run_s(scenario, schedule, probe)
+        probe.update(await measure_loaded_cost(client, mode, scenario, servers, run_s))
         progress = Progress()
 
         def on_start(start_epoch: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import statistics
@@ -22,6 +23,10 @@ PROBES_PER_JOB = 5
 """Sequential probe jobs per job-mix entry used to measure the unloaded service time S."""
 TASK_PROBES = 40
 """Sequential probe jobs of a user's task: enough to see how its service time varies."""
+LOAD_ROUNDS = 3
+"""Rounds of the load probe; each round's per-job cost is one sample of it."""
+LOAD_JOBS_PER_SERVER = 4
+"""Jobs per server a load-probe round sends at once: each server runs this many back to back."""
 
 ServiceProbe = Callable[[ProducerClient, str], Awaitable[tuple[dict[str, float], float, int]]]
 """Given a client and a mode: the probe figures, the service time S and the servers to use."""
@@ -56,6 +61,34 @@ async def measure_service_time(
         "run_only_s": pure / total_weight,
         "overhead_samples_s": overheads,
     }
+
+
+async def measure_loaded_cost(
+    client: ProducerClient, mode: str, scenario: Scenario, servers: int, run_s: float
+) -> dict[str, Any]:
+    """The per-job cost of a saturated server on ``mode``'s side, measured.
+
+    Each round sends ``LOAD_JOBS_PER_SERVER`` jobs per server at once (the scenario's mix in
+    turn) and times them from the first start to the last finish: ``servers`` servers got
+    through them at a cost per job of that span × servers / jobs. Minus ``run_s`` (the job's own
+    run: its duration, or a task's unloaded run time) that is the pipeline's per-job overhead
+    under load: the hand-over from a finished job to the next (ack, fetch, HTTP accept), and
+    on saturated cores the CPU the pipeline takes from the jobs. The sequential probes cannot
+    see either: they hand each job to an idle worker on idle cores.
+    """
+    jobs = [(job.kind, job.duration_ms) for job in scenario.jobs]
+    count = servers * LOAD_JOBS_PER_SERVER
+    costs: list[float] = []
+    for _ in range(LOAD_ROUNDS):
+        batch = [jobs[i % len(jobs)] for i in range(count)]
+        replies = await asyncio.gather(*(client.run(mode, k, d) for k, d in batch))
+        timings = [r["timings"] for r in replies if r.get("timings", {}).get("finished_at")]
+        if len(timings) < count:
+            continue
+        span = max(t["finished_at"] for t in timings) - min(t["started_at"] for t in timings)
+        costs.append(span * servers / count)
+    overheads = [max(cost - run_s, 0.0) for cost in costs]
+    return {"loaded_cost_samples_s": costs, "loaded_overhead_samples_s": overheads}
 
 
 def is_task(scenario: Scenario) -> bool:
@@ -131,17 +164,31 @@ def theory_service(
     return service_s, servers
 
 
+def own_run_s(scenario: Scenario, schedule: Schedule, probe: Mapping[str, Any]) -> float:
+    """The mean run time of the run's jobs on a server of their own: their durations (a user's
+    task: its unloaded run times), the part of a job's cost that is not the pipeline's."""
+    if is_task(scenario):
+        return statistics.fmean(probe.get("run_samples_s") or [probe["run_only_s"]])
+    durations = [item.duration_ms for item in schedule.items] or [
+        job.duration_ms for job in scenario.jobs
+    ]
+    return statistics.fmean(durations) / 1000
+
+
 def replay_inputs(
     scenario: Scenario, schedule: Schedule, workers: int, probe: Mapping[str, Any]
 ) -> ReplayInputs:
     """The queue replay's servers and service model for a run, from its probe.
 
-    burstlab's own jobs run for their own duration plus a hand-over drawn from the probes'; a
-    user's task for a run time drawn from the probes' run times plus a hand-over. A probe of an
-    older result without the samples falls back to its means.
+    burstlab's own jobs run for their own duration plus a per-job overhead; a user's task for a
+    run time drawn from the probes' run times plus that overhead. The overhead is the load
+    probe's (the pipeline's per-job cost under saturation, :func:`measure_loaded_cost`), else
+    the sequential probes' hand-overs; a probe of an older result falls back to its means.
     """
     _, servers = theory_service(scenario, schedule, workers, dict(probe))
-    overhead = probe.get("overhead_samples_s")
+    # Under load when the load probe ran; else the sequential probes' hand-overs, or their means
+    # (an older result).
+    overhead = probe.get("loaded_overhead_samples_s") or probe.get("overhead_samples_s")
     if overhead is None:
         overhead = [max(probe["service_s"] - probe["run_only_s"], 0.0)]
     runs: list[float] = []

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.model.replay import Band, Servers, Workload, predict
 from burstlab.experiments.model.service import ServiceModel
@@ -127,6 +129,7 @@ def run_prediction(
     planned, replayed = (predict(load, inputs.service, servers, seed=inputs.seed) for load in pair)
     section["planned"] = planned.to_dict()
     section["replayed"] = replayed.to_dict()
+    section["bound"] = bound_by(pair[1], inputs.service, replayed.bands["drain_s"].median)
     # A sync job waits holding its connection: its backlog is every job not yet answered.
     backlog = "peak_in_system" if mode == "sync" else "peak_waiting"
     names = {
@@ -145,6 +148,20 @@ def run_prediction(
             float(value), replayed.bands[figure], planned.bands[figure], _floor(name)
         ).to_dict()
     return section | {"checks": checks}
+
+
+def bound_by(load: Workload, service: ServiceModel, drain_s: float) -> str:
+    """What sets the run's drain: ``arrivals`` when the last job arrives so late that the drain
+    is its arrival plus a couple of service times (the workers keep up); else ``hand-over`` when
+    the pipeline's per-job overhead outweighs the job's own run (more pool processes do not
+    help: for async, each worker's consumer hands every job over); else ``workers``."""
+    origin = load.origin_s if load.origin_s is not None else float(load.arrivals_s.min())
+    jobs = load.job_s if load.job_s is not None else None
+    run = float(np.mean(jobs)) if jobs is not None else service.mean_s() - service.overhead_mean_s
+    per_job = run + service.overhead_mean_s
+    if drain_s <= float(load.arrivals_s.max()) - origin + 2 * per_job:
+        return "arrivals"
+    return "hand-over" if service.overhead_mean_s > run else "workers"
 
 
 def check(measured: float, replayed: Band, planned: Band, floor: float) -> FigureCheck:

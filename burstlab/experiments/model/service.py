@@ -62,6 +62,11 @@ class ServiceModel:
             "overhead_mean_ms": _mean_ms(self.overhead_s),
         }
 
+    @property
+    def overhead_mean_s(self) -> float:
+        """The mean per-job overhead (0 without samples)."""
+        return _mean(self.overhead_s)
+
     def mean_s(self, job_s: Sequence[float] | None = None) -> float:
         """The mean service time of the jobs (``job_s``: each job's own run time)."""
         run = statistics.fmean(job_s) if job_s else _mean(self.run_s)

@@ -63,11 +63,20 @@ def prediction_table(runs: list[Mapping[str, Any]]) -> TableData:
     return TableData("Prediction vs measured (queue replay)", headers, tuple(rows))
 
 
+_BOUND = {
+    "arrivals": "the arrivals (the workers keep up with them)",
+    "hand-over": "the per-job hand-over, not the pool (more processes do not help)",
+    "workers": "the workers",
+}
+
+
 def service_table(runs: list[Mapping[str, Any]]) -> TableData:
-    """The service-time model of each replayed run: servers, run time, hand-over."""
+    """The service-time model of each replayed run: servers, run time, the pipeline's per-job
+    overhead (under load when the load probe measured it), and what sets the drain."""
     rows = []
     for run in runs:
-        inputs = (run.get("prediction") or {}).get("inputs")
+        prediction = run.get("prediction") or {}
+        inputs = prediction.get("inputs")
         if not inputs:
             continue
         service = inputs["service"]
@@ -77,14 +86,21 @@ def service_table(runs: list[Mapping[str, Any]]) -> TableData:
             if samples
             else "each job's own duration"
         )
+        probe = run.get("probe") or {}
+        loaded = probe.get("loaded_overhead_samples_s")
+        how = (
+            f"under load, {len(loaded)} rounds"
+            if loaded
+            else f"{len(service.get('overhead_s') or [])} sequential probes"
+        )
         rows.append(
             (
                 _label(run),
                 fmt(inputs["servers"]),
                 run_time,
-                f"{fmt(service.get('overhead_mean_ms'))} ms"
-                f" ({len(service.get('overhead_s') or [])} probes)",
+                f"{fmt(service.get('overhead_mean_ms'), 2)} ms ({how})",
+                _BOUND.get(prediction.get("bound") or "", ""),
             )
         )
-    headers = ("run", "servers", "run time", "hand-over per job")
+    headers = ("run", "servers", "run time", "pipeline per job", "drain set by")
     return TableData("Service-time model of the prediction", headers, tuple(rows))
