@@ -414,7 +414,7 @@ def test_a_sweep_report_shows_the_curve_the_scaling_law_and_the_steps_left_out(
     # And the capacity sentences, the USL table and the step table are in it
     assert "async ×1 sustains" in markdown and "at p99 ≤ 250 ms and accepts in" in markdown
     assert "## Scaling (Universal Scalability Law)" in markdown
-    assert "## Sweep steps" in markdown and "pred. p99" in markdown
+    assert "## Sweep steps" in markdown and "replayed p99" in markdown
     # And the lagging step is named as left out
     assert "left out of the knee, SLO capacity and fit" in markdown
     assert "async ×4 ρ 0.9" in markdown

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.model.prediction import ReplayInputs, bound_by
+from burstlab.experiments.model.prediction import ReplayInputs, bound_by, step_prediction
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.model.replay import Workload
 from burstlab.experiments.model.service import ServiceModel
@@ -159,3 +159,29 @@ def test_what_sets_the_drain_is_named_arrivals_hand_over_or_workers() -> None:
     # Given jobs arriving over 1.5 s that each take 1 ms: their arrival sets the drain
     spread = Workload.of([i * 0.015 for i in range(101)], job_s=[0.001] * 101)
     assert bound_by(spread, ServiceModel(overhead_s=(0.0005,)), drain_s=1.502) == "arrivals"
+
+
+def test_a_sweep_step_is_predicted_at_the_load_it_really_offered() -> None:
+    # Given a step planned at 16 jobs/s on one worker of 50 + 5 ms, whose jobs went out at
+    # only 13 jobs/s (the generator sent each one later than planned)
+    rows = []
+    free = T0
+    for i in range(120):
+        intended, sent = T0 + i / 16, T0 + i / 13
+        started = max(sent, free)
+        free = started + 0.050 + HAND_OVER_S
+        rows.append(
+            JobRow("async", 1, f"s-{i}", "io", 50.0, intended, sent, sent + 0.002, sent, sent,
+                   started, free, 202, "succeeded", False)
+        )  # fmt: skip
+    measured_from = T0 + 20 / 16
+    counted = [r for r in rows if r.intended >= measured_from]
+    latencies = sorted(r.finished - r.intended for r in counted)  # type: ignore[operator]
+    mean_s = sum(latencies) / len(latencies)
+    # When the step is replayed (the first 20 jobs its warm-up)
+    step = step_prediction(rows, measured_from, _inputs(1), {"mean_s": mean_s})
+    # Then the replay of what was sent holds the measured mean; the plan (16/s) does not
+    check = step["checks"]["mean_s"]
+    assert check["in_band"] and not check["flagged"]
+    assert check["planned"] != pytest.approx(check["measured"], rel=0.05)
+    assert check["cause"] == "arrivals"

@@ -150,6 +150,49 @@ def run_prediction(
     return section | {"checks": checks}
 
 
+def step_prediction(
+    rows: Sequence[JobRow],
+    measured_from: float,
+    inputs: ReplayInputs,
+    measured: Mapping[str, float | None],
+) -> dict[str, Any]:
+    """A sweep step replayed: its jobs at their intended times (planned) and at the times they
+    were sent (replayed), the warm-up jobs (intended before ``measured_from``) queued but not
+    counted; ``measured``'s ``mean_s``, ``p50_s`` and ``p99_s`` checked against the replayed
+    band. The replayed prediction is for the load the step really offered, not the planned
+    rate a short window of a Poisson process misses by chance."""
+    own = not inputs.service.run_s
+    taken = [r for r in rows if r.outcome in TAKEN]
+    section: dict[str, Any] = {"planned": None, "replayed": None, "checks": {}}
+    if not taken or not any(r.intended >= measured_from for r in taken):
+        return section
+    origin = min(r.intended for r in rows)
+
+    def workload(jobs: Sequence[JobRow], sent: bool) -> Workload:
+        counted = [r.intended >= measured_from for r in jobs]
+        return Workload.of(
+            [max((r.sent if sent else r.intended) - origin, 0.0) for r in jobs],
+            intended_s=[r.intended - origin for r in jobs],
+            job_s=[r.duration_ms / 1000 for r in jobs] if own else None,
+            counted=counted,
+            quantiled=counted,
+        )
+
+    servers = Servers.fixed(inputs.servers)
+    planned, replayed = (
+        predict(workload(jobs, sent), inputs.service, servers, seed=inputs.seed)
+        for jobs, sent in ((rows, False), (taken, True))
+    )
+    checks = {}
+    for name in ("mean_s", "p50_s", "p99_s"):
+        value = measured.get(name)
+        if value is not None:
+            checks[name] = check(
+                float(value), replayed.bands[name], planned.bands[name], TIME_FLOOR_S
+            ).to_dict()
+    return {"planned": planned.to_dict(), "replayed": replayed.to_dict(), "checks": checks}
+
+
 def bound_by(load: Workload, service: ServiceModel, drain_s: float) -> str:
     """What sets the run's drain: ``arrivals`` when the last job arrives so late that the drain
     is its arrival plus a couple of service times (the workers keep up); else ``hand-over`` when

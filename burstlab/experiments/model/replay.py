@@ -81,6 +81,8 @@ class Workload:
     job_s: FloatArray | None = None
     counted: npt.NDArray[np.bool_] | None = None
     origin_s: float | None = None
+    quantiled: npt.NDArray[np.bool_] | None = None
+    """The jobs the percentiles cover (default: all); the others still queue."""
 
     def __post_init__(self) -> None:
         arrivals = self.arrivals_s
@@ -104,6 +106,7 @@ class Workload:
         job_s: Sequence[float] | None = None,
         counted: Sequence[bool] | None = None,
         origin_s: float | None = None,
+        quantiled: Sequence[bool] | None = None,
     ) -> Workload:
         """A workload from plain sequences."""
 
@@ -116,6 +119,7 @@ class Workload:
             array(job_s),
             None if counted is None else np.asarray(counted, dtype=bool),
             origin_s,
+            None if quantiled is None else np.asarray(quantiled, dtype=bool),
         )
 
 
@@ -223,7 +227,8 @@ def replay(
     counted = workload.counted if workload.counted is not None else slice(None)
     origin = float(arrivals[0]) if workload.origin_s is None else workload.origin_s
     last = finishes.max(axis=1)
-    p50, p99 = _percentiles(latency, (50.0, 99.0))
+    quantiled = latency if workload.quantiled is None else latency[:, workload.quantiled]
+    p50, p99 = _percentiles(quantiled, (50.0, 99.0))
     return Replay(
         start_s=start_s,
         finish_s=finish_s,

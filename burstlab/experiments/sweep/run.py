@@ -17,7 +17,7 @@ from typing import Any
 from burstlab.client import ProducerClient
 from burstlab.experiments.loadgen.generator import client_session
 from burstlab.experiments.loadgen.phases import PhaseAnnouncer
-from burstlab.experiments.loadgen.probe import ServiceProbe
+from burstlab.experiments.loadgen.probe import ServiceProbe, replay_inputs
 from burstlab.experiments.loadgen.progress import ProgressDisplay
 from burstlab.experiments.loadgen.send import send_schedule
 from burstlab.experiments.model.records import JobRow
@@ -88,6 +88,7 @@ async def run_sweep_mode(
         phases = PhaseAnnouncer(client, scenario.name, mode, workers)
         await phases.set("probe")
         measured, service_s, servers = await probe(client, mode)
+        replay = replay_inputs(scenario, Schedule((), 0.0), workers, measured)
         try:
             if isinstance(arrival, SweepArrival):
                 for index, rho in enumerate(arrival.rho):
@@ -115,6 +116,7 @@ async def run_sweep_mode(
                             servers=servers,
                             service_s=service_s,
                             probed_run_ms=measured["run_only_s"] * 1000,
+                            replay=replay,
                         )
                     )
                     rows.extend(step_rows)

@@ -1,4 +1,5 @@
-"""One sweep step measured and predicted: throughput, latency, queue wait, backlog, M/G/c.
+"""One sweep step measured and predicted: throughput, latency, queue wait, backlog, the queue
+replay of the jobs as they were sent, and M/G/c at the planned rate as the cross-check.
 
 A step covers the jobs intended in [start, start + duration); those intended in its first
 ``warmup_s`` were sent but are left out. Achieved throughput counts the jobs that finished
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from burstlab.experiments.model.mgc import predict_step, squared_cv
+from burstlab.experiments.model.prediction import ReplayInputs, step_prediction
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.model.stats import (
     GENERATOR_LAG_LIMIT_MS,
@@ -33,7 +35,8 @@ CHECKED_RHO = 0.8
 # schedule planned to within one job (and its latency still counts from the intended time);
 # later than that, the load the step offered is no longer the planned one.
 LAG_FRACTION_OF_S = 1.0
-# Sends later than this fraction of S (p99) bunch arrivals enough to explain a deviation.
+# Sends later than this fraction of S (p99) bunch arrivals enough to explain a deviation from
+# M/G/c (the replay sends its jobs when they were sent, bunching included).
 LATE_SENDS = 0.25
 # A step's service time this far from the probed S explains a deviation (a loaded machine).
 SERVICE_DRIFT = 0.10
@@ -110,8 +113,9 @@ def deviation_reason(step: dict[str, Any], probed_run_ms: float) -> str | None:
     service_ms = step["predicted"]["service_ms"]
     if step["generator_fell_behind"]:
         return f"{off}: the generator fell behind, so the offered load was not the planned one"
+    replayed = step.get("replay") is not None
     lag = step["generator_lag_ms"]["p99"] or 0.0
-    if lag > LATE_SENDS * service_ms:
+    if not replayed and lag > LATE_SENDS * service_ms:
         return (
             f"{off}: sends went up to {lag:.0f} ms late (p99; under the limit of one S that "
             "leaves a step out), so arrivals came bunched and queued longer than Poisson ones"
@@ -130,10 +134,16 @@ def deviation_reason(step: dict[str, Any], probed_run_ms: float) -> str | None:
         )
     mean_check = checks.get("mean")
     if mean_check is not None and not mean_check["flagged"]:
+        if not replayed:
+            return (
+                f"{off} while the mean is within {STEP_TOLERANCE:.0%}: the predicted quantiles "
+                "come from an exponential wait tail scaled by Allen-Cunneen, which is rough near "
+                "the median for nearly fixed service times"
+            )
         return (
-            f"{off} while the mean is within {STEP_TOLERANCE:.0%}: the predicted quantiles come "
-            "from an exponential wait tail scaled by Allen-Cunneen, which is rough near the "
-            "median for nearly fixed service times"
+            f"{off} while the mean is on its prediction: with few jobs waiting, the median "
+            "sits on a step of the latency distribution (no wait, or one job's), and a small "
+            "shift in the hand-over moves it across"
         )
     measured_s = step["duration_s"] - step["warmup_s"]
     relaxation = relaxation_s(step["rho"], service_ms / 1000, step["predicted"]["servers"])
@@ -148,10 +158,15 @@ def deviation_reason(step: dict[str, Any], probed_run_ms: float) -> str | None:
     if step["completed"] < 20:
         return f"{off}: only {step['completed']} jobs measured, too few for a stable figure"
     wait = step["queue_wait_ms"]["mean"]
+    model = (
+        "the replay's (the probed hand-over and the queue)"
+        if replayed
+        else "the M/G/c model's, which counts only service and queueing"
+    )
     return (
         f"{off}: time outside the worker (hand-over, HTTP, queue wait {wait or 0:.1f} ms) is "
-        "longer than the M/G/c model's, which counts only service and queueing; on a shared "
-        "machine the producer, broker and workers also wait for a core"
+        f"longer than {model}; on a shared machine the producer, broker and workers also wait "
+        "for a core"
     )
 
 
@@ -165,8 +180,11 @@ def summarize_step(
     servers: int,
     service_s: float,
     probed_run_ms: float,
+    replay: ReplayInputs | None = None,
 ) -> dict[str, Any]:
-    """Measured figures and the M/G/c prediction of one rho step, side by side."""
+    """Measured figures of one rho step beside its predictions: the queue replay's (the step's
+    jobs at the times they were sent, through the servers: ``replay``), which the checks read,
+    and M/G/c's at the planned rate, the closed-form cross-check."""
     measured = [r for r in rows if window.measured_from <= r.intended < window.end]
     done = [r for r in measured if r.outcome == "succeeded" and r.end is not None]
     finished_in_window = [
@@ -181,13 +199,21 @@ def summarize_step(
     lag = _lag(rows, service_s)
     service_times = _present([r.service_s for r in done])
     latency = percentiles_ms(_present([r.latency_s for r in done]))
-    # The prediction is for the Poisson process sent (rate planned_rate); the count a short
-    # window happened to draw is reported beside it as offered_per_s.
+    # M/G/c predicts the Poisson process planned (rate planned_rate); the replay, the jobs a
+    # short window of it happened to draw, as they were sent (offered_per_s).
     predicted = predict_step(planned_rate, servers, service_s, squared_cv(service_times))
+    replayed = None
+    if replay is not None:
+        figures = {f"{k}_s": (latency[k] / 1000 if latency[k] is not None else None)
+                   for k in ("mean", "p50", "p99")}  # fmt: skip
+        replayed = step_prediction(rows, window.measured_from, replay, figures)
     checks: dict[str, Any] = {}
     if rho <= CHECKED_RHO and predicted["stable"]:
         for name, key in (("mean", "mean_ms"), ("p50", "p50_ms")):
-            check = _check(predicted.get(key), latency[name])
+            if replayed is not None:
+                check = replayed["checks"].get(f"{name}_s")
+            else:
+                check = _check(predicted.get(key), latency[name])
             if check is not None:
                 checks[name] = check
     step: dict[str, Any] = {
@@ -214,6 +240,7 @@ def summarize_step(
         "generator_lag_ms": {k: lag[k] for k in ("p99", "max", "limit")},
         "generator_fell_behind": lag["behind"],
         "predicted": predicted,
+        "replay": replayed,
         "checks": checks,
     }
     step["deviation_reason"] = deviation_reason(step, probed_run_ms)
