@@ -57,19 +57,33 @@ class ProducerUnreachable(ProducerError):
         super().__init__(0, "unreachable", detail)
 
 
-def job_body(mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0) -> Job:
-    """The ``POST /jobs`` body of one job."""
+def job_body(
+    mode: str,
+    kind: str = "io",
+    duration_ms: float = 0,
+    payload_bytes: int = 0,
+    *,
+    payload_line: int | None = None,
+) -> Job:
+    """The ``POST /jobs`` body of one job (``payload_line``: a task job's line of the payloads)."""
     body: Job = {"mode": mode, "kind": kind, "duration_ms": duration_ms}
     if payload_bytes:
         body["payload_bytes"] = payload_bytes
+    if payload_line is not None:
+        body["payload_line"] = payload_line
     return body
 
 
 def encode_job(
-    mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0
+    mode: str,
+    kind: str = "io",
+    duration_ms: float = 0,
+    payload_bytes: int = 0,
+    *,
+    payload_line: int | None = None,
 ) -> bytes:
     """:func:`job_body` as JSON bytes, for senders that encode once and post many times."""
-    return orjson.dumps(job_body(mode, kind, duration_ms, payload_bytes))
+    return orjson.dumps(job_body(mode, kind, duration_ms, payload_bytes, payload_line=payload_line))
 
 
 def decode_answer(status: int, raw: bytes) -> Any:
@@ -121,10 +135,17 @@ class _Calls(Generic[R]):
         raise NotImplementedError
 
     def submit(
-        self, mode: str, kind: str = "io", duration_ms: float = 0, payload_bytes: int = 0
+        self,
+        mode: str,
+        kind: str = "io",
+        duration_ms: float = 0,
+        payload_bytes: int = 0,
+        *,
+        payload_line: int | None = None,
     ) -> R:
         """``POST /jobs``: a sync job's result (it ran), or an async job's ``queued`` answer."""
-        return self.request("POST", "/jobs", encode_job(mode, kind, duration_ms, payload_bytes))
+        body = encode_job(mode, kind, duration_ms, payload_bytes, payload_line=payload_line)
+        return self.request("POST", "/jobs", body)
 
     def get_job(self, job_id: str, wait_s: float = 0.0) -> R:
         """``GET /jobs/{id}``; with ``wait_s``, one long poll that answers once the job is final."""
@@ -229,9 +250,10 @@ class ProducerClient(_Calls[Awaitable[Any]]):
         payload_bytes: int = 0,
         *,
         timeout_s: float = MAX_WAIT_S,
+        payload_line: int | None = None,
     ) -> Job:
         """Submit a job and return its final view (sync: its answer; async: after :meth:`wait`)."""
-        reply = await self.submit(mode, kind, duration_ms, payload_bytes)
+        reply = await self.submit(mode, kind, duration_ms, payload_bytes, payload_line=payload_line)
         if reply.get("status") == "queued":
             return await self.wait(reply["job_id"], timeout_s)
         return reply

@@ -11,7 +11,13 @@ from burstlab.jobs.experiment_context import (
     MAX_SLO_S,
     MAX_WORKERS,
 )
-from burstlab.jobs.spec import KINDS, MAX_DURATION_MS, MAX_PAYLOAD_BYTES, MODES
+from burstlab.jobs.spec import (
+    KINDS,
+    MAX_DURATION_MS,
+    MAX_PAYLOAD_BYTES,
+    MAX_PAYLOAD_LINE,
+    MODES,
+)
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _TIMINGS = {
@@ -42,6 +48,13 @@ SCHEMAS: dict[str, Any] = {
             "kind": {"type": "string", "enum": list(KINDS)},
             "duration_ms": {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS},
             "payload_bytes": {"type": "integer", "minimum": 0, "maximum": MAX_PAYLOAD_BYTES},
+            "payload_line": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_PAYLOAD_LINE,
+                "description": "kind task only: the line of the target's payloads to run "
+                "(0-based; default: the next in turn)",
+            },
         },
     },
     "SyncResult": {

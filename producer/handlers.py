@@ -67,7 +67,8 @@ async def submit_job(request: web.Request) -> web.Response:
 
 
 def _task_call(request: web.Request, mode: str, spec: JobSpec) -> Payload | None:
-    """The payload a ``task`` job runs (the target's next one); None for burstlab's own jobs."""
+    """The payload a ``task`` job runs (its ``payload_line``, else the target's next one); None
+    for burstlab's own jobs."""
     if spec.kind != TASK_KIND:
         return None
     target = request.app[keys.TARGET]
@@ -80,7 +81,17 @@ def _task_call(request: web.Request, mode: str, spec: JobSpec) -> Payload | None
             "(burstlab run --app MODULE:ATTR --task NAME --payloads FILE)",
             extra={"field": "kind"},
         )
-    return target.take()
+    try:
+        return target.take(spec.payload_line)
+    except IndexError:
+        request.app[keys.METRICS].job_rejected(mode, "invalid")
+        raise ApiError(
+            400,
+            "out_of_range",
+            f"field 'payload_line' must be below the target's {len(target)} payload lines, "
+            f"got {spec.payload_line}",
+            extra={"field": "payload_line"},
+        ) from None
 
 
 async def _submit_async(

@@ -29,8 +29,14 @@ class TaskPayloads:
     def __len__(self) -> int:
         return len(self._payloads)
 
-    def take(self) -> Payload:
-        """The next payload (the event loop is the only caller: no lock needed)."""
+    def take(self, line: int | None = None) -> Payload:
+        """Payload ``line`` (0-based), else the next in turn (the event loop is the only caller:
+        no lock needed). A line asked for leaves the turn where it was; past the last line is
+        IndexError."""
+        if line is not None:
+            if line >= len(self._payloads):
+                raise IndexError(line)
+            return self._payloads[line]
         payload = self._payloads[self._next]
         self._next = (self._next + 1) % len(self._payloads)
         return payload

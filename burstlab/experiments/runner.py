@@ -57,7 +57,7 @@ def _runs_on(
         return
     for mode in plan.modes:
         if is_sweep(scenario):
-            probe = service_probe(scenario, workers)
+            probe = service_probe(scenario, workers, plan.task.payloads if plan.task else 0)
             run = run_sweep_mode(url, mode, workers, scenario, plan.seed, display, probe)
         else:
             run = run_mode(url, mode, workers, plan, display)

@@ -21,6 +21,7 @@ TASK_KIND: Kind = "task"
 MODES: tuple[Mode, ...] = ("sync", "async")
 MAX_DURATION_MS = 60_000
 MAX_PAYLOAD_BYTES = 1_048_576
+MAX_PAYLOAD_LINE = 10_000_000
 
 
 class ValidationError(ValueError):
@@ -40,6 +41,9 @@ class JobSpec:
     kind: Kind
     duration_ms: float
     payload_bytes: int = 0
+    payload_line: int | None = None
+    """A ``task`` job's line of the target's payloads (None: the next in turn); the producer
+    resolves it to the call, so it is not part of the work sent on."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form."""
@@ -50,7 +54,7 @@ class JobSpec:
         }
 
 
-SPEC_FIELDS = ("kind", "duration_ms", "payload_bytes")
+SPEC_FIELDS = ("kind", "duration_ms", "payload_bytes", "payload_line")
 SUBMIT_FIELDS = ("mode", *SPEC_FIELDS)
 
 
@@ -148,7 +152,18 @@ def parse_spec(body: object, *, allowed: tuple[str, ...] = SPEC_FIELDS) -> JobSp
     payload_bytes = 0
     if "payload_bytes" in data:
         payload_bytes = int(_number(data, "payload_bytes", 0, MAX_PAYLOAD_BYTES, integer=True))
-    return JobSpec(kind=kind, duration_ms=duration_ms, payload_bytes=payload_bytes)  # type: ignore[arg-type]
+    line = None
+    if "payload_line" in data:
+        if kind != TASK_KIND:
+            raise ValidationError(
+                "invalid_value",
+                "payload_line",
+                "field 'payload_line' picks a line of a task target's payloads: only with kind "
+                f"'task', got kind {kind!r}",
+            )
+        line = int(_number(data, "payload_line", 0, MAX_PAYLOAD_LINE, integer=True))
+    return JobSpec(kind=kind, duration_ms=duration_ms, payload_bytes=payload_bytes,  # type: ignore[arg-type]
+                   payload_line=line)  # fmt: skip
 
 
 def _fast_submission(body: dict[str, Any]) -> tuple[Mode, JobSpec] | None:

@@ -123,3 +123,18 @@ def test_the_fast_path_leaves_anything_unusual_to_the_full_validation(body: dict
     from burstlab.jobs.spec import _fast_submission
 
     assert _fast_submission(body) is None
+
+
+def test_a_task_job_may_name_its_payload_line_and_no_other_job_may() -> None:
+    # A task job picks a line of the target's payloads (0-based)
+    assert parse_spec({"kind": "task", "payload_line": 7}).payload_line == 7
+    assert parse_spec({"kind": "task"}).payload_line is None
+    # Another kind is refused, naming the field
+    with pytest.raises(ValidationError) as refused:
+        parse_spec({"kind": "io", "duration_ms": 5, "payload_line": 0})
+    assert refused.value.field == "payload_line" and "only with kind 'task'" in refused.value.detail
+    # And so is a line that is not a non-negative integer
+    for bad in (-1, 1.5, "3", True):
+        with pytest.raises(ValidationError) as wrong:
+            parse_spec({"kind": "task", "payload_line": bad})
+        assert wrong.value.field == "payload_line"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from burstlab.experiments.loadgen.probe import probe_lines
 from burstlab.experiments.model.prediction import (
     ReplayInputs,
     bound_by,
@@ -206,3 +207,12 @@ def test_a_scaled_run_s_servers_come_and_go_with_its_replicas() -> None:
     alone = predict(burst, ServiceModel(), replica_servers(1, 2, [], [])).bands["drain_s"].median
     # (20 jobs by 1 s on 2 processes, the other 100 on 4 by 3.5 s)
     assert alone == pytest.approx(6.0) and scaled == pytest.approx(3.5)
+
+
+def test_a_task_probe_covers_its_payload_file() -> None:
+    # A short file round and round, a longer one line by line, a long one spread evenly
+    assert probe_lines(8) == [i % 8 for i in range(40)]
+    assert probe_lines(60) == list(range(60))
+    assert probe_lines(1000) == list(range(0, 1000, 10))
+    # (without a count, the next payloads in turn)
+    assert probe_lines(0) == [None] * 40

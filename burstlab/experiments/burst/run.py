@@ -45,7 +45,8 @@ async def run_mode(
         client = ProducerClient(base_url, session)
         phases = PhaseAnnouncer(client, scenario.name, mode, workers)
         await phases.set("probe")
-        probe = await measure_service_time(client, mode, scenario)
+        lines = plan.task.payloads if plan.task else 0
+        probe = await measure_service_time(client, mode, scenario, lines)
         _, servers = theory_service(scenario, schedule, workers, probe)
         run_s = own_run_s(scenario, schedule, probe)
         probe.update(await measure_loaded_cost(client, mode, scenario, servers, run_s))

@@ -22,7 +22,10 @@ from burstlab.scenario.spec import Scenario
 PROBES_PER_JOB = 5
 """Sequential probe jobs per job-mix entry used to measure the unloaded service time S."""
 TASK_PROBES = 40
-"""Sequential probe jobs of a user's task: enough to see how its service time varies."""
+"""Sequential probe jobs of a user's task when its payload count is not known."""
+TASK_PROBES_MAX = 100
+"""The most payload lines a task probe runs: every line of a file this long, else this many
+spread evenly over it."""
 LOAD_ROUNDS = 3
 """Rounds of the load probe; each round's per-job cost is one sample of it."""
 LOAD_JOBS_PER_SERVER = 4
@@ -33,7 +36,7 @@ ServiceProbe = Callable[[ProducerClient, str], Awaitable[tuple[dict[str, float],
 
 
 async def measure_service_time(
-    client: ProducerClient, mode: str, scenario: Scenario
+    client: ProducerClient, mode: str, scenario: Scenario, payload_lines: int = 0
 ) -> dict[str, Any]:
     """Unloaded service time S of ``mode``: sequential probes of each job-mix entry at its mean.
 
@@ -42,7 +45,7 @@ async def measure_service_time(
     Each probe's hop (``started_at - enqueued_at``) is kept in ``overhead_samples_s``.
     """
     if is_task(scenario):
-        return await _measure_task(client, mode)
+        return await _measure_task(client, mode, payload_lines)
     total_weight = sum(job.weight for job in scenario.jobs)
     weighted = pure = 0.0
     overheads: list[float] = []
@@ -96,8 +99,22 @@ def is_task(scenario: Scenario) -> bool:
     return all(job.kind == TASK_KIND for job in scenario.jobs)
 
 
-async def _measure_task(client: ProducerClient, mode: str) -> dict[str, Any]:
-    """A user's task: :data:`TASK_PROBES` sequential jobs, cycling through its payloads.
+def probe_lines(payload_lines: int) -> list[int | None]:
+    """The payload lines a task probe runs, so its distribution is the file's: a short file
+    round and round to :data:`TASK_PROBES` jobs, every line of a longer one, and
+    :data:`TASK_PROBES_MAX` lines spread evenly over a file longer still; without a count,
+    :data:`TASK_PROBES` jobs in turn."""
+    if payload_lines <= 0:
+        return [None] * TASK_PROBES
+    if payload_lines < TASK_PROBES:
+        return [i % payload_lines for i in range(TASK_PROBES)]
+    count = min(payload_lines, TASK_PROBES_MAX)
+    return [i * payload_lines // count for i in range(count)]
+
+
+async def _measure_task(client: ProducerClient, mode: str, payload_lines: int) -> dict[str, Any]:
+    """A user's task: sequential jobs over its payload file (:func:`probe_lines`), so the
+    distribution is the file's, not that of the lines that happen to come first.
 
     Besides S (enqueue to finish, as for burstlab's jobs) it keeps the distribution of the run
     times: mean, squared coefficient of variation (``cs2``, the M/G/c input), p50, p99, and the
@@ -108,8 +125,9 @@ async def _measure_task(client: ProducerClient, mode: str) -> dict[str, Any]:
     """
     hops, runs, cpu, overheads = [], [], [], []
     failed = 0
-    for _ in range(TASK_PROBES):
-        reply = await client.run(mode, TASK_KIND)
+    lines = probe_lines(payload_lines)
+    for line in lines:
+        reply = await client.run(mode, TASK_KIND, payload_line=line)
         t = reply["timings"]
         hops.append(t["finished_at"] - t["enqueued_at"])
         runs.append(t["finished_at"] - t["started_at"])
@@ -124,6 +142,7 @@ async def _measure_task(client: ProducerClient, mode: str) -> dict[str, Any]:
         "samples_s": hops,
         "run_samples_s": runs,
         "overhead_samples_s": overheads,
+        "lines": [line for line in lines if line is not None],
     }
 
 
@@ -197,7 +216,7 @@ def replay_inputs(
     return ReplayInputs(servers, ServiceModel(tuple(runs), tuple(overhead)))
 
 
-def service_probe(scenario: Scenario, workers: int) -> ServiceProbe:
+def service_probe(scenario: Scenario, workers: int, payload_lines: int = 0) -> ServiceProbe:
     """The probe a sweep runs first: the measured S, and the servers a run would use.
 
     A sweep sets its rates from the S the probes measured (enqueue to finish), not from the
@@ -205,7 +224,7 @@ def service_probe(scenario: Scenario, workers: int) -> ServiceProbe:
     """
 
     async def probe(client: ProducerClient, mode: str) -> tuple[dict[str, float], float, int]:
-        measured = await measure_service_time(client, mode, scenario)
+        measured = await measure_service_time(client, mode, scenario, payload_lines)
         _, servers = theory_service(scenario, Schedule((), 0.0), workers, measured)
         return measured, measured["service_s"], servers
 
