@@ -25,7 +25,7 @@ from burstlab.jobs.spec import MODES, TASK_KIND, JobSpec, ValidationError, parse
 from burstlab.jobs.task_message import new_id, task_kwargs, task_message
 from producer import keys
 from producer.backends.baseline_client import BaselineUnavailable
-from producer.backends.publisher import BrokerUnavailable, Enqueue
+from producer.backends.publisher import BrokerUnavailable, Enqueue, reason
 from producer.backends.queues import READ_ERRORS
 from producer.backends.store import read_record, read_records, record_commands
 from producer.bodies import read_json
@@ -127,7 +127,7 @@ async def _submit_async(
         raise ApiError(
             503,
             "broker_unavailable",
-            f"the job was not accepted: {exc or 'the broker did not answer in time'}",
+            "the job was not accepted: " + (str(exc) or "the broker did not answer in time"),
             headers=retry_after(),
         ) from exc
     if not accepted:
@@ -342,7 +342,7 @@ async def readyz(request: web.Request) -> web.Response:
             await asyncio.wait_for(app[keys.QUEUE].ping(), timeout)
             return None
         except READ_ERRORS as exc:
-            return f"unreachable: {exc or 'timed out'}"
+            return f"unreachable: {reason(exc)}"
 
     broker_problem, baseline_problem = await asyncio.gather(broker(), app[keys.BASELINE].check())
     checks: dict[str, Any] = {

@@ -31,7 +31,7 @@ from pamqp.common import FieldTable
 
 from burstlab.jobs.names import FINISHED_COUNTER_KEY
 from burstlab.settings import queue_arguments
-from producer.backends.publisher import BrokerUnavailable, Command, Enqueue, Publisher
+from producer.backends.publisher import BrokerUnavailable, Command, Enqueue, Publisher, reason
 from producer.backends.queues import QueueUnreadable
 from producer.backends.snapshot import QueueSnapshot
 
@@ -147,7 +147,7 @@ class AmqpBroker:
                 taken = await self._publish([job for job, _ in jobs])
         except Exception as exc:  # any failure of the broker or the record store: not accepted
             await self._drop_connection()
-            error = BrokerUnavailable(f"the broker did not take the job: {exc or 'timed out'}")
+            error = BrokerUnavailable(f"the broker did not take the job: {reason(exc)}")
             # Submissions that queued up behind a failed batch would most likely fail too.
             jobs += self._jobs
             self._jobs = []
@@ -214,7 +214,7 @@ class AmqpBroker:
             return int((await queue.declare()).message_count or 0)
         except Exception as exc:
             await self._drop_connection()
-            raise QueueUnreadable(f"RabbitMQ did not answer: {exc or 'timed out'}") from exc
+            raise QueueUnreadable(f"RabbitMQ did not answer: {reason(exc)}") from exc
 
     async def _management_stats(self) -> dict[str, Any]:
         """The queue's statistics from the management API (``{}`` without one configured).

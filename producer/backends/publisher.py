@@ -37,6 +37,14 @@ def enqueue_script_source() -> str:
     return resources.files("producer.backends").joinpath(ENQUEUE_SCRIPT).read_text(encoding="utf-8")
 
 
+def reason(exc: BaseException) -> str:
+    """What went wrong, in words, for an error answer: the exception's message, or for one that
+    carries none (a timeout, a dropped connection) what it was."""
+    if str(exc):
+        return str(exc)
+    return "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__} (no detail)"
+
+
 class BrokerUnavailable(Exception):
     """The broker (or the record store) did not take a submission in time; the job was not
     accepted."""
@@ -194,13 +202,12 @@ class Publisher:
                     replies = await pipe.execute(raise_on_error=False)
                 self._settle_writes(writes, replies)
         except (RedisError, OSError, TimeoutError) as exc:
-            reason = exc or "timed out"
             # Submissions that queued up behind a failed flush would most likely fail too:
             # answer them now rather than after another full timeout.
             jobs += self._jobs
             self._jobs = []
             self._fail(
-                jobs, writes, BrokerUnavailable(f"the broker did not take the job: {reason}")
+                jobs, writes, BrokerUnavailable(f"the broker did not take the job: {reason(exc)}")
             )
 
     @staticmethod

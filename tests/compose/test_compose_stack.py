@@ -17,6 +17,7 @@ import pytest
 from compose_stack import SERVICES, Stack, crash_mid_burst, submit_async, wait_all_ended
 
 from burstlab.client import ProducerError
+from burstlab.compose.envfile import set_values
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
 
@@ -114,10 +115,13 @@ def test_run_compose_scales_workers_and_baseline_and_throughput_grows(
 def test_the_loadgen_profile_runs_the_default_burst_and_its_results_copy_out(
     stack: Stack, tmp_path: Path
 ) -> None:
-    # Given the stack at 4 workers (the last run's count)
+    # Given the stack at 4 workers a side (the last run's count), kept in .env as the docs say
+    assert stack.compose.env_file is not None
+    set_values(stack.compose.env_file,
+               {"WORKER_REPLICAS": "4", "BASELINE_WORKERS": "4", "LOADGEN_WORKERS": "4"})  # fmt: skip
+    baseline = stack.inspect(stack.container_id("baseline"))["Id"]
     # When the loadgen fires the default burst from inside the stack, as docs/compose.md shows
-    fired = stack.docker_compose("--profile", "loadgen", "run", "--rm", "loadgen",
-                                 env={"LOADGEN_WORKERS": "4"})  # fmt: skip
+    fired = stack.docker_compose("--profile", "loadgen", "run", "--rm", "loadgen")
     # And its results are copied out of the `results` volume as docs/compose.md shows
     copied = tmp_path / "results"
     copied.mkdir()
@@ -134,6 +138,11 @@ def test_the_loadgen_profile_runs_the_default_burst_and_its_results_copy_out(
     assert [(r["mode"], r["workers"]) for r in summary["runs"]] == [("sync", 4), ("async", 4)]
     for run in summary["runs"]:
         assert run["lost"] == 0 and run["completed"] == run["offered"] > 200, run["mode"]
+        # on the stack as it was: the baseline not brought back to another count (a drain far
+        # off its prediction), the same container before and after
+        check = run["theory"]["checks"]["drain_s"]
+        assert abs(check["deviation"]) < 0.5, (run["mode"], check)
+    assert stack.inspect(stack.container_id("baseline"))["Id"] == baseline
     # And the loadgen's exit status is its thresholds' verdict (timing ones may miss on a busy
     # machine; losing a job may not)
     failed = [t["name"] for t in summary["thresholds"] if t["passed"] is False]
@@ -162,14 +171,16 @@ def test_redis_killed_and_restarted_answers_503_meanwhile_and_loses_no_accepted_
     # When the Redis container is killed (SIGKILL, as a crash) and kept down a while
     stack.compose.run(["kill", "-s", "KILL", "redis"])
     # Then the producer answers JSON 503s, never anything else, while it is down
-    refusals: list[tuple[int, str]] = []
+    refusals: list[tuple[int, str, str]] = []
     for _ in range(5):
         try:
             producer.submit("async", "io", 100)
         except ProducerError as exc:
-            refusals.append((exc.status, exc.error))
+            refusals.append((exc.status, exc.error, exc.detail))
         time.sleep(0.5)
-    assert refusals and {status for status, _ in refusals} == {503}, refusals
+    assert refusals and {status for status, _, _ in refusals} == {503}, refusals
+    # (each saying what went wrong, even where the driver's exception carried no message)
+    assert all(detail and not detail.endswith(": ") for _, _, detail in refusals), refusals
     # When it is started again (its append-only file on its volume)
     stack.compose.run(["start", "redis"])
     stack.wait_healthy(stack.container_id("redis"))
