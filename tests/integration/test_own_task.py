@@ -442,8 +442,9 @@ def test_the_sync_side_can_be_the_users_own_blocking_endpoint(tmp_path: Path) ->
     finally:
         server.shutdown()
     assert (out / "summary.json").exists(), proc.stdout + proc.stderr
-    # Then every payload was posted to it (40 probes, 24 in the burst) and its 500s are failures
-    assert len(_Endpoint.calls) == 64
+    # Then every payload was posted to it (40 sequential probes over the file, the load probe's
+    # 3 rounds of 4 per server on 2 servers, 24 in the burst) and its 500s are failures
+    assert len(_Endpoint.calls) == 40 + 3 * 4 * 2 + 24
     assert _Endpoint.calls[0] == PAYLOADS[0]
     run = json.loads((out / "summary.json").read_text())["runs"][0]
     assert run["offered"] == 24 and run["failed"] == 3 and run["completed"] == 21, run
