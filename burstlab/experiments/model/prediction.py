@@ -31,6 +31,11 @@ TIME_FLOOR_S = 0.010
 is 40x off and means nothing."""
 BACKLOG_FLOOR = 5.0
 """A peak backlog within this many jobs of its band is not flagged."""
+RELATIVE_FLOOR = 0.05
+"""Nor is a figure within this fraction of its prediction beyond its band's end: the band holds
+what the probes measured, not the few percent a run's own load adds on shared cores (the
+producer and the generator taking CPU from the workers during a burst); a figure outside its
+band by less is reported as such (``in_band``), not flagged."""
 RESOLUTION = 1e-5
 """Within this of a band's end counts as inside: 10 us, below what epoch-second floats keep."""
 
@@ -266,9 +271,11 @@ def _outside(value: float, band: Band) -> float:
 
 
 def _off(measured: float, band: Band, floor: float) -> bool:
-    """Outside the band, or past the tolerance, by more than ``floor``."""
+    """Outside the band, or past the tolerance, by more than ``floor`` (and, outside the band,
+    by more than :data:`RELATIVE_FLOOR` of the prediction)."""
     dev = deviation(band.median, measured)
-    outside = _outside(measured, band) > floor
+    margin = max(floor, RELATIVE_FLOOR * abs(band.median))
+    outside = _outside(measured, band) > margin
     beyond = math.isnan(dev) or abs(dev) > DEVIATION_TOLERANCE
     return outside or (beyond and abs(measured - band.median) > floor)
 
