@@ -40,6 +40,8 @@ def prediction_table(runs: list[Mapping[str, Any]]) -> TableData:
                 f"{_value(check['low'], digits, scale)}\u2013{_value(check['high'], digits, scale)}"
             )
             flag = f"{FLAG} " if check["flagged"] else ""
+            if not check["flagged"] and not check.get("in_band", True):
+                flag = "outside the band, within 5 %"
             rows.append(
                 (
                     _label(run),
