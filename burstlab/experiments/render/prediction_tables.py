@@ -39,9 +39,10 @@ def prediction_table(runs: list[Mapping[str, Any]]) -> TableData:
             band = (
                 f"{_value(check['low'], digits, scale)}\u2013{_value(check['high'], digits, scale)}"
             )
-            flag = f"{FLAG} " if check["flagged"] else ""
+            notes = [_CAUSES.get(check.get("cause") or "", "")]
             if not check["flagged"] and not check.get("in_band", True):
-                flag = "outside the band, within 5 %"
+                notes.insert(0, "outside the band, within 5 %")
+            flag = (f"{FLAG} " if check["flagged"] else "") + "; ".join(n for n in notes if n)
             rows.append(
                 (
                     _label(run),
@@ -50,7 +51,7 @@ def prediction_table(runs: list[Mapping[str, Any]]) -> TableData:
                     f"{_value(check['predicted'], digits, scale)} ({band})",
                     _value(check["measured"], digits, scale),
                     f"{check['deviation']:+.0%}",
-                    flag + _CAUSES.get(check.get("cause") or "", ""),
+                    flag,
                 )
             )
     headers = (
