@@ -121,6 +121,10 @@ class LocalWorkerReplicas:
     _serial: int = 0
     start_times_s: list[float] = field(default_factory=list)
     """Measured seconds from process start to the first answered ping, one per replica."""
+    ready_epochs_s: list[float] = field(default_factory=list)
+    """When each replica answered its first ping (epoch seconds)."""
+    stop_epochs_s: list[float] = field(default_factory=list)
+    """When each replica that had been ready was told to stop (epoch seconds)."""
 
     def requested(self) -> int:
         with self._lock:
@@ -172,12 +176,15 @@ class LocalWorkerReplicas:
                 with self._lock:
                     replica.ready_at = now
                     self.start_times_s.append(now - process.started_at)
+                    self.ready_epochs_s.append(time.time())
                 return
             time.sleep(0.1)
 
     def _remove(self, replica: Replica) -> None:
         if replica.timer is not None:
             replica.timer.cancel()
+        if replica.ready_at is not None:
+            self.stop_epochs_s.append(time.time())
         process = replica.process
         if process.is_running() and process.pid is not None:
             # SIGTERM to the main process only: Celery's warm shutdown lets the pool finish the
@@ -221,6 +228,10 @@ class GunicornReplicas:
     start_delay_s: float = 0.0
     start_times_s: list[float] = field(default_factory=list)
     """Measured seconds from the first SIGTTIN of a scale-up until its workers run."""
+    ready_epochs_s: list[float] = field(default_factory=list)
+    """When each replica's workers ran (epoch seconds), one per replica."""
+    stop_epochs_s: list[float] = field(default_factory=list)
+    """When each running replica was retired (epoch seconds)."""
     _requested: int = 0
     _pending: list[tuple[threading.Timer, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -250,6 +261,7 @@ class GunicornReplicas:
                 if kept > 0:
                     self._pending.append(self._timer(kept))  # the rest waits a whole delay again
         if remove:
+            self.stop_epochs_s.extend([time.time()] * remove)
             self._signal(signal.SIGTTOU, remove * self.concurrency)
 
     def _timer(self, replicas: int) -> tuple[threading.Timer, int]:
@@ -271,6 +283,7 @@ class GunicornReplicas:
             while time.monotonic() < deadline:
                 if len(_direct_children(self.master_pid)) >= before + workers:
                     self.start_times_s.append(time.monotonic() - started)
+                    self.ready_epochs_s.extend([time.time()] * replicas)
                     return
                 time.sleep(0.05)
 

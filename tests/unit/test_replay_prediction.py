@@ -10,10 +10,11 @@ from burstlab.experiments.loadgen.probe import probe_lines
 from burstlab.experiments.model.prediction import (
     ReplayInputs,
     bound_by,
+    replica_servers,
     step_prediction,
 )
 from burstlab.experiments.model.records import JobRow
-from burstlab.experiments.model.replay import Workload
+from burstlab.experiments.model.replay import Workload, predict
 from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.stats import summarize_run
 from burstlab.experiments.render.console import summary_table
@@ -190,6 +191,22 @@ def test_a_sweep_step_is_predicted_at_the_load_it_really_offered() -> None:
     assert check["in_band"] and not check["flagged"]
     assert check["planned"] != pytest.approx(check["measured"], rel=0.05)
     assert check["cause"] == "arrivals"
+
+
+def test_a_scaled_run_s_servers_come_and_go_with_its_replicas() -> None:
+    # Given 1 replica of 2 processes from the start, two more ready at 1.0 s and 3.5 s, and a
+    # scale-down at 6 s
+    servers = replica_servers(1, 2, ready_s=[3.5, 1.0], stop_s=[6.0])
+    # Then each replica's processes serve from its own ready time, and the newest one stops
+    assert servers.ready_s == (0.0, 0.0, 1.0, 1.0, 3.5, 3.5)
+    assert servers.stops()[4:].tolist() == [6.0, 6.0]
+    assert servers.stops()[:4].tolist() == [float("inf")] * 4
+    # And a burst replayed through them drains as they allow
+    burst = Workload.of([0.0] * 120, job_s=[0.1] * 120)
+    scaled = predict(burst, ServiceModel(), servers).bands["drain_s"].median
+    alone = predict(burst, ServiceModel(), replica_servers(1, 2, [], [])).bands["drain_s"].median
+    # (20 jobs by 1 s on 2 processes, the other 100 on 4 by 3.5 s)
+    assert alone == pytest.approx(6.0) and scaled == pytest.approx(3.5)
 
 
 def test_a_task_probe_covers_its_payload_file() -> None:

@@ -151,21 +151,35 @@ def policy_table(summary: Mapping[str, Any]) -> TableData:
 
 
 def prediction_table(summary: Mapping[str, Any]) -> TableData:
-    """Measured beside the fluid model, deviations over 20 % flagged."""
+    """Measured beside the fluid model (planned: the policy simulated) and the queue replay
+    (the jobs as sent through the replicas as they came, median and 5-95 % band); the flag is
+    the replay's (outside its band) where it ran, else the fluid model's (over 20 %)."""
     rows = []
     for run in summary["runs"]:
         cells = [f"{run['mode']} {run['policy']}"]
-        for name in ("drain_s", "peak_backlog", "p99_ms", "worker_seconds"):
+        replay_checks = (run.get("replay") or {}).get("checks", {})
+        for name, replay_name, scale in (
+            ("drain_s", "drain_s", 1.0),
+            ("peak_backlog", "peak_backlog", 1.0),
+            ("p99_ms", "p99_s", 1000.0),
+            ("worker_seconds", None, 1.0),
+        ):
             item = run.get("deviations", {}).get(name, {})
             dev = item.get("deviation")
-            flag = f" {FLAG}" if item.get("flagged") else ""
-            cells.append(
-                f"{fmt(item.get('measured'))} / {fmt(item.get('predicted'))}"
-                + ("" if dev is None else f" ({dev:+.0%}){flag}")
-            )
+            cell = f"{fmt(item.get('measured'))} / {fmt(item.get('predicted'))}"
+            cell += "" if dev is None else f" ({dev:+.0%})"
+            replayed = replay_checks.get(replay_name) if replay_name else None
+            if replayed is not None:
+                low, high = fmt(replayed["low"] * scale), fmt(replayed["high"] * scale)
+                flag = f" {FLAG}" if replayed["flagged"] else ""
+                cell += f"; replayed {fmt(replayed['predicted'] * scale)} ({low}\u2013{high}){flag}"
+            elif item.get("flagged"):
+                cell += f" {FLAG}"
+            cells.append(cell)
         rows.append(tuple(cells))
     headers = ("run", "drain s", "peak backlog", "p99 ms", "worker-s")
-    return TableData("Measured / predicted by the fluid model", headers, tuple(rows))
+    title = "Measured / fluid model (planned); replayed through the replicas as they came"
+    return TableData(title, headers, tuple(rows))
 
 
 def write_autoscale_report(out_dir: Path, summary: Mapping[str, Any]) -> list[Path]:

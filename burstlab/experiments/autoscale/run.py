@@ -34,6 +34,12 @@ from burstlab.experiments.autoscale.figures import deviations, policy_figures
 from burstlab.experiments.autoscale.report import write_autoscale_report
 from burstlab.experiments.burst.run import run_mode
 from burstlab.experiments.loadgen.progress import ProgressDisplay
+from burstlab.experiments.model.prediction import (
+    ReplayInputs,
+    origin_of,
+    replica_servers,
+    run_prediction,
+)
 from burstlab.experiments.model.records import JobRow, write_jobs_csv
 from burstlab.experiments.model.run import ExperimentResult, RunPlan, finite
 from burstlab.jobs.record import reruns
@@ -186,6 +192,7 @@ def run_autoscale(plan: RunPlan, *, live: bool = True) -> ExperimentResult:
     metrics_url = f"http://127.0.0.1:{server.port}/metrics"
     started = time.time()
     runs: list[dict[str, Any]] = []
+    rows_of: list[list[JobRow]] = []
     all_rows: list[JobRow] = []
     files: list[Path] = []
     plan.out_dir.mkdir(parents=True, exist_ok=True)
@@ -204,6 +211,7 @@ def run_autoscale(plan: RunPlan, *, live: bool = True) -> ExperimentResult:
                     run = _run_policy(plan, mode, item, target, producer, metrics, display)
                     run["setup_start_times_s"] = setup
                     rows = run.pop("_rows")
+                    rows_of.append(rows)
                     all_rows.extend(rows)
                     files.append(
                         write_jobs_csv(plan.out_dir / f"jobs-{mode}-{item.name}.csv", rows)
@@ -211,7 +219,7 @@ def run_autoscale(plan: RunPlan, *, live: bool = True) -> ExperimentResult:
                     runs.append(run)
     finally:
         server.shutdown()
-    _predict(plan, runs)
+    _predict(plan, runs, rows_of)
     checks = []
     for run in runs:
         limits = scenario.thresholds
@@ -255,6 +263,8 @@ def _run_policy(
 ) -> dict[str, Any]:
     concurrency = item.policy.replica_concurrency
     starts_before = len(getattr(target, "start_times_s", []))
+    ready_before = len(getattr(target, "ready_epochs_s", []))
+    stops_before = len(getattr(target, "stop_epochs_s", []))
     scaler = Autoscaler(
         item.policy,
         queue_metric(producer, mode, item.policy.metric),
@@ -284,23 +294,30 @@ def _run_policy(
             "timeline": timeline,
             "load_start_epoch": min((r.intended for r in rows), default=None),
             "start_times_s": list(getattr(target, "start_times_s", []))[starts_before:],
+            "replica_ready_epochs_s": list(getattr(target, "ready_epochs_s", []))[ready_before:],
+            "replica_stop_epochs_s": list(getattr(target, "stop_epochs_s", []))[stops_before:],
+            "initial_replicas": item.initial,
             "_rows": rows,
         }
     )
     return summary
 
 
-def _predict(plan: RunPlan, runs: list[dict[str, Any]]) -> None:
-    """Set the fluid model's prediction (S and start time as measured) beside each run."""
+def _predict(plan: RunPlan, runs: list[dict[str, Any]], rows_of: list[list[JobRow]]) -> None:
+    """Set two predictions beside each run: the fluid model's (``prediction``: the policy
+    simulated, S and the start time as measured: what the run should give, planned) and the
+    queue replay's (``replay``: the jobs as sent, through the replicas as they really came and
+    went, each from its own ready time: what the pipeline should have done)."""
     scenario = plan.scenario
     assert scenario.autoscale is not None
     every_start = [
         s for run in runs for s in [*run["setup_start_times_s"], *run.get("start_times_s", [])]
     ]
-    for run in runs:
+    for run, rows in zip(runs, rows_of, strict=True):
         # The replicas this run started, else every start measured (S is measured the same way)
         starts = run.get("start_times_s") or every_start
         start_s = statistics.median(starts) if starts else None
+        run["replay"] = _replay(run, rows)
         settings = _policy_of(scenario.autoscale, run["policy"])
         if run["mode"] == "sync":  # the sync side scales on waiting + in flight, all of it
             settings = replace(settings, metric="queued+reserved")
@@ -326,6 +343,30 @@ def _predict(plan: RunPlan, runs: list[dict[str, Any]]) -> None:
             "p99_ms": run["latency_ms"]["p99"],
         }
         run["deviations"] = deviations(measured, predicted.figures())
+
+
+def _replay(run: dict[str, Any], rows: list[JobRow]) -> dict[str, Any] | None:
+    """The run replayed through its replicas as they came and went (None without inputs)."""
+    inputs = (run.get("prediction") or {}).get("inputs")
+    if not inputs or not rows:
+        return None
+    replay = ReplayInputs.from_dict(inputs)
+    concurrency = int(run["policy_settings"]["replica_concurrency"])
+    origin = origin_of(rows)
+    servers = replica_servers(
+        int(run["initial_replicas"]),
+        concurrency,
+        [t - origin for t in run["replica_ready_epochs_s"]],
+        [t - origin for t in run["replica_stop_epochs_s"]],
+    )
+    latency = run["latency_ms"]
+    measured = {
+        "drain_s": run.get("drain_s"),
+        "peak_backlog": run.get("peak_backlog"),
+        **{f"{k}_s": None if latency.get(k) is None else latency[k] / 1000
+           for k in ("mean", "p50", "p99")},
+    }  # fmt: skip
+    return run_prediction(rows, run["mode"], replay, measured, servers)
 
 
 def _policy_of(policy: AutoscalePolicy, name: str) -> AutoscalePolicy:

@@ -95,7 +95,7 @@ def workloads(rows: Sequence[JobRow], own_times: bool) -> tuple[Workload, Worklo
     """
     if not rows:
         return None
-    origin = min(r.intended for r in rows)
+    origin = origin_of(rows)
     has_burst = any(r.in_burst for r in rows)
     burst_start = min((r.intended for r in rows if r.in_burst), default=origin) - origin
 
@@ -115,22 +115,52 @@ def workloads(rows: Sequence[JobRow], own_times: bool) -> tuple[Workload, Worklo
     return workload(rows, sent=False), workload(taken, sent=True)
 
 
+def replica_servers(
+    initial: int, concurrency: int, ready_s: Sequence[float], stop_s: Sequence[float]
+) -> Servers:
+    """The servers of a scaled run, from its replicas as they really came and went.
+
+    ``initial`` replicas serve from the start; each further one from its ready time, each stop
+    time ends the newest replica still serving (a scale-down stops the newest first). Times are
+    offsets (seconds) from the run's origin; each replica is ``concurrency`` servers.
+    """
+    replicas = [[0.0, math.inf] for _ in range(initial)]
+    serving = list(range(initial))
+    events = sorted([(t, 1) for t in ready_s] + [(t, 0) for t in stop_s])
+    for at, starts in events:
+        if starts:
+            replicas.append([max(at, 0.0), math.inf])
+            serving.append(len(replicas) - 1)
+        elif serving:
+            replicas[serving.pop()][1] = max(at, 0.0)
+    ready = tuple(r for r, _ in replicas for _ in range(concurrency))
+    stops = tuple(s for _, s in replicas for _ in range(concurrency))
+    return Servers(ready, stops if any(math.isfinite(x) for x in stops) else ())
+
+
+def origin_of(rows: Sequence[JobRow]) -> float:
+    """What a run's replay counts time from: its first intended send (epoch seconds)."""
+    return min(r.intended for r in rows)
+
+
 def run_prediction(
     rows: Sequence[JobRow],
     mode: str,
     inputs: ReplayInputs,
     measured: Mapping[str, float | None],
+    servers: Servers | None = None,
 ) -> dict[str, Any]:
     """summary.json's ``prediction`` of one run: inputs, both predictions, the checks.
 
     ``measured`` holds the run's ``drain_s``, ``mean_s``, ``p50_s``, ``p99_s`` and
-    ``peak_backlog``; each present one is checked against the replayed band.
+    ``peak_backlog``; each present one is checked against the replayed band. ``servers``: the
+    replicas as they came and went (:func:`replica_servers`), else ``inputs.servers`` fixed.
     """
     pair = workloads(rows, own_times=not inputs.service.run_s)
     section: dict[str, Any] = {"inputs": inputs.to_dict(), "planned": None, "replayed": None}
     if pair is None:
         return section | {"checks": {}}
-    servers = Servers.fixed(inputs.servers)
+    servers = servers or Servers.fixed(inputs.servers)
     planned, replayed = (predict(load, inputs.service, servers, seed=inputs.seed) for load in pair)
     section["planned"] = planned.to_dict()
     section["replayed"] = replayed.to_dict()
