@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
+import redis
 from celery import Celery
 from celery.signals import task_received, worker_process_init, worker_ready, worker_shutdown
 from prometheus_client import CollectorRegistry
@@ -82,6 +84,20 @@ def create_celery_app(config: WorkerConfig, metrics: WorkerMetrics | None = None
     return app
 
 
+def _record_ready(config: WorkerConfig) -> None:
+    """Once the consumer consumes, record when (see :func:`burstlab.jobs.names.worker_ready_key`):
+    a control ping answers later than that, by up to its own timeout."""
+    store = JobStore(config.redis_url)
+
+    def ready(sender: Any = None, **_: Any) -> None:
+        try:
+            store.mark_worker_ready(str(sender.hostname), time.time())
+        except redis.RedisError as exc:  # the record is for the lab; the worker runs on
+            log.warning("could not record when this worker became ready: %s", exc)
+
+    worker_ready.connect(ready, weak=False, dispatch_uid="burstlab-worker-ready")
+
+
 def _watch_consumption(config: WorkerConfig) -> None:
     """Once the worker is ready, watch that it keeps consuming (see :mod:`workers.watchdog`)."""
     if not config.stall_timeout_s or not config.on_redis:
@@ -151,6 +167,7 @@ def run_worker(
         _watch_consumption(config)
     else:
         app = create_target_app(config, target, metrics)
+    _record_ready(config)
     server = (
         MetricsServer(config.metrics_host, config.metrics_port, registry)
         if config.metrics_port

@@ -16,7 +16,13 @@ import redis
 from redis.commands.core import Script
 
 from burstlab.jobs.events import FinalEvent, encode_final, encode_started
-from burstlab.jobs.names import FINISHED_COUNTER_KEY, JOB_EVENTS_CHANNEL, job_key
+from burstlab.jobs.names import (
+    FINISHED_COUNTER_KEY,
+    JOB_EVENTS_CHANNEL,
+    WORKER_READY_TTL_S,
+    job_key,
+    worker_ready_key,
+)
 from burstlab.jobs.record import RECORD_TTL_S, finished_fields, flat, running_fields
 
 ScriptArg = str | bytes | int | float
@@ -55,6 +61,10 @@ class JobStore:
     def worker(self) -> str:
         """This process, as ``pid@host``."""
         return f"{os.getpid()}@{self._host}"
+
+    def mark_worker_ready(self, node: str, at: float) -> None:
+        """Record that the worker ``node`` started consuming at ``at`` (epoch seconds)."""
+        self.client.set(worker_ready_key(node), repr(at), ex=WORKER_READY_TTL_S)
 
     def _run(self, script: str, keys: list[str], args: list[ScriptArg]) -> object:
         """Run one of ``workers/lua``'s scripts (EVALSHA, loading it on first use)."""

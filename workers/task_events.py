@@ -85,7 +85,7 @@ class EventRecorder:
             self._started.pop(uuid, None)
 
 
-def record_events(app: Celery, recorder: EventRecorder, ready: Callable[[], None]) -> None:
+def record_events(app: Celery, recorder: EventRecorder, ready: Callable[[], object]) -> None:
     """Listen to the broker's event stream until stopped; ``ready`` is called once the event
     queue is bound (from then on no event of a job is missed)."""
 

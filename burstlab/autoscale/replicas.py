@@ -4,7 +4,8 @@
 - :class:`LocalWorkerReplicas`: a replica is one ``burstlab worker`` process with
   ``concurrency`` pool processes, in its own process group, metrics off. The stack's own worker
   is the first replica; adding one starts a process after ``start_delay_s`` (image pull and
-  scheduling) and measures how long it takes to answer a control ping; removing one sends it
+  scheduling) and measures how long it takes to start consuming (the time its ``worker_ready``
+  signal records, which a control ping would see later by up to its timeout); removing one sends it
   SIGTERM, so Celery finishes the job it runs and acknowledges it (nothing is lost).
 - :class:`ComposeWorkerReplicas`: ``docker compose up -d --no-recreate --scale worker=N``.
 - :class:`GunicornReplicas`: the sync side; gunicorn adds a worker on SIGTTIN and retires the
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from burstlab.stack.health import worker_answers
+from burstlab.jobs.names import worker_ready_key
 from burstlab.stack.process import ManagedProcess, descendant_pids
 
 PROCESS_MEMORY_MB = 70
@@ -120,7 +121,7 @@ class LocalWorkerReplicas:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _serial: int = 0
     start_times_s: list[float] = field(default_factory=list)
-    """Measured seconds from process start to the first answered ping, one per replica."""
+    """Measured seconds from process start to consuming, one per replica."""
     ready_epochs_s: list[float] = field(default_factory=list)
     """When each replica answered its first ping (epoch seconds)."""
     stop_epochs_s: list[float] = field(default_factory=list)
@@ -168,17 +169,29 @@ class LocalWorkerReplicas:
         threading.Thread(target=self._wait_ready, args=(replica,), daemon=True).start()
 
     def _wait_ready(self, replica: Replica) -> None:
+        import redis
+
         process = replica.process
-        node = f"burstlab-{process.pid}@{socket.gethostname()}"
-        while process.is_running():
-            if worker_answers(self.redis_url, node):
-                now = time.monotonic()
-                with self._lock:
-                    replica.ready_at = now
-                    self.start_times_s.append(now - process.started_at)
-                    self.ready_epochs_s.append(time.time())
-                return
-            time.sleep(0.1)
+        key = worker_ready_key(f"burstlab-{process.pid}@{socket.gethostname()}")
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=5)
+        try:
+            while process.is_running():
+                try:
+                    recorded = client.get(key)
+                except redis.RedisError:
+                    recorded = None
+                if recorded is not None:
+                    # The worker's own clock reading, carried to this process's monotonic one
+                    ready_epoch = float(recorded)
+                    ready = time.monotonic() - max(time.time() - ready_epoch, 0.0)
+                    with self._lock:
+                        replica.ready_at = ready
+                        self.start_times_s.append(ready - process.started_at)
+                        self.ready_epochs_s.append(ready_epoch)
+                    return
+                time.sleep(0.05)
+        finally:
+            client.close()
 
     def _remove(self, replica: Replica) -> None:
         if replica.timer is not None:

@@ -31,8 +31,20 @@ EXTERNAL_KEY = "burstlab:external"
 """Written by ``burstlab task-events`` once it listens to a running deployment's events: JSON
 with the worker node names it found and their pool processes."""
 
+WORKER_READY_KEY_PREFIX = "burstlab:worker-ready:"
+"""Prefix of the key a Celery worker (``name@host`` after it) sets to the epoch second its
+consumer started consuming: when a replica really began to take jobs."""
+
+WORKER_READY_TTL_S = 86_400
+"""How long a worker's ready key is kept."""
+
 MAX_LOOKUP_IDS = 1000
 """How many job ids one ``POST /jobs/lookup`` may ask for."""
+
+
+def worker_ready_key(node: str) -> str:
+    """Return the Redis key a worker named ``node`` sets when it starts consuming."""
+    return WORKER_READY_KEY_PREFIX + node
 
 
 def job_key(job_id: str) -> str:

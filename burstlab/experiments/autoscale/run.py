@@ -360,13 +360,19 @@ def _replay(run: dict[str, Any], rows: list[JobRow]) -> dict[str, Any] | None:
         [t - origin for t in run["replica_stop_epochs_s"]],
     )
     latency = run["latency_ms"]
+    # The mean the replay counts: the burst's jobs (the load before and after it is light)
+    burst = [r.latency_s for r in rows if r.in_burst and r.outcome == "succeeded"]
+    burst_latencies = [v for v in burst if v is not None]
+    window = run.get("burst_window_s")
     measured = {
-        "drain_s": run.get("drain_s"),
+        "drain_s": run["autoscale"].get("drain_s"),
         "peak_backlog": run.get("peak_backlog"),
+        "mean_s": statistics.fmean(burst_latencies) if burst_latencies else None,
         **{f"{k}_s": None if latency.get(k) is None else latency[k] / 1000
-           for k in ("mean", "p50", "p99")},
+           for k in ("p50", "p99")},
     }  # fmt: skip
-    return run_prediction(rows, run["mode"], replay, measured, servers)
+    drain_until = origin + float(window[1]) if window else None
+    return run_prediction(rows, run["mode"], replay, measured, servers, drain_until)
 
 
 def _policy_of(policy: AutoscalePolicy, name: str) -> AutoscalePolicy:

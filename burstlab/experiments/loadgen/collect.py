@@ -100,6 +100,7 @@ def to_rows(
                 http_status=sent.status,
                 outcome=str(outcome),
                 in_burst=sent.planned.in_burst,
+                worker=str((record or {}).get("worker") or ""),
                 **_task_fields(record),
             )
         )

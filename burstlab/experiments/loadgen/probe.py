@@ -208,18 +208,23 @@ def replay_inputs(
     burstlab's own jobs run for their own duration plus a per-job overhead; a user's task for a
     run time drawn from the probes' run times plus that overhead. The overhead is the load
     probe's (the pipeline's per-job cost under saturation, :func:`measure_loaded_cost`), else
-    the sequential probes' hand-overs; a probe of an older result falls back to its means.
+    the sequential probes' hand-overs; a probe of an older result falls back to its means. With
+    both, a job that finds a server free is handed over at the sequential probes' cost (a lone
+    job's), one that waited at the load probe's.
     """
     _, servers = theory_service(scenario, schedule, workers, dict(probe))
     # Under load when the load probe ran; else the sequential probes' hand-overs, or their means
     # (an older result).
-    overhead = probe.get("loaded_overhead_samples_s") or probe.get("overhead_samples_s")
+    loaded = probe.get("loaded_overhead_samples_s")
+    sequential = probe.get("overhead_samples_s")
+    overhead = loaded or sequential
     if overhead is None:
         overhead = [max(probe["service_s"] - probe["run_only_s"], 0.0)]
+    idle = tuple(sequential) if loaded and sequential else ()
     runs: list[float] = []
     if is_task(scenario):
         runs = list(probe.get("run_samples_s") or [probe["run_only_s"]])
-    return ReplayInputs(servers, ServiceModel(tuple(runs), tuple(overhead)))
+    return ReplayInputs(servers, ServiceModel(tuple(runs), tuple(overhead), idle))
 
 
 def service_probe(scenario: Scenario, workers: int, payload_lines: int = 0) -> ServiceProbe:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from burstlab.experiments.model.records import JobRow
-from burstlab.experiments.model.replay import Band, Servers, Workload, predict
+from burstlab.experiments.model.replay import Band, Prediction, Servers, Workload, predict
 from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.theory import DEVIATION_TOLERANCE, deviation
 
@@ -36,6 +36,12 @@ RELATIVE_FLOOR = 0.05
 what the probes measured, not the few percent a run's own load adds on shared cores (the
 producer and the generator taking CPU from the workers during a burst); a figure outside its
 band by less is reported as such (``in_band``), not flagged."""
+RANK_TOLERANCE = 0.05
+"""A percentile is not flagged when the measured value is the replay's percentile within this
+fraction of the way to the nearer end (p50: p47.5-p52.5; p99: p98.95-p99.05): where the
+latencies climb steeply with rank, as at the end of an autoscaled burst's backlog, a few jobs
+on the other side of the median move its value by tens of percent."""
+QUANTILES = {"p50_s": 50.0, "p99_s": 99.0}
 RESOLUTION = 1e-5
 """Within this of a band's end counts as inside: 10 us, below what epoch-second floats keep."""
 
@@ -80,18 +86,26 @@ class FigureCheck:
     """"pipeline" when flagged (the replayed prediction is off: the pipeline did something the
     model does not count); "arrivals" when only the planned one is off (the generator did not
     send the plan); None when neither is."""
+    rank: float | None = None
+    """A percentile's measured value as a percentile of the replayed latencies."""
+    steep: bool = False
+    """Off by more than the tolerance in value but within :data:`RANK_TOLERANCE` in rank."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for summary.json."""
         return asdict(self)
 
 
-def workloads(rows: Sequence[JobRow], own_times: bool) -> tuple[Workload, Workload] | None:
+def workloads(
+    rows: Sequence[JobRow], own_times: bool, drain_until: float | None = None
+) -> tuple[Workload, Workload] | None:
     """The planned and the replayed workload of one run's rows (None without a job taken).
 
     Times are offsets from the run's first intended send; the drain counts from the first
     intended burst send, as the measured drain does. ``own_times``: each job runs for its own
-    ``duration_ms`` (else the service model draws its run time).
+    ``duration_ms`` (else the service model draws its run time). ``drain_until`` (epoch
+    seconds): the drain ends with the last job intended by then (an autoscaled run's burst
+    drain; the load after it does not count), else with the last job.
     """
     if not rows:
         return None
@@ -107,6 +121,7 @@ def workloads(rows: Sequence[JobRow], own_times: bool) -> tuple[Workload, Worklo
             job_s=[r.duration_ms / 1000 for r in jobs] if own_times else None,
             counted=[r.in_burst for r in jobs] if has_burst else None,
             origin_s=burst_start,
+            drained=None if drain_until is None else [r.intended <= drain_until for r in jobs],
         )
 
     taken = [r for r in rows if r.outcome in TAKEN]
@@ -149,14 +164,16 @@ def run_prediction(
     inputs: ReplayInputs,
     measured: Mapping[str, float | None],
     servers: Servers | None = None,
+    drain_until: float | None = None,
 ) -> dict[str, Any]:
     """summary.json's ``prediction`` of one run: inputs, both predictions, the checks.
 
     ``measured`` holds the run's ``drain_s``, ``mean_s``, ``p50_s``, ``p99_s`` and
     ``peak_backlog``; each present one is checked against the replayed band. ``servers``: the
-    replicas as they came and went (:func:`replica_servers`), else ``inputs.servers`` fixed.
+    replicas as they came and went (:func:`replica_servers`), else ``inputs.servers`` fixed;
+    ``drain_until``: see :func:`workloads`.
     """
-    pair = workloads(rows, own_times=not inputs.service.run_s)
+    pair = workloads(rows, own_times=not inputs.service.run_s, drain_until=drain_until)
     section: dict[str, Any] = {"inputs": inputs.to_dict(), "planned": None, "replayed": None}
     if pair is None:
         return section | {"checks": {}}
@@ -179,9 +196,7 @@ def run_prediction(
         value = measured.get(name)
         if value is None:
             continue
-        checks[name] = check(
-            float(value), replayed.bands[figure], planned.bands[figure], _floor(name)
-        ).to_dict()
+        checks[name] = check_figure(name, float(value), replayed, planned, figure).to_dict()
     return section | {"checks": checks}
 
 
@@ -222,9 +237,7 @@ def step_prediction(
     for name in ("mean_s", "p50_s", "p99_s"):
         value = measured.get(name)
         if value is not None:
-            checks[name] = check(
-                float(value), replayed.bands[name], planned.bands[name], TIME_FLOOR_S
-            ).to_dict()
+            checks[name] = check_figure(name, float(value), replayed, planned).to_dict()
     return {"planned": planned.to_dict(), "replayed": replayed.to_dict(), "checks": checks}
 
 
@@ -240,6 +253,29 @@ def bound_by(load: Workload, service: ServiceModel, drain_s: float) -> str:
     if drain_s <= float(load.arrivals_s.max()) - origin + 2 * per_job:
         return "arrivals"
     return "hand-over" if service.overhead_mean_s > run else "workers"
+
+
+def check_figure(
+    name: str, measured: float, replayed: Prediction, planned: Prediction, figure: str = ""
+) -> FigureCheck:
+    """The check of one named figure (``figure``: its name in the predictions, default
+    ``name``); a percentile is read by rank too (see :data:`RANK_TOLERANCE`)."""
+    figure = figure or name
+    result = check(measured, replayed.bands[figure], planned.bands[figure], _floor(name))
+    quantile = QUANTILES.get(name)
+    rank = replayed.rank(measured) if quantile is not None else None
+    if quantile is None or rank is None:
+        return result
+    near = abs(rank - quantile) <= RANK_TOLERANCE * min(quantile, 100.0 - quantile)
+    steep = result.flagged and near
+    flagged = result.flagged and not near
+    return replace(
+        result,
+        rank=rank,
+        steep=steep,
+        flagged=flagged,
+        cause=result.cause if flagged or result.cause == "arrivals" else None,
+    )
 
 
 def check(measured: float, replayed: Band, planned: Band, floor: float) -> FigureCheck:

@@ -12,10 +12,10 @@ OUTCOMES = ("succeeded", "failed", "rejected", "lost", "error")
 COLUMNS = (
     "mode", "workers", "job_id", "kind", "duration_ms", "intended", "sent", "accepted",
     "submitted", "enqueued", "started", "finished", "http_status", "outcome", "in_burst",
-    "cpu_s", "retries", "timed_out",
+    "cpu_s", "retries", "timed_out", "worker",
 )  # fmt: skip
-TASK_COLUMNS = ("cpu_s", "retries", "timed_out")
-"""Columns added for a user's task; a jobs.csv written before them reads as 0 / empty."""
+TASK_COLUMNS = ("cpu_s", "retries", "timed_out", "worker")
+"""Columns added after the first ones; a jobs.csv written before them reads as 0 / empty."""
 _OPTIONAL_TIMES = ("accepted", "submitted", "enqueued", "started", "finished")
 
 
@@ -50,6 +50,8 @@ class JobRow:
     """Times the task asked to be retried before this outcome (a user's task)."""
     timed_out: bool = False
     """Failed because it exceeded a Celery time limit."""
+    worker: str = ""
+    """The Celery worker (``name@host``) or baseline process that ran the job, when known."""
 
     @property
     def end(self) -> float | None:
@@ -132,6 +134,7 @@ def _parse(record: dict[str, str], line: int) -> JobRow:
             cpu_s=float(record["cpu_s"]) if record.get("cpu_s") else None,
             retries=int(record.get("retries") or 0),
             timed_out=(record.get("timed_out") or "").lower() in ("true", "1"),
+            worker=record.get("worker") or "",
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"line {line}: bad job row: {exc}") from exc

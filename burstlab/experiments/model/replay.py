@@ -83,6 +83,8 @@ class Workload:
     origin_s: float | None = None
     quantiled: npt.NDArray[np.bool_] | None = None
     """The jobs the percentiles cover (default: all); the others still queue."""
+    drained: npt.NDArray[np.bool_] | None = None
+    """The jobs the drain covers (default: all): it ends with the last of them to finish."""
 
     def __post_init__(self) -> None:
         arrivals = self.arrivals_s
@@ -96,6 +98,9 @@ class Workload:
                 raise ValueError(f"{name} has {len(values)} values for {len(arrivals)} jobs")
             if not np.all(np.isfinite(values)) or np.any(values < 0):
                 raise ValueError(f"{name}: times must be finite and >= 0")
+        drained = self.drained
+        if drained is not None and (len(drained) != len(arrivals) or not drained.any()):
+            raise ValueError("drained must mark at least one of the jobs, one flag per job")
 
     @classmethod
     def of(
@@ -107,6 +112,7 @@ class Workload:
         counted: Sequence[bool] | None = None,
         origin_s: float | None = None,
         quantiled: Sequence[bool] | None = None,
+        drained: Sequence[bool] | None = None,
     ) -> Workload:
         """A workload from plain sequences."""
 
@@ -120,6 +126,7 @@ class Workload:
             None if counted is None else np.asarray(counted, dtype=bool),
             origin_s,
             None if quantiled is None else np.asarray(quantiled, dtype=bool),
+            None if drained is None else np.asarray(drained, dtype=bool),
         )
 
 
@@ -137,9 +144,13 @@ class Replay:
     peak_waiting: FloatArray
     peak_in_system: FloatArray
     worker_seconds: FloatArray
+    quantiled_s: FloatArray
+    """The latencies the percentiles read, (replays, quantiled jobs)."""
 
 
-FIGURES = tuple(f.name for f in fields(Replay) if f.name not in ("start_s", "finish_s"))
+FIGURES = tuple(
+    f.name for f in fields(Replay) if f.name not in ("start_s", "finish_s", "quantiled_s")
+)
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,18 @@ class Prediction:
     replays: int
     seed: int
     bands: dict[str, Band] = field(default_factory=dict)
+    latencies_s: FloatArray | None = field(default=None, repr=False, compare=False)
+    """Every replay's latencies the percentiles read, pooled and sorted (not written out)."""
+
+    def rank(self, latency_s: float) -> float | None:
+        """Which percentile of the replayed latencies ``latency_s`` is (0-100; None without
+        them): a measured p50 that is the replay's p52 is off by two points of rank, however
+        far its value is where the latencies climb steeply."""
+        if self.latencies_s is None or not len(self.latencies_s):
+            return None
+        below = np.searchsorted(self.latencies_s, latency_s, side="left")
+        upto = np.searchsorted(self.latencies_s, latency_s, side="right")
+        return float((below + upto) / 2 / len(self.latencies_s) * 100)
 
     def to_dict(self) -> dict[str, object]:
         """Plain dict for summary.json."""
@@ -171,13 +194,19 @@ class Prediction:
 
 
 def fcfs(
-    arrivals_s: FloatArray, service_s: FloatArray, servers: Servers
-) -> tuple[FloatArray, FloatArray]:
-    """Start times of jobs in arrival order (``arrivals_s`` sorted), one row per replay, and
-    when each server is free at the end (its last finish, or its ready time if it ran none).
+    arrivals_s: FloatArray,
+    service_s: FloatArray,
+    servers: Servers,
+    idle_service_s: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Start and finish times of jobs in arrival order (``arrivals_s`` sorted), one row per
+    replay, and when each server is free at the end (its last finish, or its ready time if it
+    ran none).
 
-    Each job takes the server that lets it start first; ``service_s`` is (replays, jobs).
-    Raises ValueError when a job finds every server stopped.
+    Each job takes the server that lets it start first; ``service_s`` is (replays, jobs). With
+    ``idle_service_s`` a job that starts the moment it arrives (it found a server free) takes
+    that service time instead, a job that waited ``service_s``. Raises ValueError when a job
+    finds every server stopped.
     """
     replays, jobs = service_s.shape
     free = np.tile(np.asarray(servers.ready_s, dtype=float), (replays, 1))
@@ -185,6 +214,7 @@ def fcfs(
     timed = bool(np.isfinite(stops).any())
     rows = np.arange(replays)
     starts = np.empty((replays, jobs))
+    finishes = np.empty((replays, jobs))
     for j in range(jobs):
         arrival = arrivals_s[j]
         if timed:
@@ -197,9 +227,12 @@ def fcfs(
         else:
             chosen = free.argmin(axis=1)
             start = np.maximum(free[rows, chosen], arrival)
+        service = service_s[:, j]
+        if idle_service_s is not None:
+            service = np.where(start > arrival, service, idle_service_s[:, j])
         starts[:, j] = start
-        free[rows, chosen] = start + service_s[:, j]
-    return starts, free
+        finishes[:, j] = free[rows, chosen] = start + service
+    return starts, finishes, free
 
 
 def replay(
@@ -217,9 +250,8 @@ def replay(
     order = np.argsort(workload.arrivals_s, kind="stable")
     arrivals = workload.arrivals_s[order]
     job_s = None if workload.job_s is None else workload.job_s[order]
-    service_s = service.draw(rng, replays, len(arrivals), job_s)
-    starts, free = fcfs(arrivals, service_s, servers)
-    finishes = starts + service_s
+    service_s, idle_s = service.draw_both(rng, replays, len(arrivals), job_s)
+    starts, finishes, free = fcfs(arrivals, service_s, servers, idle_s)
     start_s, finish_s = np.empty_like(starts), np.empty_like(finishes)
     start_s[:, order], finish_s[:, order] = starts, finishes
     intended = workload.arrivals_s if workload.intended_s is None else workload.intended_s
@@ -227,18 +259,20 @@ def replay(
     counted = workload.counted if workload.counted is not None else slice(None)
     origin = float(arrivals[0]) if workload.origin_s is None else workload.origin_s
     last = finishes.max(axis=1)
+    drain_end = last if workload.drained is None else finish_s[:, workload.drained].max(axis=1)
     quantiled = latency if workload.quantiled is None else latency[:, workload.quantiled]
     p50, p99 = _percentiles(quantiled, (50.0, 99.0))
     return Replay(
         start_s=start_s,
         finish_s=finish_s,
-        drain_s=last - origin,
+        drain_s=drain_end - origin,
         mean_s=latency[:, counted].mean(axis=1),
         p50_s=p50,
         p99_s=p99,
         peak_waiting=_peak(arrivals, starts),
         peak_in_system=_peak(arrivals, np.sort(finishes, axis=1)),
         worker_seconds=_worker_seconds(servers, last, free),
+        quantiled_s=quantiled,
     )
 
 
@@ -256,7 +290,7 @@ def predict(
     for name in FIGURES:
         low, median, high = np.percentile(getattr(result, name), [BAND[0], 50.0, BAND[1]])
         bands[name] = Band(float(median), float(low), float(high))
-    return Prediction(replays, seed, bands)
+    return Prediction(replays, seed, bands, np.sort(result.quantiled_s, axis=None))
 
 
 def _percentiles(values: FloatArray, percentiles: Sequence[float]) -> list[FloatArray]:

@@ -3,9 +3,12 @@
 A job's service time is its own run time plus the pipeline's per-job overhead on its side. The
 run time is the job's own (burstlab's ``io`` and ``cpu`` jobs: the duration the schedule gave
 it) or, when the job's time is not known in advance (a user's task), a draw from the run times
-the probes measured. The overhead is a draw from the probes' hand-over times (enqueued to
-started) of the side being predicted, so a sync and an async prediction share one run-time
-distribution and differ only by what the probes measured of each pipeline.
+the probes measured. The overhead is a draw from the probes' hand-over times of the side being
+predicted, so a sync and an async prediction share one run-time distribution and differ only by
+what the probes measured of each pipeline. It has two measured states: a job that waited in
+the queue is handed over at a saturated pipeline's cost (the load probe's, ``overhead_s``), a
+job that found a server free as a lone job is (the sequential probes', ``idle_overhead_s``):
+on two shared cores the first can be several times the second.
 
 Each replay first resamples every measured set with replacement (the bootstrap), then draws
 each job's value from that resample: the spread of the replays then covers both the job-to-job
@@ -31,14 +34,17 @@ class ServiceModel:
     """Measured samples (seconds) a job's service time is drawn from.
 
     ``run_s``: the run times of a job whose time is not known in advance (empty: each job
-    brings its own); ``overhead_s``: the pipeline's per-job hand-over on this side (empty: none).
+    brings its own); ``overhead_s``: the pipeline's per-job hand-over on this side under load
+    (empty: none); ``idle_overhead_s``: the hand-over of a job that finds a server free (empty:
+    the same as under load).
     """
 
     run_s: tuple[float, ...] = ()
     overhead_s: tuple[float, ...] = ()
+    idle_overhead_s: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("run_s", "overhead_s"):
+        for name in ("run_s", "overhead_s", "idle_overhead_s"):
             values = getattr(self, name)
             if any(not math.isfinite(v) or v < 0 for v in values):
                 raise ValueError(f"{name}: service samples must be finite and >= 0")
@@ -51,7 +57,11 @@ class ServiceModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServiceModel:
         """The model as :meth:`to_dict` wrote it."""
-        return cls(tuple(data.get("run_s") or ()), tuple(data.get("overhead_s") or ()))
+        return cls(
+            tuple(data.get("run_s") or ()),
+            tuple(data.get("overhead_s") or ()),
+            tuple(data.get("idle_overhead_s") or ()),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for summary.json, with the means a reader looks for."""
@@ -60,6 +70,8 @@ class ServiceModel:
             "overhead_s": list(self.overhead_s),
             "run_mean_ms": _mean_ms(self.run_s),
             "overhead_mean_ms": _mean_ms(self.overhead_s),
+            "idle_overhead_s": list(self.idle_overhead_s),
+            "idle_overhead_mean_ms": _mean_ms(self.idle_overhead_s),
         }
 
     @property
@@ -75,7 +87,15 @@ class ServiceModel:
     def draw(
         self, rng: np.random.Generator, replays: int, jobs: int, job_s: FloatArray | None = None
     ) -> FloatArray:
-        """Service times, one row of ``jobs`` per replay: shape (replays, jobs).
+        """Service times, one row of ``jobs`` per replay: shape (replays, jobs), each job
+        handed over at the loaded pipeline's cost (see :meth:`draw_both`)."""
+        return self.draw_both(rng, replays, jobs, job_s)[0]
+
+    def draw_both(
+        self, rng: np.random.Generator, replays: int, jobs: int, job_s: FloatArray | None = None
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Service times, shape (replays, jobs): each job handed over under load, and the same
+        job had it found a server free (None without idle samples: the same either way).
 
         ``job_s`` gives each job's own run time; without it the run time is drawn from
         ``run_s``, which must then hold at least one sample.
@@ -83,14 +103,15 @@ class ServiceModel:
         if job_s is not None:
             if len(job_s) != jobs:
                 raise ValueError(f"job_s has {len(job_s)} values for {jobs} jobs")
-            service = np.broadcast_to(np.asarray(job_s, dtype=float), (replays, jobs)).copy()
+            run = np.broadcast_to(np.asarray(job_s, dtype=float), (replays, jobs)).copy()
         elif self.run_s:
-            service = _bootstrap(rng, self.run_s, replays, jobs)
+            run = _bootstrap(rng, self.run_s, replays, jobs)
         else:
             raise ValueError("no run time: give each job's own or measured run_s samples")
-        if self.overhead_s:
-            service += _bootstrap(rng, self.overhead_s, replays, jobs)
-        return service
+        loaded = run + _bootstrap(rng, self.overhead_s, replays, jobs) if self.overhead_s else run
+        if not self.idle_overhead_s:
+            return loaded, None
+        return loaded, run + _bootstrap(rng, self.idle_overhead_s, replays, jobs)
 
 
 def _bootstrap(

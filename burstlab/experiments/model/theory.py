@@ -7,7 +7,9 @@ arrivals the mean wait uses the Allen-Cunneen factor (ca^2 + cs^2) / 2, exact fo
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -186,11 +188,11 @@ def _steady(inputs: TheoryInputs, rate: float) -> dict[str, Any]:
 def _burst(inputs: TheoryInputs, burst: int) -> dict[str, Any]:
     n, s, rate = inputs.workers, inputs.service_s, inputs.arrival_rate or 0.0
     exponential = inputs.service_model == "exponential"
-    drain_of = burst_drain_exponential if exponential else burst_drain_fixed
+    drain_of: Callable[[int, int, float], float] = (
+        burst_drain_exponential if exponential else burst_drain_fixed
+    )
     if inputs.service_model == "measured":
-
-        def drain_of(b: int, n: int, s: float) -> float:
-            return burst_drain_measured(b, n, s, inputs.cs2)
+        drain_of = functools.partial(burst_drain_measured, cs2=inputs.cs2)
 
     fields: dict[str, Any] = {
         "burst_mean_latency_s": burst_mean_latency(

@@ -40,7 +40,9 @@ def prediction_table(runs: list[Mapping[str, Any]]) -> TableData:
                 f"{_value(check['low'], digits, scale)}\u2013{_value(check['high'], digits, scale)}"
             )
             notes = [_CAUSES.get(check.get("cause") or "", "")]
-            if not check["flagged"] and not check.get("in_band", True):
+            if check.get("steep"):
+                notes.insert(0, f"steep here: the replay's p{check['rank']:.1f}")
+            elif not check["flagged"] and not check.get("in_band", True):
                 notes.insert(0, "outside the band, within 5 %")
             flag = (f"{FLAG} " if check["flagged"] else "") + "; ".join(n for n in notes if n)
             rows.append(

@@ -204,7 +204,7 @@ def summarize_step(
     predicted = predict_step(planned_rate, servers, service_s, squared_cv(service_times))
     replayed = None
     if replay is not None:
-        figures = {f"{k}_s": (latency[k] / 1000 if latency[k] is not None else None)
+        figures = {f"{k}_s": (v / 1000 if (v := latency[k]) is not None else None)
                    for k in ("mean", "p50", "p99")}  # fmt: skip
         replayed = step_prediction(rows, window.measured_from, replay, figures)
     checks: dict[str, Any] = {}
