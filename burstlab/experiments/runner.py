@@ -21,9 +21,10 @@ from burstlab.experiments.durations.run import is_duration_sweep, run_duration_s
 from burstlab.experiments.durations.steps import crossover_section, crossover_sentences
 from burstlab.experiments.loadgen.cpu_idle import shallow_idle
 from burstlab.experiments.loadgen.priority import generator_priority
-from burstlab.experiments.loadgen.probe import service_probe
+from burstlab.experiments.loadgen.probe import is_task, service_distribution, service_probe
 from burstlab.experiments.loadgen.progress import ProgressDisplay
 from burstlab.experiments.model.histograms import HISTOGRAMS_FILE, write_histograms
+from burstlab.experiments.model.prediction import share_run_times
 from burstlab.experiments.model.records import JobRow, write_jobs_csv
 from burstlab.experiments.model.run import ExperimentResult, RunPlan, finite
 from burstlab.experiments.model.stats import encoded_histograms
@@ -55,6 +56,7 @@ def _runs_on(
         for rows, summary in results:
             yield rows, summary, priority
         return
+    finished: list[tuple[list[JobRow], dict[str, Any], str]] = []
     for mode in plan.modes:
         if is_sweep(scenario):
             probe = service_probe(scenario, workers, plan.task.payloads if plan.task else 0)
@@ -66,7 +68,32 @@ def _runs_on(
             asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop,
         ):
             rows, summary = loop.run(run)
-        yield rows, summary, priority
+        finished.append((rows, summary, priority))
+    if is_task(scenario) and not is_sweep(scenario):
+        # Both sides of a user's task predicted from one distribution: their probes pooled
+        _share_distribution([(rows, summary) for rows, summary, _ in finished])
+    yield from finished
+
+
+def _share_distribution(runs: list[tuple[list[JobRow], dict[str, Any]]]) -> None:
+    """Predict both sides of a user's task from their probes pooled, and keep that one
+    distribution beside each run (``shared_distribution``: what the report shows once)."""
+    pooled = share_run_times(runs)
+    if not pooled:
+        return
+    probes = [summary.get("probe") or {} for _, summary in runs]
+    busy = sum(sum(p.get("run_samples_s") or ()) for p in probes)
+    cpu = sum(
+        (p.get("distribution") or {}).get("cpu_share", 0.0) * sum(p.get("run_samples_s") or ())
+        for p in probes
+    )
+    failed = sum((p.get("distribution") or {}).get("failed", 0) for p in probes)
+    shared = service_distribution(list(pooled), [], failed) | {
+        "cpu_share": cpu / busy if busy > 0 else 0.0,
+        "sides": [summary["mode"] for _, summary in runs],
+    }
+    for _, summary in runs:
+        summary["shared_distribution"] = shared
 
 
 def run_experiment(

@@ -220,11 +220,14 @@ def test_a_users_own_celery_task_is_measured_on_both_sides_without_touching_its_
     predicted = queued["theory"]["predicted"]["burst_drain_s"]
     assert predicted and queued["theory"]["inputs"]["service_model"] == "measured"
     assert 0.5 * predicted < queued["drain_s"] < 1.5 * predicted, (queued["drain_s"], predicted)
-    # and each side is replayed from its probes' 40 run times plus its own hand-over (a side
-    # runs a payload its own way: the soft time limit cuts the slow one on the workers only),
-    # the drain near the replayed prediction
+    # and both sides are replayed from one distribution, the two probes' 40 run times each
+    # pooled, each side with its own hand-over, the drain near the replayed prediction
     services = [run["prediction"]["inputs"]["service"] for run in (sync, queued)]
-    assert [len(service["run_s"]) for service in services] == [40, 40]
+    assert [len(service["run_s"]) for service in services] == [80, 80]
+    assert sorted(services[0]["run_s"]) == sorted(services[1]["run_s"])
+    assert services[0]["overhead_s"] != services[1]["overhead_s"]
+    assert sync["shared_distribution"] == queued["shared_distribution"]
+    assert sync["shared_distribution"]["count"] == 80
     drain = queued["prediction"]["checks"]["drain_s"]
     assert drain["low"] <= drain["predicted"] <= drain["high"]
     assert 0.5 * drain["predicted"] < drain["measured"] < 1.5 * drain["predicted"], drain
@@ -232,6 +235,7 @@ def test_a_users_own_celery_task_is_measured_on_both_sides_without_touching_its_
     report = (out / "report.md").read_text()
     for heading in ("Your task", "What burstlab set", "Measured service time", "How your task"):
         assert heading in report
+    assert report.count("probes, sync and async pooled: what both predictions draw from") == 1
     # and the user's project is byte for byte as it was (no file added, none changed)
     assert _fingerprint(project) == before
 

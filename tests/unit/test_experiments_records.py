@@ -26,6 +26,7 @@ ASYNC = JobRow(
     http_status=202,
     outcome="succeeded",
     in_burst=True,
+    worker="4242@node-1",
 )
 
 

@@ -152,3 +152,49 @@ def test_a_job_after_every_server_stopped_is_refused() -> None:
 def test_jobs_without_a_run_time_need_measured_samples() -> None:
     with pytest.raises(ValueError, match="no run time"):
         replay(Workload.of([0.0]), ServiceModel(overhead_s=(0.01,)), Servers.fixed(1))
+
+
+def test_a_job_that_finds_a_server_free_is_handed_over_at_the_idle_cost() -> None:
+    # Given one server, a hand-over of 20 ms under load and 2 ms for a lone job
+    service = ServiceModel(overhead_s=(0.020,), idle_overhead_s=(0.002,))
+    # And two jobs at once, then one long after
+    load = Workload.of([0.0, 0.0, 5.0], job_s=[0.1, 0.1, 0.1])
+    # When replayed
+    result = replay(load, service, Servers.fixed(1))
+    # Then the first and the last start the moment they arrive and take 102 ms; the second
+    # waited, and is handed over at the loaded cost
+    assert result.finish_s[0] == pytest.approx([0.102, 0.222, 5.102])
+    # And without idle samples every job takes the loaded cost, as before
+    plain = replay(load, ServiceModel(overhead_s=(0.020,)), Servers.fixed(1))
+    assert plain.finish_s[0] == pytest.approx([0.120, 0.240, 5.120])
+
+
+def test_the_drain_ends_with_the_last_job_it_covers() -> None:
+    # Given a burst of four jobs then a trickle that runs on for 10 s
+    load = Workload.of(
+        [0.0, 0.0, 0.0, 0.0, 5.0, 10.0],
+        job_s=[0.5] * 6,
+        drained=[True] * 4 + [False] * 2,
+    )
+    # When replayed on two servers
+    result = replay(load, ServiceModel(), Servers.fixed(2))
+    # Then the drain is the burst's (two rounds of 0.5 s), not the trickle's end
+    assert result.drain_s[0] == pytest.approx(1.0)
+    assert replay(Workload.of(load.arrivals_s, job_s=[0.5] * 6), ServiceModel(), Servers.fixed(2)
+                  ).drain_s[0] == pytest.approx(10.5)  # fmt: skip
+
+
+def test_a_drain_covering_no_job_is_refused() -> None:
+    with pytest.raises(ValueError, match="drained must mark at least one"):
+        Workload.of([0.0, 1.0], drained=[False, False])
+
+
+def test_a_latency_is_read_as_a_rank_of_the_replayed_ones() -> None:
+    # Given 100 jobs on one server, each 10 ms: latencies 10, 20, ... 1000 ms
+    prediction = predict(
+        Workload.of([0.0] * 100, job_s=[0.01] * 100), ServiceModel(), Servers.fixed(1), replays=3
+    )
+    # Then a latency of 505 ms is the replay's p50, beyond every one p100, below all p0
+    assert prediction.rank(0.505) == pytest.approx(50.0)
+    assert prediction.rank(0.255) == pytest.approx(25.0)
+    assert prediction.rank(2.0) == 100.0 and prediction.rank(0.0) == 0.0

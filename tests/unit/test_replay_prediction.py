@@ -10,11 +10,13 @@ from burstlab.experiments.loadgen.probe import probe_lines
 from burstlab.experiments.model.prediction import (
     ReplayInputs,
     bound_by,
+    check_figure,
     replica_servers,
+    share_run_times,
     step_prediction,
 )
 from burstlab.experiments.model.records import JobRow
-from burstlab.experiments.model.replay import Workload, predict
+from burstlab.experiments.model.replay import Servers, Workload, predict
 from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.stats import summarize_run
 from burstlab.experiments.render.console import summary_table
@@ -216,3 +218,41 @@ def test_a_task_probe_covers_its_payload_file() -> None:
     assert probe_lines(1000) == list(range(0, 1000, 10))
     # (without a count, the next payloads in turn)
     assert probe_lines(0) == [None] * 40
+
+
+def test_a_percentile_where_latencies_climb_steeply_is_read_by_rank_too() -> None:
+    # Given one server and 100 jobs at once: 49 of 1 ms, then 51 of 100 ms, so the latencies
+    # climb from 49 ms to 149 ms, 249 ms, ... right at the median
+    load = Workload.of([0.0] * 100, job_s=[0.001] * 49 + [0.1] * 51)
+    replayed = predict(load, ServiceModel(), Servers.fixed(1), replays=3)
+    assert replayed.bands["p50_s"].median == pytest.approx(0.149)
+    # When the measured p50 is the next job's latency (the replay's p50.5): 67 % off in value
+    steep = check_figure("p50_s", 0.249, replayed, replayed)
+    assert steep.deviation == pytest.approx(0.67, abs=0.01)
+    # Then it is noted as steep, with its rank, and not flagged
+    assert steep.steep and not steep.flagged and steep.cause is None
+    assert steep.rank is not None and 50.0 <= steep.rank <= 51.0
+    # And one four jobs further on (the replay's p53.5) is flagged, as a value off in rank is
+    far = check_figure("p50_s", 0.549, replayed, replayed)
+    assert far.flagged and not far.steep and far.rank is not None and 53.0 <= far.rank <= 54.0
+
+
+def test_both_sides_of_a_task_are_predicted_from_their_probes_pooled() -> None:
+    # Given a sync and an async run of a task whose probes caught different run times of the
+    # same payload lines (40 ms and 60 ms), each side with its own hand-over
+    runs = []
+    for mode, run_s, hand_over in (("sync", 0.040, 0.002), ("async", 0.060, 0.004)):
+        rows = _run(mode, 2, kind="task")
+        inputs = ReplayInputs(2, ServiceModel(run_s=(run_s,) * 4, overhead_s=(hand_over,)))
+        runs.append((rows, summarize_run(rows, mode, 2, None, inputs)))
+    # When they are shared
+    pooled = share_run_times(runs)
+    # Then both draw from all eight run times and keep their own overhead
+    assert sorted(pooled) == [0.040] * 4 + [0.060] * 4
+    sync, async_ = (summary["prediction"]["inputs"]["service"] for _, summary in runs)
+    assert sorted(sync["run_s"]) == sorted(async_["run_s"]) == sorted(pooled)
+    assert (sync["overhead_s"], async_["overhead_s"]) == ([0.002], [0.004])
+    # And the checks compare the same measured figures with the new predictions
+    drains = [summary["prediction"]["checks"]["drain_s"] for _, summary in runs]
+    assert all(check["measured"] > 0 for check in drains)
+    assert drains[1]["predicted"] > drains[0]["predicted"]  # only the overhead differs

@@ -46,7 +46,7 @@ async def run_mode(
         phases = PhaseAnnouncer(client, scenario.name, mode, workers)
         await phases.set("probe")
         lines = plan.task.payloads if plan.task else 0
-        probe = await measure_service_time(client, mode, scenario, lines)
+        probe = await measure_service_time(client, mode, scenario, lines, workers)
         _, servers = theory_service(scenario, schedule, workers, probe)
         run_s = own_run_s(scenario, schedule, probe)
         probe.update(await measure_loaded_cost(client, mode, scenario, servers, run_s))

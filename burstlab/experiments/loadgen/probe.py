@@ -35,15 +35,43 @@ ServiceProbe = Callable[[ProducerClient, str], Awaitable[tuple[dict[str, float],
 """Given a client and a mode: the probe figures, the service time S and the servers to use."""
 
 
+WARM_UP_JOBS_PER_SERVER = 2
+"""Jobs per server sent at once before the probes and not counted: a pool process's first job
+pays for what it sets up once (a connection, a script load), 10-20 ms a job when just started."""
+
+
+async def warm_up(
+    client: ProducerClient, mode: str, scenario: Scenario, servers: int, payload_lines: int = 0
+) -> None:
+    """Run ``WARM_UP_JOBS_PER_SERVER`` jobs per server at once, results unread: every pool
+    process (and gunicorn worker) has run a job before a probe is timed. Without it the first
+    sequential probes of replicas started a moment before measured 13-24 ms of hand-over where
+    the run then saw 3.5 ms, and the load probe 25-44 ms where the run saw 5."""
+    jobs = max(servers, 1) * WARM_UP_JOBS_PER_SERVER
+    if is_task(scenario):
+        lines = [i % payload_lines for i in range(jobs)] if payload_lines > 0 else [None] * jobs
+        sends = [client.run(mode, TASK_KIND, payload_line=line) for line in lines]
+    else:
+        mix = [scenario.jobs[i % len(scenario.jobs)] for i in range(jobs)]
+        sends = [client.run(mode, job.kind, job.duration_ms) for job in mix]
+    await asyncio.gather(*sends)
+
+
 async def measure_service_time(
-    client: ProducerClient, mode: str, scenario: Scenario, payload_lines: int = 0
+    client: ProducerClient,
+    mode: str,
+    scenario: Scenario,
+    payload_lines: int = 0,
+    servers: int = 1,
 ) -> dict[str, Any]:
-    """Unloaded service time S of ``mode``: sequential probes of each job-mix entry at its mean.
+    """Unloaded service time S of ``mode``: sequential probes of each job-mix entry at its mean,
+    after a warm-up of every one of ``servers`` (:func:`warm_up`).
 
     S is the mean of ``finished_at - enqueued_at``: the job's run plus the hop that hands it to
     a free worker (broker fetch or HTTP accept), the per-job cost a saturated worker also pays.
     Each probe's hop (``started_at - enqueued_at``) is kept in ``overhead_samples_s``.
     """
+    await warm_up(client, mode, scenario, servers, payload_lines)
     if is_task(scenario):
         return await _measure_task(client, mode, payload_lines)
     total_weight = sum(job.weight for job in scenario.jobs)
@@ -235,7 +263,7 @@ def service_probe(scenario: Scenario, workers: int, payload_lines: int = 0) -> S
     """
 
     async def probe(client: ProducerClient, mode: str) -> tuple[dict[str, float], float, int]:
-        measured = await measure_service_time(client, mode, scenario, payload_lines)
+        measured = await measure_service_time(client, mode, scenario, payload_lines, workers)
         _, servers = theory_service(scenario, Schedule((), 0.0), workers, measured)
         return measured, measured["service_s"], servers
 

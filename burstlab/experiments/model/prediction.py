@@ -200,6 +200,36 @@ def run_prediction(
     return section | {"checks": checks}
 
 
+def share_run_times(
+    runs: Sequence[tuple[Sequence[JobRow], dict[str, Any]]],
+) -> tuple[float, ...]:
+    """Predict each run of a user's task from one run-time distribution: every run's probed
+    run times pooled (the sync and the async probes ran the same payload lines), each side
+    keeping its own per-job overhead, so the two predictions differ only by what really
+    differs between the pipelines. Runs without measured run times are left as they are.
+    Returns the pooled run times (empty when no run had any)."""
+    pooled = tuple(
+        t
+        for _, summary in runs
+        for t in ((summary.get("prediction") or {}).get("inputs") or {})
+        .get("service", {})
+        .get("run_s", ())
+    )
+    if not pooled:
+        return ()
+    for rows, summary in runs:
+        section = summary.get("prediction") or {}
+        if not section.get("inputs") or not section["inputs"]["service"].get("run_s"):
+            continue
+        inputs = ReplayInputs.from_dict(section["inputs"])
+        shared = replace(inputs, service=replace(inputs.service, run_s=pooled))
+        measured = {name: check["measured"] for name, check in section.get("checks", {}).items()}
+        summary["prediction"] = run_prediction(
+            [r for r in rows if r.mode == summary["mode"]], summary["mode"], shared, measured
+        )
+    return pooled
+
+
 def step_prediction(
     rows: Sequence[JobRow],
     measured_from: float,

@@ -2,7 +2,9 @@
 
 Empty for runs of burstlab's own jobs. ``summary["task_target"]`` names the task and what
 burstlab set in its workers of the app; each run's ``probe["distribution"]`` is the service
-time of sequential jobs before the load, its ``service_measured`` the same under the load.
+time of sequential jobs before the load, its ``service_measured`` the same under the load; with
+both sides run, ``shared_distribution`` is their probes pooled, the one distribution both
+predictions draw from, shown once per worker count.
 """
 
 from __future__ import annotations
@@ -61,10 +63,24 @@ def task_tables(summary: Mapping[str, Any]) -> list[TableData]:
     )
     heads = ("n", "mean ms", "CV", "p50 ms", "p99 ms", "CPU share")
     rows = []
+    shown: set[int] = set()
     for run in summary.get("runs", []):
         label = _label(run)
         probe = (run.get("probe") or {}).get("distribution")
-        if probe:
+        shared = run.get("shared_distribution")
+        if shared:
+            # One distribution behind both sides' predictions: shown once per worker count
+            if run["workers"] not in shown:
+                shown.add(run["workers"])
+                sides = " and ".join(shared.get("sides", ()))
+                rows.append(
+                    (
+                        f"x{run['workers']}",
+                        f"probes, {sides} pooled: what both predictions draw from",
+                        *_distribution_cells(shared),
+                    )
+                )
+        elif probe:
             rows.append((label, "probe, unloaded", *_distribution_cells(probe)))
         if run.get("service_measured"):
             rows.append((label, "under the load", *_distribution_cells(run["service_measured"])))
