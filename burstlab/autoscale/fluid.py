@@ -80,11 +80,14 @@ class FluidResult:
     """From the burst start until the peak replica count serves (None if it never rises)."""
     end_s: float
     timeline: tuple[FluidPoint, ...]
+    ready_history: tuple[tuple[float, int], ...] = ()
+    """(time, replicas serving) at each change: the replicas as the model had them come and go."""
 
     def figures(self) -> dict[str, Any]:
-        """Every figure except the timeline, for summary.json and tables."""
+        """Every figure except the timelines, for summary.json and tables."""
         data = asdict(self)
         data.pop("timeline")
+        data.pop("ready_history")
         return data
 
 
@@ -171,6 +174,7 @@ def simulate(
         full_capacity_s=_full_capacity(ready_history, burst_start),
         end_s=end,
         timeline=tuple(timeline),
+        ready_history=tuple(ready_history),
     )
 
 

@@ -3,11 +3,16 @@
 For a scenario's burst and SLO (``thresholds.completion_p99_ms``): the smallest fixed replica
 count whose predicted p99 meets it, and the policy settings (target backlog per replica,
 polling interval; the rest of the scenario's ``[autoscale]`` kept) that meet it at the fewest
-worker-seconds.
+worker-seconds. The fluid model searches (it simulates the policy's decisions: 42 settings in
+a second); each setting shown is then checked by the queue replay that predicts every run
+(:mod:`burstlab.experiments.model.replay`): the seeded jobs, first come first served, through
+the replicas as the fluid model had them come and go. Where the two disagree on meeting the
+SLO, the plan says so.
 """
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -36,10 +41,16 @@ class Candidate:
     label: str
     policy: AutoscalePolicy
     prediction: FluidResult
+    replayed_p99_ms: float | None = None
+    """The queue replay's p99 through the same replicas (None until checked)."""
 
     def meets(self, slo_ms: float) -> bool:
         p99 = self.prediction.p99_ms
         return p99 is not None and p99 <= slo_ms
+
+    def replay_meets(self, slo_ms: float) -> bool | None:
+        """Whether the replay's p99 meets ``slo_ms`` (None when not checked)."""
+        return None if self.replayed_p99_ms is None else self.replayed_p99_ms <= slo_ms
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +60,7 @@ class Candidate:
             "target_backlog_per_replica": self.policy.target_backlog_per_replica,
             "polling_interval_s": self.policy.polling_interval_s,
             **self.prediction.figures(),
+            "replayed_p99_ms": self.replayed_p99_ms,
         }
 
 
@@ -67,6 +79,8 @@ class Plan:
     scenario_policy: Candidate
     fixed_tried: tuple[Candidate, ...]
     policies_tried: int
+    disagreements: tuple[str, ...] = ()
+    """Where the replay's p99 and the fluid model's fall on different sides of the limit."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +92,7 @@ class Plan:
             "cheapest_policy": self.cheapest.to_dict() if self.cheapest else None,
             "scenario_policy": self.scenario_policy.to_dict(),
             "policies_tried": self.policies_tried,
+            "disagreements": list(self.disagreements),
         }
 
 
@@ -193,7 +208,52 @@ def plan(scenario: Scenario, data: FluidInput | None = None, *, headroom: float 
             ):
                 cheapest = candidate
     own = Candidate("scenario policy", policy, simulate(policy, data))
+    checked = {id(c): replay_checked(c, data) for c in (*fixed_tried, own, cheapest) if c}
+    fixed_shown = tuple(checked[id(c)] for c in fixed_tried)
+    fixed = checked[id(fixed)] if fixed else None
+    cheapest = checked[id(cheapest)] if cheapest else None
+    own = checked[id(own)]
+    shown = (*fixed_shown, own, *((cheapest,) if cheapest else ()))
+    disagreements = tuple(
+        f"{c.label}: the fluid model's p99 {c.prediction.p99_ms:,.0f} ms "
+        f"{'meets' if c.meets(limit) else 'misses'} {limit:g} ms, the replay's "
+        f"{c.replayed_p99_ms:,.0f} ms {'meets' if c.replay_meets(limit) else 'misses'} it"
+        for c in shown
+        if c.replay_meets(limit) is not None
+        and c.replay_meets(limit) != c.meets(limit)
+        and c.prediction.p99_ms is not None
+        and c.replayed_p99_ms is not None
+    )
     return Plan(
         slo, headroom, data.service_s, data.start_delay_s, fixed, cheapest, own,
-        tuple(fixed_tried), tried,
+        fixed_shown, tried, disagreements,
     )  # fmt: skip
+
+
+def replay_checked(candidate: Candidate, data: FluidInput) -> Candidate:
+    """``candidate`` with the queue replay's p99: the seeded jobs, each its own service time
+    (S, or the measured ones cycled as the fluid model takes them), through the replicas as the
+    fluid model had them come and go (a removal stops the newest)."""
+    from burstlab.experiments.model.prediction import replica_servers
+    from burstlab.experiments.model.replay import Workload, predict
+    from burstlab.experiments.model.service import ServiceModel
+
+    arrivals = sorted(data.arrivals_s)
+    if not arrivals:
+        return candidate
+    history = candidate.prediction.ready_history or ((0.0, candidate.policy.min_replicas),)
+    initial, ready, stops = history[0][1], [], []
+    for (_, before), (at, now) in itertools.pairwise(history):
+        ready += [at] * max(now - before, 0)
+        stops += [at] * max(before - now, 0)
+    if initial < 1 and not ready:
+        return candidate
+    servers = replica_servers(initial, candidate.policy.replica_concurrency, ready, stops)
+    samples = data.service_samples_s or (data.service_s,)
+    job_s = [samples[i % len(samples)] for i in range(len(arrivals))]
+    load = Workload.of(arrivals, job_s=job_s)
+    try:
+        band = predict(load, ServiceModel(), servers, replays=1).bands["p99_s"]
+    except ValueError:  # every replica stopped with jobs left: the replay cannot say
+        return candidate
+    return replace(candidate, replayed_p99_ms=band.median * 1000)

@@ -52,7 +52,8 @@ def plan(
 
     The fluid model of the scenario's seeded burst gives the smallest fixed replica count whose
     p99 meets ``thresholds.completion_p99_ms`` and the cheapest target backlog per replica and
-    polling interval (the rest of ``[autoscale]`` kept) in worker-seconds.
+    polling interval (the rest of ``[autoscale]`` kept) in worker-seconds; the queue replay
+    checks each setting shown and the plan says where the two disagree.
     """
     from burstlab.autoscale.plan import PROCESS_START_S, fluid_input, measured_inputs
     from burstlab.autoscale.plan import plan as make_plan
@@ -89,7 +90,9 @@ def plan(
         f"a new replica serves {result.start_delay_s:g} s after it is asked for "
         f"({process_start:g} s process start + replica_start_delay_s)"
     )
-    click.echo(f"{'setting':<34}{'p99 ms':>10}{'worker-s':>10}{'peak':>6}{'drain s':>9}")
+    click.echo(
+        f"{'setting':<34}{'p99 ms':>10}{'replayed':>10}{'worker-s':>10}{'peak':>6}{'drain s':>9}"
+    )
     shown = [*result.fixed_tried, result.scenario_policy]
     if result.cheapest is not None:
         shown.append(result.cheapest)
@@ -98,9 +101,16 @@ def plan(
         mark = " meets" if candidate.meets(limit) else ""
         click.echo(
             f"{candidate.label:<34}{_cell(figures.p99_ms, 0):>10}"
+            f"{_cell(candidate.replayed_p99_ms, 0):>10}"
             f"{_cell(figures.worker_seconds, 0):>10}{figures.peak_replicas:>6}"
             f"{_cell(figures.drain_s):>9}{mark}"
         )
+    click.echo(
+        "(p99 ms: the fluid model, which searches; replayed: the queue replay of the same jobs "
+        "through the same replicas, which predicts every run)"
+    )
+    for line in result.disagreements:
+        click.echo(f"the two models disagree: {line}")
     if result.fixed is None:
         click.echo("no fixed count up to max_replicas meets the SLO with the headroom")
     else:

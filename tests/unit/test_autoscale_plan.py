@@ -165,3 +165,35 @@ def test_a_measured_path_that_is_not_a_summary_is_refused(tmp_path: Path) -> Non
     (tmp_path / "summary.json").write_text("[1, 2]")
     result = CliRunner().invoke(plan_command, ["autoscale-burst", "--measured", str(tmp_path)])
     assert result.exit_code != 0 and "not a run's summary.json" in result.output
+
+
+def test_the_replay_checks_every_setting_the_plan_shows_and_agrees_on_autoscale_burst() -> None:
+    # Given the shipped scenario, planned with the default start
+    result = plan(load_scenario("autoscale-burst"))
+    # Then the answer is the one the fluid model gave before the replay checked it
+    assert result.fixed is not None and result.fixed.policy.min_replicas == 3
+    assert result.cheapest is not None
+    assert result.cheapest.policy.target_backlog_per_replica == 40
+    assert result.cheapest.policy.polling_interval_s == 0.5
+    # And the queue replay of the same jobs through the same replicas agrees within 5 %
+    for candidate in (*result.fixed_tried, result.scenario_policy, result.cheapest):
+        assert candidate.replayed_p99_ms is not None and candidate.prediction.p99_ms is not None
+        assert candidate.replayed_p99_ms == pytest.approx(candidate.prediction.p99_ms, rel=0.05)
+    assert result.disagreements == ()
+
+
+def test_the_plan_says_where_the_replay_and_the_fluid_model_disagree() -> None:
+    # Given a limit between the two models' p99 of three fixed replicas (2,073 and 2,138 ms)
+    scenario = load_scenario("autoscale-burst")
+    result = plan(scenario, headroom=1 - 2100 / 5000)
+    # Then the fluid model's choice stands and the plan names the setting the replay misses with
+    assert result.fixed is not None and result.fixed.policy.min_replicas == 3
+    assert any(
+        line.startswith("fixed 3: the fluid model's p99 2,073 ms meets 2100 ms, the replay's")
+        and line.endswith("misses it")
+        for line in result.disagreements
+    ), result.disagreements
+    printed = CliRunner().invoke(
+        plan_command, ["autoscale-burst", "--headroom", str(1 - 2100 / 5000)]
+    )
+    assert "the two models disagree: fixed 3" in printed.output
