@@ -11,6 +11,7 @@ from burstlab.experiments.model.prediction import (
     ReplayInputs,
     bound_by,
     check_figure,
+    hand_over_bound,
     replica_servers,
     share_run_times,
     step_prediction,
@@ -20,6 +21,7 @@ from burstlab.experiments.model.replay import Servers, Workload, predict
 from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.stats import summarize_run
 from burstlab.experiments.render.console import summary_table
+from burstlab.experiments.render.prediction_tables import service_table
 from burstlab.experiments.report import write_report
 from burstlab.scenario.arrivals import BurstArrival
 from burstlab.scenario.schedule import build_schedule
@@ -256,3 +258,27 @@ def test_both_sides_of_a_task_are_predicted_from_their_probes_pooled() -> None:
     drains = [summary["prediction"]["checks"]["drain_s"] for _, summary in runs]
     assert all(check["measured"] > 0 for check in drains)
     assert drains[1]["predicted"] > drains[0]["predicted"]  # only the overhead differs
+
+
+def test_the_report_says_when_the_consumer_not_the_pool_bounds_the_async_side() -> None:
+    # Given tasks of 0.05 ms arriving over 1.5 s, handed over at 1 ms each under load
+    spread = Workload.of([i * 0.0075 for i in range(201)], job_s=[0.00005] * 201)
+    service = ServiceModel(overhead_s=(0.001,))
+    assert hand_over_bound(spread, service)
+    assert not hand_over_bound(spread, ServiceModel(overhead_s=(0.00001,)))
+    # When the service table shows an async and a sync run whose arrivals set the drain
+    runs = [
+        {"mode": mode, "workers": 2, "prediction": {
+            "inputs": {"servers": 2, "service": service.to_dict()},
+            "bound": "arrivals", "hand_over_bound": True,
+        }}
+        for mode in ("async", "sync")
+    ]  # fmt: skip
+    rows = service_table(runs).rows
+    # Then each says both: the arrivals set the drain, and what bounds the wait on its side
+    assert rows[0][-1] == (
+        "the arrivals (the workers keep up with them); the wait is bounded by each worker's "
+        "consumer, not its pool: it hands every job over one at a time, and more pool processes "
+        "do not help"
+    )
+    assert rows[1][-1].endswith("the per-job hand-over (HTTP accept and forward), not the workers")

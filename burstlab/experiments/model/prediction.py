@@ -182,6 +182,7 @@ def run_prediction(
     section["planned"] = planned.to_dict()
     section["replayed"] = replayed.to_dict()
     section["bound"] = bound_by(pair[1], inputs.service, replayed.bands["drain_s"].median)
+    section["hand_over_bound"] = hand_over_bound(pair[1], inputs.service)
     # A sync job waits holding its connection: its backlog is every job not yet answered.
     backlog = "peak_in_system" if mode == "sync" else "peak_waiting"
     names = {
@@ -269,6 +270,15 @@ def step_prediction(
         if value is not None:
             checks[name] = check_figure(name, float(value), replayed, planned).to_dict()
     return {"planned": planned.to_dict(), "replayed": replayed.to_dict(), "checks": checks}
+
+
+def hand_over_bound(load: Workload, service: ServiceModel) -> bool:
+    """Whether the pipeline's per-job overhead under load outweighs the job's own run: then
+    the hand-over, not the pool, bounds how fast jobs leave the queue (on the async side each
+    worker's consumer hands every job to its pool, one at a time), whatever sets the drain."""
+    jobs = load.job_s
+    run = float(np.mean(jobs)) if jobs is not None else service.mean_s() - service.overhead_mean_s
+    return service.overhead_mean_s > run
 
 
 def bound_by(load: Workload, service: ServiceModel, drain_s: float) -> str:

@@ -73,6 +73,22 @@ _BOUND = {
     "hand-over": "the per-job hand-over, not the pool (more processes do not help)",
     "workers": "the workers",
 }
+_HAND_OVER = {
+    "async": "each worker's consumer, not its pool: it hands every job over one at a time, "
+    "and more pool processes do not help",
+    "sync": "the per-job hand-over (HTTP accept and forward), not the workers",
+}
+
+
+def _bound(run: Mapping[str, Any], prediction: Mapping[str, Any]) -> str:
+    """What sets the drain, and, when the hand-over outweighs the job, what bounds the queue."""
+    bound = prediction.get("bound") or ""
+    if not prediction.get("hand_over_bound"):
+        return _BOUND.get(bound, "")
+    consumer = _HAND_OVER.get(run["mode"], _BOUND["hand-over"])
+    if bound == "hand-over":
+        return consumer
+    return f"{_BOUND.get(bound, bound)}; the wait is bounded by {consumer}"
 
 
 def service_table(runs: list[Mapping[str, Any]]) -> TableData:
@@ -104,7 +120,7 @@ def service_table(runs: list[Mapping[str, Any]]) -> TableData:
                 fmt(inputs["servers"]),
                 run_time,
                 f"{fmt(service.get('overhead_mean_ms'), 2)} ms ({how})",
-                _BOUND.get(prediction.get("bound") or "", ""),
+                _bound(run, prediction),
             )
         )
     headers = ("run", "servers", "run time", "pipeline per job", "drain set by")
