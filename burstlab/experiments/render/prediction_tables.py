@@ -3,7 +3,7 @@ band, and the service-time model both sides were predicted from."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from burstlab.experiments.render.tables import FLAG, TableData, fmt
@@ -22,14 +22,14 @@ _CAUSES = {
 
 
 def _label(run: Mapping[str, Any]) -> str:
-    return f"{run['mode']} x{run['workers']}"
+    return str(run.get("label") or f"{run['mode']} x{run['workers']}")
 
 
 def _value(value: float, digits: int, scale: float) -> str:
     return fmt(float(value) * scale, digits)
 
 
-def prediction_table(runs: list[Mapping[str, Any]]) -> TableData:
+def prediction_table(runs: Sequence[Mapping[str, Any]]) -> TableData:
     """Per run and figure: planned, replayed with its 5-95 % band, measured, deviation, flag."""
     rows = []
     for run in runs:
@@ -52,7 +52,7 @@ def prediction_table(runs: list[Mapping[str, Any]]) -> TableData:
                     _value(check["planned"], digits, scale),
                     f"{_value(check['predicted'], digits, scale)} ({band})",
                     _value(check["measured"], digits, scale),
-                    f"{check['deviation']:+.0%}",
+                    "\u2013" if check["deviation"] is None else f"{check['deviation']:+.0%}",
                     flag,
                 )
             )
