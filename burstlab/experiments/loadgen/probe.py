@@ -16,6 +16,7 @@ from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.stats import percentiles_ms
 from burstlab.jobs.record import FAILED
 from burstlab.jobs.spec import TASK_KIND
+from burstlab.scenario.arrivals import BurstArrival
 from burstlab.scenario.schedule import Schedule
 from burstlab.scenario.spec import Scenario
 
@@ -32,9 +33,10 @@ LOAD_JOBS_PER_SERVER = 4
 """Jobs per server a load-probe round sends at once: each server runs this many back to back."""
 LOAD_ROUND_S = 0.2
 """A load-probe round holds at least this much of the jobs' own run time per server: of short
-jobs (a task of 0.05 ms) it sends hundreds, so the producer takes them in while the workers run
-them, as in a burst; 4 per server of them measure the workers' hand-over alone (0.6 ms a job,
-where a burst of 200 at 1,000 jobs/s ran at 1.3-2.7 ms a job)."""
+jobs (a task of 0.05 ms) it sends hundreds (at most the burst's size, at the burst's rate), so
+the producer takes them in while the workers run them, as in the burst. 4 per server of them
+measured the workers' hand-over alone (0.6 ms a job, where a burst of 200 at 1,000 jobs/s ran
+at 1.3-2.7 ms a job)."""
 LOAD_MAX_JOBS = 400
 """The most jobs one load-probe round sends."""
 
@@ -126,11 +128,26 @@ async def measure_loaded_cost(
     """
     jobs = [(job.kind, job.duration_ms) for job in scenario.jobs]
     count = load_round_jobs(servers, run_s)
+    rate = None
+    arrival = scenario.arrival
+    if count > servers * LOAD_JOBS_PER_SERVER and isinstance(arrival, BurstArrival):
+        # Short jobs: sent as the burst sends them (its rate, at most its size), so the producer
+        # takes them in while the workers run them, as it will in the run
+        count = max(min(count, arrival.size), servers * LOAD_JOBS_PER_SERVER)
+        rate = arrival.size / arrival.window_s if arrival.window_s > 0 else None
     costs: list[float] = []
     overheads: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def send(index: int, kind: str, duration_ms: float, at: float) -> Any:
+        if rate is not None:
+            await asyncio.sleep(max(at + index / rate - loop.time(), 0.0))
+        return await client.run(mode, kind, duration_ms)
+
     for _ in range(LOAD_ROUNDS):
         batch = [jobs[i % len(jobs)] for i in range(count)]
-        replies = await asyncio.gather(*(client.run(mode, k, d) for k, d in batch))
+        start = loop.time()
+        replies = await asyncio.gather(*(send(i, k, d, start) for i, (k, d) in enumerate(batch)))
         timings = [r["timings"] for r in replies if r.get("timings", {}).get("finished_at")]
         if len(timings) < count:
             continue
