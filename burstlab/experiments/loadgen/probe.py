@@ -16,7 +16,6 @@ from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.stats import percentiles_ms
 from burstlab.jobs.record import FAILED
 from burstlab.jobs.spec import TASK_KIND
-from burstlab.scenario.arrivals import BurstArrival
 from burstlab.scenario.schedule import Schedule
 from burstlab.scenario.spec import Scenario
 
@@ -31,22 +30,6 @@ LOAD_ROUNDS = 3
 """Rounds of the load probe; each round's per-job cost is one sample of it."""
 LOAD_JOBS_PER_SERVER = 4
 """Jobs per server a load-probe round sends at once: each server runs this many back to back."""
-LOAD_ROUND_S = 0.2
-"""A load-probe round holds at least this much of the jobs' own run time per server: of short
-jobs (a task of 0.05 ms) it sends hundreds (at most the burst's size, at the burst's rate), so
-the producer takes them in while the workers run them, as in the burst. 4 per server of them
-measured the workers' hand-over alone (0.6 ms a job, where a burst of 200 at 1,000 jobs/s ran
-at 1.3-2.7 ms a job)."""
-LOAD_MAX_JOBS = 400
-"""The most jobs one load-probe round sends."""
-
-
-def load_round_jobs(servers: int, run_s: float) -> int:
-    """Jobs per load-probe round: :data:`LOAD_JOBS_PER_SERVER` per server, or enough to hold
-    :data:`LOAD_ROUND_S` of run time per server (at most :data:`LOAD_MAX_JOBS`)."""
-    by_time = math.ceil(LOAD_ROUND_S * servers / max(run_s, LOAD_ROUND_S / LOAD_MAX_JOBS))
-    return max(servers * LOAD_JOBS_PER_SERVER, min(by_time, LOAD_MAX_JOBS))
-
 
 ServiceProbe = Callable[[ProducerClient, str], Awaitable[tuple[dict[str, float], float, int]]]
 """Given a client and a mode: the probe figures, the service time S and the servers to use."""
@@ -116,38 +99,22 @@ async def measure_loaded_cost(
 ) -> dict[str, Any]:
     """The per-job cost of a saturated server on ``mode``'s side, measured.
 
-    Each round sends ``LOAD_JOBS_PER_SERVER`` jobs per server at once, more of short jobs
-    (:func:`load_round_jobs`; the scenario's mix in turn), and times them from the first start
-    to the last finish: ``servers`` servers got through them at a cost per job of that span ×
-    servers / jobs. Minus ``run_s`` (the job's own run: its duration, or a task's unloaded run
-    time) that is the pipeline's per-job overhead under load: the hand-over from a finished job
-    to the next (ack, fetch, HTTP accept), and on saturated cores the CPU the pipeline takes
-    from the jobs (the producer's too, taking short jobs in while they run). The sequential
-    probes cannot see either: they hand each job to an idle worker on idle cores. A user's task
-    subtracts the run times of the payloads each round ran instead.
+    Each round sends ``LOAD_JOBS_PER_SERVER`` jobs per server at once (the scenario's mix in
+    turn) and times them from the first start to the last finish: ``servers`` servers got
+    through them at a cost per job of that span × servers / jobs. Minus ``run_s`` (the job's own
+    run: its duration, or a task's unloaded run time) that is the pipeline's per-job overhead
+    under load: the hand-over from a finished job to the next (ack, fetch, HTTP accept), and
+    on saturated cores the CPU the pipeline takes from the jobs. The sequential probes cannot
+    see either: they hand each job to an idle worker on idle cores. A user's task subtracts the
+    run times of the payloads each round ran instead.
     """
     jobs = [(job.kind, job.duration_ms) for job in scenario.jobs]
-    count = load_round_jobs(servers, run_s)
-    rate = None
-    arrival = scenario.arrival
-    if count > servers * LOAD_JOBS_PER_SERVER and isinstance(arrival, BurstArrival):
-        # Short jobs: sent as the burst sends them (its rate, at most its size), so the producer
-        # takes them in while the workers run them, as it will in the run
-        count = max(min(count, arrival.size), servers * LOAD_JOBS_PER_SERVER)
-        rate = arrival.size / arrival.window_s if arrival.window_s > 0 else None
+    count = servers * LOAD_JOBS_PER_SERVER
     costs: list[float] = []
     overheads: list[float] = []
-    loop = asyncio.get_running_loop()
-
-    async def send(index: int, kind: str, duration_ms: float, at: float) -> Any:
-        if rate is not None:
-            await asyncio.sleep(max(at + index / rate - loop.time(), 0.0))
-        return await client.run(mode, kind, duration_ms)
-
     for _ in range(LOAD_ROUNDS):
         batch = [jobs[i % len(jobs)] for i in range(count)]
-        start = loop.time()
-        replies = await asyncio.gather(*(send(i, k, d, start) for i, (k, d) in enumerate(batch)))
+        replies = await asyncio.gather(*(client.run(mode, k, d) for k, d in batch))
         timings = [r["timings"] for r in replies if r.get("timings", {}).get("finished_at")]
         if len(timings) < count:
             continue
