@@ -88,9 +88,11 @@ def _share_distribution(runs: list[tuple[list[JobRow], dict[str, Any]]]) -> None
         for p in probes
     )
     failed = sum((p.get("distribution") or {}).get("failed", 0) for p in probes)
+    apart = max(len(summary["prediction"].get("own_run_s") or ()) for _, summary in runs)
     shared = service_distribution(list(pooled), [], failed) | {
         "cpu_share": cpu / busy if busy > 0 else 0.0,
         "sides": [summary["mode"] for _, summary in runs],
+        "kept_apart": apart,
     }
     for _, summary in runs:
         summary["shared_distribution"] = shared

@@ -282,3 +282,24 @@ def test_the_report_says_when_the_consumer_not_the_pool_bounds_the_async_side() 
         "do not help"
     )
     assert rows[1][-1].endswith("the per-job hand-over (HTTP accept and forward), not the workers")
+
+
+def test_a_probe_that_ended_otherwise_on_each_side_stays_with_its_side() -> None:
+    # Given both sides probed the same three lines; the third hit the workers' time limit
+    # (cut at 0.1 s) while the sync side ran it to the end (0.5 s)
+    runs = []
+    for mode, slow, outcome in (("sync", 0.5, "succeeded"), ("async", 0.1, "failed")):
+        rows = _run(mode, 2, kind="task")
+        inputs = ReplayInputs(2, ServiceModel(run_s=(0.02, 0.04, slow), overhead_s=(0.002,)))
+        summary = summarize_run(rows, mode, 2, None, inputs)
+        summary["probe"] = {"lines": [0, 1, 2], "run_outcomes": ["succeeded", "failed", outcome]}
+        runs.append((rows, summary))
+    # When shared
+    shared = share_run_times(runs)
+    # Then the lines that ended alike (the second raised on both) are pooled, the third kept
+    # to each side, weighted as a pooled line
+    assert sorted(shared) == [0.02, 0.02, 0.04, 0.04]
+    sync, async_ = (summary["prediction"] for _, summary in runs)
+    assert sorted(sync["inputs"]["service"]["run_s"]) == [0.02, 0.02, 0.04, 0.04, 0.5, 0.5]
+    assert sorted(async_["inputs"]["service"]["run_s"]) == [0.02, 0.02, 0.04, 0.04, 0.1, 0.1]
+    assert (sync["own_run_s"], async_["own_run_s"]) == ([0.5], [0.1])

@@ -158,6 +158,7 @@ async def _measure_task(client: ProducerClient, mode: str, payload_lines: int) -
     hand-over times (``overhead_samples_s``) the queue replay's service model.
     """
     hops, runs, cpu, overheads = [], [], [], []
+    outcomes: list[str] = []
     failed = 0
     lines = probe_lines(payload_lines)
     for line in lines:
@@ -168,6 +169,7 @@ async def _measure_task(client: ProducerClient, mode: str, payload_lines: int) -
         overheads.append(max(t["started_at"] - t["enqueued_at"], 0.0))
         cpu.append(float((reply.get("result") or {}).get("cpu_seconds") or 0.0))
         failed += reply.get("status") == FAILED
+        outcomes.append(str(reply.get("status") or ""))
     return {
         "service_s": statistics.fmean(hops),
         "run_only_s": statistics.fmean(runs),
@@ -177,6 +179,7 @@ async def _measure_task(client: ProducerClient, mode: str, payload_lines: int) -
         "run_samples_s": runs,
         "overhead_samples_s": overheads,
         "lines": [line for line in lines if line is not None],
+        "run_outcomes": outcomes,
     }
 
 

@@ -204,31 +204,51 @@ def run_prediction(
 def share_run_times(
     runs: Sequence[tuple[Sequence[JobRow], dict[str, Any]]],
 ) -> tuple[float, ...]:
-    """Predict each run of a user's task from one run-time distribution: every run's probed
-    run times pooled (the sync and the async probes ran the same payload lines), each side
-    keeping its own per-job overhead, so the two predictions differ only by what really
-    differs between the pipelines. Runs without measured run times are left as they are.
-    Returns the pooled run times (empty when no run had any)."""
-    pooled = tuple(
-        t
-        for _, summary in runs
-        for t in ((summary.get("prediction") or {}).get("inputs") or {})
-        .get("service", {})
-        .get("run_s", ())
-    )
-    if not pooled:
+    """Predict each run of a user's task from one run-time distribution: the sides' probes of
+    the same payload lines pooled, each side keeping its own per-job overhead, so the two
+    predictions differ only by what really differs between the pipelines.
+
+    A probe that ended otherwise on one side than on the other (a Celery time limit cuts a slow
+    payload on the workers only, while the sync side runs it to the end) keeps each side's own
+    run time, weighted as a pooled one is. Runs without measured run times are left as they
+    are; probes of different lines are pooled whole. Returns the run times every side shares
+    (empty when none)."""
+    sides = [(rows, summary, _run_s(summary)) for rows, summary in runs]
+    sides = [(rows, summary, run_s) for rows, summary, run_s in sides if run_s]
+    if not sides:
         return ()
-    for rows, summary in runs:
-        section = summary.get("prediction") or {}
-        if not section.get("inputs") or not section["inputs"]["service"].get("run_s"):
-            continue
+    probes = [summary.get("probe") or {} for _, summary, _ in sides]
+    outcomes = [p.get("run_outcomes") or [] for p in probes]
+    same_lines = len({tuple(p.get("lines") or ()) for p in probes}) == 1 and all(
+        len(o) == len(run_s) for o, (_, _, run_s) in zip(outcomes, sides, strict=True)
+    )
+    if not same_lines:  # nothing to pair line by line: pool them whole
+        shared = tuple(t for _, _, run_s in sides for t in run_s)
+        own: list[tuple[float, ...]] = [() for _ in sides]
+    else:
+        agree = [len({o[i] for o in outcomes}) == 1 for i in range(len(outcomes[0]))]
+        shared = tuple(t for _, _, run_s in sides for t, ok in zip(run_s, agree, strict=True) if ok)
+        own = [
+            tuple(t for t, ok in zip(run_s, agree, strict=True) if not ok) * len(sides)
+            for _, _, run_s in sides
+        ]
+    if not shared:  # every line ran its own way on some side: nothing in common
+        return ()
+    for (rows, summary, _), extra in zip(sides, own, strict=True):
+        section = summary["prediction"]
         inputs = ReplayInputs.from_dict(section["inputs"])
-        shared = replace(inputs, service=replace(inputs.service, run_s=pooled))
+        model = replace(inputs, service=replace(inputs.service, run_s=shared + extra))
         measured = {name: check["measured"] for name, check in section.get("checks", {}).items()}
         summary["prediction"] = run_prediction(
-            [r for r in rows if r.mode == summary["mode"]], summary["mode"], shared, measured
+            [r for r in rows if r.mode == summary["mode"]], summary["mode"], model, measured
         )
-    return pooled
+        summary["prediction"]["own_run_s"] = list(extra[: len(extra) // len(sides)])
+    return shared
+
+
+def _run_s(summary: Mapping[str, Any]) -> tuple[float, ...]:
+    section = summary.get("prediction") or {}
+    return tuple(((section.get("inputs") or {}).get("service") or {}).get("run_s") or ())
 
 
 def step_prediction(

@@ -73,10 +73,16 @@ def task_tables(summary: Mapping[str, Any]) -> list[TableData]:
             if run["workers"] not in shown:
                 shown.add(run["workers"])
                 sides = " and ".join(shared.get("sides", ()))
+                apart = shared.get("kept_apart") or 0
+                kept = (
+                    f" ({apart} probes that ended otherwise on each side kept to their side)"
+                    if apart
+                    else ""
+                )
                 rows.append(
                     (
                         f"x{run['workers']}",
-                        f"probes, {sides} pooled: what both predictions draw from",
+                        f"probes, {sides} pooled: what both predictions draw from{kept}",
                         *_distribution_cells(shared),
                     )
                 )
