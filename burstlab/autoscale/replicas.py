@@ -123,7 +123,7 @@ class LocalWorkerReplicas:
     start_times_s: list[float] = field(default_factory=list)
     """Measured seconds from process start to consuming, one per replica."""
     ready_epochs_s: list[float] = field(default_factory=list)
-    """When each replica answered its first ping (epoch seconds)."""
+    """When each replica started consuming (epoch seconds, its ``worker_ready`` record)."""
     stop_epochs_s: list[float] = field(default_factory=list)
     """When each replica that had been ready was told to stop (epoch seconds)."""
 

@@ -131,15 +131,3 @@ def prometheus_targets_up(
         seen |= up
         up = seen
     return up >= jobs
-
-
-def worker_answers(redis_url: str, node: str) -> bool:
-    """Whether the Celery worker named ``node`` (``name@host``) answers a control ping."""
-    import redis
-    from kombu.exceptions import OperationalError
-
-    app = _control_app(redis_url)
-    try:
-        return bool(app.control.ping(destination=[node], timeout=0.5))
-    except (OperationalError, redis.ConnectionError, OSError):
-        return False
