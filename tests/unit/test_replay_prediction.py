@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from burstlab.experiments.loadgen.probe import probe_lines
+from burstlab.experiments.loadgen.probe import hand_over_gap, probe_lines
 from burstlab.experiments.model.prediction import (
     ReplayInputs,
     bound_by,
@@ -220,6 +220,45 @@ def test_a_task_probe_covers_its_payload_file() -> None:
     assert probe_lines(1000) == list(range(0, 1000, 10))
     # (without a count, the next payloads in turn)
     assert probe_lines(0) == [None] * 40
+
+
+def shared_queue(
+    run_s: list[float], servers: int, gap_s: float, late_s: float = 0.0
+) -> list[tuple[float, float]]:
+    """Jobs all queued at once, each taken by the server free first: (start, finish) each,
+    with ``gap_s`` between a server's finish and its next start; server 0 starts ``late_s``
+    late."""
+    free = [late_s] + [0.0] * (servers - 1)
+    jobs = []
+    for run in run_s:
+        server = min(range(servers), key=free.__getitem__)
+        start = free[server]
+        jobs.append((start, start + run))
+        free[server] = start + run + gap_s
+    return jobs
+
+
+def test_a_load_probe_round_reads_each_servers_hand_over_without_knowing_the_servers() -> None:
+    # Given a round of 8 jobs of a task whose run varies (30 and 75 ms in turn) queued at once
+    # on two servers, one starting 2 ms late, with a 5 ms hand-over between a server's jobs
+    jobs = shared_queue([0.030, 0.075] * 4, 2, 0.005, late_s=0.002)
+    starts, finishes = sorted(s for s, _ in jobs), sorted(f for _, f in jobs)
+    run_total = sum(f - s for s, f in jobs)
+    # When the round is read from its starts and finishes alone
+    gap, cost = hand_over_gap(starts, finishes, 2, run_total)
+    # Then the gap is the servers' own 5 ms, where the round's span times two over every job
+    # made it more than twice that
+    assert gap == pytest.approx(0.005)
+    old = ((max(finishes) - min(starts)) * 2 - run_total) / 8
+    assert old > 2 * 0.005
+    assert cost == pytest.approx((run_total + 6 * 0.005) / 8)
+    # And on one server every gap counts, not three quarters of it
+    alone = shared_queue([0.050] * 4, 1, 0.004)
+    gap, _ = hand_over_gap([s for s, _ in alone], [f for _, f in alone], 1, 0.2)
+    assert gap == pytest.approx(0.004)
+    # And a round with no job behind another on a server is refused
+    with pytest.raises(ValueError, match="no gap"):
+        hand_over_gap([0.0, 0.0], [0.05, 0.05], 2, 0.1)
 
 
 def test_a_percentile_where_latencies_climb_steeply_is_read_by_rank_too() -> None:

@@ -6,7 +6,7 @@ import asyncio
 import math
 import os
 import statistics
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from burstlab.client import ProducerClient
@@ -26,8 +26,8 @@ TASK_PROBES = 40
 TASK_PROBES_MAX = 100
 """The most payload lines a task probe runs: every line of a file this long, else this many
 spread evenly over it."""
-LOAD_ROUNDS = 3
-"""Rounds of the load probe; each round's per-job cost is one sample of it."""
+LOAD_ROUNDS = 5
+"""Rounds of the load probe; each round's mean hand-over gap is one sample of it."""
 LOAD_JOBS_PER_SERVER = 4
 """Jobs per server a load-probe round sends at once: each server runs this many back to back."""
 
@@ -100,13 +100,13 @@ async def measure_loaded_cost(
     """The per-job cost of a saturated server on ``mode``'s side, measured.
 
     Each round sends ``LOAD_JOBS_PER_SERVER`` jobs per server at once (the scenario's mix in
-    turn) and times them from the first start to the last finish: ``servers`` servers got
-    through them at a cost per job of that span × servers / jobs. Minus ``run_s`` (the job's own
-    run: its duration, or a task's unloaded run time) that is the pipeline's per-job overhead
-    under load: the hand-over from a finished job to the next (ack, fetch, HTTP accept), and
-    on saturated cores the CPU the pipeline takes from the jobs. The sequential probes cannot
-    see either: they hand each job to an idle worker on idle cores. A user's task subtracts the
-    run times of the payloads each round ran instead.
+    turn): every server runs its share back to back, and the time between one job's finish
+    and the next one's start on a server is the pipeline's per-job overhead under load (the
+    hand-over: ack, fetch, HTTP accept; on saturated cores the CPU the pipeline takes from the
+    jobs). The sequential probes cannot see it: they hand each job to an idle worker on idle
+    cores. See :func:`hand_over_gap` for how a round is read without knowing which server ran
+    which job. ``run_s`` is the job's own run (its duration); a user's task subtracts the run
+    times of the payloads each round ran instead.
     """
     jobs = [(job.kind, job.duration_ms) for job in scenario.jobs]
     count = servers * LOAD_JOBS_PER_SERVER
@@ -118,14 +118,35 @@ async def measure_loaded_cost(
         timings = [r["timings"] for r in replies if r.get("timings", {}).get("finished_at")]
         if len(timings) < count:
             continue
-        span = max(t["finished_at"] for t in timings) - min(t["started_at"] for t in timings)
-        cost = span * servers / count
+        starts = [t["started_at"] for t in timings]
+        finishes = [t["finished_at"] for t in timings]
+        runs = [f - s for s, f in zip(starts, finishes, strict=True)] if is_task(scenario) else []
+        gap, cost = hand_over_gap(starts, finishes, servers, sum(runs) or run_s * count)
         costs.append(cost)
-        # A user's task: its own run time is that of the payloads this round ran, not the
-        # file's mean (a few lines may run longer or shorter than the file does).
-        runs = [t["finished_at"] - t["started_at"] for t in timings]
-        overheads.append(max(cost - (statistics.fmean(runs) if is_task(scenario) else run_s), 0.0))
+        overheads.append(gap)
     return {"loaded_cost_samples_s": costs, "loaded_overhead_samples_s": overheads}
+
+
+def hand_over_gap(
+    starts: Sequence[float], finishes: Sequence[float], servers: int, run_total_s: float
+) -> tuple[float, float]:
+    """One load-probe round read: the mean hand-over gap between a server's jobs, and the
+    server-time a job cost (seconds).
+
+    Every server's first start is among the first ``servers`` starts (the jobs were all sent at
+    once), and its last finish among the last ``servers`` finishes (a server that finishes
+    while jobs wait starts another), so their sums bound the servers' busy spans without
+    knowing which server ran which job: the busy time minus the jobs' own run
+    (``run_total_s``) is spread over the gaps, one fewer per server than its jobs. The span of
+    the whole round times the servers (the estimate before this one) charges every server
+    with the unluckiest one's span, and spreads it over every job rather than the gaps: high
+    on two servers or more, low by a quarter on one.
+    """
+    count = len(starts)
+    if count <= servers:
+        raise ValueError(f"{count} jobs on {servers} servers leave no gap between two jobs")
+    busy = sum(sorted(finishes)[-servers:]) - sum(sorted(starts)[:servers])
+    return max((busy - run_total_s) / (count - servers), 0.0), busy / count
 
 
 def is_task(scenario: Scenario) -> bool:
