@@ -169,6 +169,25 @@ def test_a_job_that_finds_a_server_free_is_handed_over_at_the_idle_cost() -> Non
     assert plain.finish_s[0] == pytest.approx([0.120, 0.240, 5.120])
 
 
+def test_a_job_that_waited_while_the_burst_arrived_is_handed_over_at_that_cost() -> None:
+    # Given one server, a hand-over of 1 ms under load, 3 ms while the burst arrives and
+    # 0.5 ms for a lone job; a burst of 4 jobs of 1 ms arriving until 2 ms
+    service = ServiceModel(
+        overhead_s=(0.001,), idle_overhead_s=(0.0005,), arriving_overhead_s=(0.003,)
+    )
+    load = Workload.of([0.0, 0.0, 0.002, 0.002], job_s=[0.001] * 4, arriving_until_s=0.002)
+    # When replayed
+    result = replay(load, service, Servers.fixed(1))
+    # Then the first found the server free (1.5 ms), the second waited and started while jobs
+    # still arrived (4 ms), the two after it started once they had all come (2 ms each)
+    assert result.finish_s[0] == pytest.approx([0.0015, 0.0055, 0.0075, 0.0095])
+    # And without the time the burst arrives until, the arriving cost is never used
+    plain = replay(
+        Workload.of([0.0, 0.0, 0.002, 0.002], job_s=[0.001] * 4), service, Servers.fixed(1)
+    )
+    assert plain.finish_s[0] == pytest.approx([0.0015, 0.0035, 0.0055, 0.0075])
+
+
 def test_the_drain_ends_with_the_last_job_it_covers() -> None:
     # Given a burst of four jobs then a trickle that runs on for 10 s
     load = Workload.of(

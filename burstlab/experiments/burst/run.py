@@ -7,9 +7,11 @@ with their bands) and the closed forms for N workers and S as a cross-check.
 
 from __future__ import annotations
 
+from statistics import fmean
 from typing import Any
 
 from burstlab.client import ProducerClient
+from burstlab.experiments.loadgen.arrival_probe import measure_arriving_cost, needs_arrival_probe
 from burstlab.experiments.loadgen.collect import collect_async, to_rows
 from burstlab.experiments.loadgen.generator import Progress, client_session, generate
 from burstlab.experiments.loadgen.phases import PhaseAnnouncer
@@ -50,6 +52,18 @@ async def run_mode(
         _, servers = theory_service(scenario, schedule, workers, probe)
         run_s = own_run_s(scenario, schedule, probe)
         probe.update(await measure_loaded_cost(client, mode, scenario, servers, run_s))
+        loaded = probe["loaded_overhead_samples_s"]
+        if loaded and needs_arrival_probe(mode, schedule, servers, run_s, fmean(loaded)):
+            arriving = await measure_arriving_cost(
+                base_url,
+                client,
+                schedule,
+                servers,
+                run_s,
+                timeout_s=scenario.timeout_s,
+                drain_timeout_s=scenario.drain_timeout_s,
+            )
+            probe.update(arriving)
         progress = Progress()
 
         def on_start(start_epoch: float) -> None:

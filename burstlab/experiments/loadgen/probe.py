@@ -262,7 +262,8 @@ def replay_inputs(
     probe's (the pipeline's per-job cost under saturation, :func:`measure_loaded_cost`), else
     the sequential probes' hand-overs; a probe of an older result falls back to its means. With
     both, a job that finds a server free is handed over at the sequential probes' cost (a lone
-    job's), one that waited at the load probe's.
+    job's), one that waited at the load probe's, or at the arrival probe's while the burst
+    still arrives when that ran (:mod:`~burstlab.experiments.loadgen.arrival_probe`).
     """
     _, servers = theory_service(scenario, schedule, workers, dict(probe))
     # Under load when the load probe ran; else the sequential probes' hand-overs, or their means
@@ -276,7 +277,8 @@ def replay_inputs(
     runs: list[float] = []
     if is_task(scenario):
         runs = list(probe.get("run_samples_s") or [probe["run_only_s"]])
-    return ReplayInputs(servers, ServiceModel(tuple(runs), tuple(overhead), idle))
+    arriving = tuple(probe.get("arriving_overhead_samples_s") or ())
+    return ReplayInputs(servers, ServiceModel(tuple(runs), tuple(overhead), idle, arriving))
 
 
 def service_probe(scenario: Scenario, workers: int, payload_lines: int = 0) -> ServiceProbe:

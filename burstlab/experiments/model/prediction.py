@@ -115,6 +115,7 @@ def workloads(
 
     def workload(jobs: Sequence[JobRow], sent: bool) -> Workload:
         arrivals = [max((r.sent if sent else r.intended) - origin, 0.0) for r in jobs]
+        burst = [at for at, r in zip(arrivals, jobs, strict=True) if r.in_burst]
         return Workload.of(
             arrivals,
             intended_s=[r.intended - origin for r in jobs],
@@ -122,6 +123,7 @@ def workloads(
             counted=[r.in_burst for r in jobs] if has_burst else None,
             origin_s=burst_start,
             drained=None if drain_until is None else [r.intended <= drain_until for r in jobs],
+            arriving_until_s=max(burst) if burst else None,
         )
 
     taken = [r for r in rows if r.outcome in TAKEN]

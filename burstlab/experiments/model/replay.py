@@ -85,6 +85,9 @@ class Workload:
     """The jobs the percentiles cover (default: all); the others still queue."""
     drained: npt.NDArray[np.bool_] | None = None
     """The jobs the drain covers (default: all): it ends with the last of them to finish."""
+    arriving_until_s: float | None = None
+    """Until when the burst arrives: a job that waited and starts before it is handed over at
+    the service model's cost while jobs arrive (default: never)."""
 
     def __post_init__(self) -> None:
         arrivals = self.arrivals_s
@@ -113,6 +116,7 @@ class Workload:
         origin_s: float | None = None,
         quantiled: Sequence[bool] | None = None,
         drained: Sequence[bool] | None = None,
+        arriving_until_s: float | None = None,
     ) -> Workload:
         """A workload from plain sequences."""
 
@@ -127,6 +131,7 @@ class Workload:
             origin_s,
             None if quantiled is None else np.asarray(quantiled, dtype=bool),
             None if drained is None else np.asarray(drained, dtype=bool),
+            arriving_until_s,
         )
 
 
@@ -198,6 +203,7 @@ def fcfs(
     service_s: FloatArray,
     servers: Servers,
     idle_service_s: FloatArray | None = None,
+    arriving: tuple[FloatArray, float] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Start and finish times of jobs in arrival order (``arrivals_s`` sorted), one row per
     replay, and when each server is free at the end (its last finish, or its ready time if it
@@ -205,8 +211,9 @@ def fcfs(
 
     Each job takes the server that lets it start first; ``service_s`` is (replays, jobs). With
     ``idle_service_s`` a job that starts the moment it arrives (it found a server free) takes
-    that service time instead, a job that waited ``service_s``. Raises ValueError when a job
-    finds every server stopped.
+    that service time instead, a job that waited ``service_s``; with ``arriving`` (service
+    times, until when) a job that waited and starts before that time takes those. Raises
+    ValueError when a job finds every server stopped.
     """
     replays, jobs = service_s.shape
     free = np.tile(np.asarray(servers.ready_s, dtype=float), (replays, 1))
@@ -228,6 +235,8 @@ def fcfs(
             chosen = free.argmin(axis=1)
             start = np.maximum(free[rows, chosen], arrival)
         service = service_s[:, j]
+        if arriving is not None:
+            service = np.where(start < arriving[1], arriving[0][:, j], service)
         if idle_service_s is not None:
             service = np.where(start > arrival, service, idle_service_s[:, j])
         starts[:, j] = start
@@ -250,8 +259,10 @@ def replay(
     order = np.argsort(workload.arrivals_s, kind="stable")
     arrivals = workload.arrivals_s[order]
     job_s = None if workload.job_s is None else workload.job_s[order]
-    service_s, idle_s = service.draw_both(rng, replays, len(arrivals), job_s)
-    starts, finishes, free = fcfs(arrivals, service_s, servers, idle_s)
+    draws = service.draw_states(rng, replays, len(arrivals), job_s)
+    until = workload.arriving_until_s
+    arriving = None if draws.arriving is None or until is None else (draws.arriving, until)
+    starts, finishes, free = fcfs(arrivals, draws.loaded, servers, draws.idle, arriving)
     start_s, finish_s = np.empty_like(starts), np.empty_like(finishes)
     start_s[:, order], finish_s[:, order] = starts, finishes
     intended = workload.arrivals_s if workload.intended_s is None else workload.intended_s

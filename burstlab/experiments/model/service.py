@@ -8,7 +8,9 @@ predicted, so a sync and an async prediction share one run-time distribution and
 what the probes measured of each pipeline. It has two measured states: a job that waited in
 the queue is handed over at a saturated pipeline's cost (the load probe's, ``overhead_s``), a
 job that found a server free as a lone job is (the sequential probes', ``idle_overhead_s``):
-on two shared cores the first can be several times the second.
+on two shared cores the first can be several times the second. A third, measured only where the
+hand-over outweighs the job (``arriving_overhead_s``), is a waiting job's while the burst still
+arrives: the producer taking jobs in on the same cores slows every hand-over of the pipeline.
 
 Each replay first resamples every measured set with replacement (the bootstrap), then draws
 each job's value from that resample: the spread of the replays then covers both the job-to-job
@@ -36,15 +38,17 @@ class ServiceModel:
     ``run_s``: the run times of a job whose time is not known in advance (empty: each job
     brings its own); ``overhead_s``: the pipeline's per-job hand-over on this side under load
     (empty: none); ``idle_overhead_s``: the hand-over of a job that finds a server free (empty:
-    the same as under load).
+    the same as under load); ``arriving_overhead_s``: the per-job cost beyond the job's run of
+    a job that waited while the burst still arrives (empty: the same as under load).
     """
 
     run_s: tuple[float, ...] = ()
     overhead_s: tuple[float, ...] = ()
     idle_overhead_s: tuple[float, ...] = ()
+    arriving_overhead_s: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("run_s", "overhead_s", "idle_overhead_s"):
+        for name in ("run_s", "overhead_s", "idle_overhead_s", "arriving_overhead_s"):
             values = getattr(self, name)
             if any(not math.isfinite(v) or v < 0 for v in values):
                 raise ValueError(f"{name}: service samples must be finite and >= 0")
@@ -61,6 +65,7 @@ class ServiceModel:
             tuple(data.get("run_s") or ()),
             tuple(data.get("overhead_s") or ()),
             tuple(data.get("idle_overhead_s") or ()),
+            tuple(data.get("arriving_overhead_s") or ()),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +77,8 @@ class ServiceModel:
             "overhead_mean_ms": _mean_ms(self.overhead_s),
             "idle_overhead_s": list(self.idle_overhead_s),
             "idle_overhead_mean_ms": _mean_ms(self.idle_overhead_s),
+            "arriving_overhead_s": list(self.arriving_overhead_s),
+            "arriving_overhead_mean_ms": _mean_ms(self.arriving_overhead_s),
         }
 
     @property
@@ -95,7 +102,15 @@ class ServiceModel:
         self, rng: np.random.Generator, replays: int, jobs: int, job_s: FloatArray | None = None
     ) -> tuple[FloatArray, FloatArray | None]:
         """Service times, shape (replays, jobs): each job handed over under load, and the same
-        job had it found a server free (None without idle samples: the same either way).
+        job had it found a server free (None without idle samples: the same either way)."""
+        draws = self.draw_states(rng, replays, jobs, job_s)
+        return draws.loaded, draws.idle
+
+    def draw_states(
+        self, rng: np.random.Generator, replays: int, jobs: int, job_s: FloatArray | None = None
+    ) -> ServiceDraws:
+        """Each job's service time in each of its measured states, shape (replays, jobs), one
+        run time per job shared by them.
 
         ``job_s`` gives each job's own run time; without it the run time is drawn from
         ``run_s``, which must then hold at least one sample.
@@ -108,10 +123,28 @@ class ServiceModel:
             run = _bootstrap(rng, self.run_s, replays, jobs)
         else:
             raise ValueError("no run time: give each job's own or measured run_s samples")
-        loaded = run + _bootstrap(rng, self.overhead_s, replays, jobs) if self.overhead_s else run
-        if not self.idle_overhead_s:
-            return loaded, None
-        return loaded, run + _bootstrap(rng, self.idle_overhead_s, replays, jobs)
+
+        def plus(samples: tuple[float, ...]) -> FloatArray | None:
+            return run + _bootstrap(rng, samples, replays, jobs) if samples else None
+
+        loaded = plus(self.overhead_s)
+        return ServiceDraws(
+            run if loaded is None else loaded,
+            plus(self.idle_overhead_s),
+            plus(self.arriving_overhead_s),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ServiceDraws:
+    """One draw of every job's service time per state, each shape (replays, jobs)."""
+
+    loaded: FloatArray
+    """A job that waited in the queue."""
+    idle: FloatArray | None
+    """A job that found a server free (None: as ``loaded``)."""
+    arriving: FloatArray | None
+    """A job that waited while the burst still arrived (None: as ``loaded``)."""
 
 
 def _bootstrap(

@@ -93,7 +93,8 @@ def _bound(run: Mapping[str, Any], prediction: Mapping[str, Any]) -> str:
 
 def service_table(runs: list[Mapping[str, Any]]) -> TableData:
     """The service-time model of each replayed run: servers, run time, the pipeline's per-job
-    overhead (under load when the load probe measured it), and what sets the drain."""
+    overhead (under load when the load probe measured it; while the burst arrives when the
+    arrival probe did), and what sets the drain."""
     rows = []
     for run in runs:
         prediction = run.get("prediction") or {}
@@ -114,14 +115,15 @@ def service_table(runs: list[Mapping[str, Any]]) -> TableData:
             if loaded
             else f"{len(service.get('overhead_s') or [])} sequential probes"
         )
-        rows.append(
-            (
-                _label(run),
-                fmt(inputs["servers"]),
-                run_time,
-                f"{fmt(service.get('overhead_mean_ms'), 2)} ms ({how})",
-                _bound(run, prediction),
+        per_job = f"{fmt(service.get('overhead_mean_ms'), 2)} ms ({how})"
+        arriving = service.get("arriving_overhead_s") or []
+        if arriving:
+            per_job += (
+                f"; {fmt(service.get('arriving_overhead_mean_ms'), 2)} ms while the burst "
+                f"arrives ({len(arriving)} waiting jobs of {probe.get('arriving_jobs')} sent)"
             )
+        rows.append(
+            (_label(run), fmt(inputs["servers"]), run_time, per_job, _bound(run, prediction))
         )
     headers = ("run", "servers", "run time", "pipeline per job", "drain set by")
     return TableData("Service-time model of the prediction", headers, tuple(rows))

@@ -1,0 +1,103 @@
+"""The arrival probe: what a job costs the pipeline while a burst is still arriving.
+
+Where the pipeline's hand-over outweighs the job (a task of well under a millisecond), the
+producer taking the burst in on the same cores slows every hand-over: the consumer, its pool
+process and Redis wait for a core between every step. On Celery's Django example (a 0.05 ms
+task, 200 jobs at 1,000/s, one worker on 2 cores) a worker got through 340 jobs/s while the
+burst arrived and 620/s once it had, where the load probe's jobs, all queued at once, ran at
+the second rate. So the head of the run's own burst is sent first, as the generator sends it,
+and each worker process's jobs that waited for it are timed from the previous job's finish
+to their own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from itertools import pairwise
+from typing import Any
+
+from burstlab.client import ProducerClient
+from burstlab.experiments.loadgen.collect import collect_async, to_rows
+from burstlab.experiments.loadgen.generator import generate
+from burstlab.experiments.model.records import JobRow
+from burstlab.scenario.schedule import Schedule
+
+HEAD_S = 0.1
+"""The arrival probe sends the burst's jobs of its first this many seconds."""
+HEAD_MIN_PER_SERVER = 8
+"""At least this many jobs per server (or the whole burst, if smaller)."""
+HEAD_MAX = 400
+"""At most this many jobs."""
+
+
+def needs_arrival_probe(
+    mode: str, schedule: Schedule, servers: int, run_s: float, loaded_overhead_s: float
+) -> bool:
+    """Whether a run's burst is one the arrival probe measures: async (each job's worker
+    process is known), a burst that outpaces the servers at the loaded cost, and a hand-over
+    that outweighs the job's own run."""
+    head = burst_head(schedule, servers)
+    if mode != "async" or head is None or loaded_overhead_s <= run_s:
+        return False
+    span = head.items[-1].offset_s
+    rate = math.inf if span <= 0 else (len(head.items) - 1) / span
+    return rate * (run_s + loaded_overhead_s) > servers
+
+
+def burst_head(schedule: Schedule, servers: int) -> Schedule | None:
+    """The burst's first jobs (:data:`HEAD_S`, at least :data:`HEAD_MIN_PER_SERVER` per
+    server, at most :data:`HEAD_MAX`), offsets from the first; None without a burst."""
+    burst = [item for item in schedule.items if item.in_burst]
+    if not burst:
+        return None
+    first = burst[0].offset_s
+    within = sum(item.offset_s - first <= HEAD_S for item in burst)
+    count = min(len(burst), HEAD_MAX, max(within, HEAD_MIN_PER_SERVER * servers))
+    items = tuple(replace(item, offset_s=item.offset_s - first) for item in burst[:count])
+    return Schedule(items, items[-1].offset_s)
+
+
+async def measure_arriving_cost(
+    base_url: str,
+    client: ProducerClient,
+    schedule: Schedule,
+    servers: int,
+    run_s: float,
+    *,
+    timeout_s: float,
+    drain_timeout_s: float,
+) -> dict[str, Any]:
+    """Send the burst's head (:func:`burst_head`) async as the run will, and return each
+    waiting job's cost beyond ``run_s`` (the job's own run as the probes measured it) in
+    ``arriving_overhead_samples_s``, with ``arriving_jobs`` sent."""
+    head = burst_head(schedule, servers)
+    if head is None:
+        return {}
+    sends = await generate(base_url, "async", head, timeout_s=timeout_s)
+    records = await collect_async(client, sends, drain_timeout_s=drain_timeout_s)
+    rows = to_rows("async", servers, sends, records)
+    return {
+        "arriving_overhead_samples_s": waiting_costs(rows, run_s),
+        "arriving_jobs": len(head.items),
+    }
+
+
+def waiting_costs(rows: Sequence[JobRow], run_s: float) -> list[float]:
+    """Per worker process, each job that was queued before the previous one finished: from
+    that finish to its own, minus ``run_s`` (at least 0). A job that found its process free
+    is left out: its wait was the arrivals', not the pipeline's."""
+    by_worker: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for row in rows:
+        started, enqueued, finished = row.started, row.enqueued, row.finished
+        if row.worker and started is not None and enqueued is not None and finished is not None:
+            by_worker[row.worker].append((started, enqueued, finished))
+    costs = []
+    for jobs in by_worker.values():
+        jobs.sort()
+        for (_, _, before), (_, enqueued, finished) in pairwise(jobs):
+            if enqueued <= before:
+                costs.append(max(finished - before - run_s, 0.0))
+    return costs
