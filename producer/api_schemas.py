@@ -63,9 +63,17 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "job_id": {"type": "string"},
             "mode": {"const": "sync"},
-            "status": {"const": "succeeded"},
-            "result": {"type": "object"},
+            "status": {
+                "enum": ["succeeded", "failed"],
+                "description": "failed: the job ran and raised (a user's task can); see error",
+            },
+            "result": {"type": ["object", "null"]},
             "timings": _TIMINGS,
+            "error": {"type": "string"},
+            "worker": {
+                "type": "string",
+                "description": "the baseline process that ran it, as pid@host",
+            },
         },
     },
     "Queued": {

@@ -16,6 +16,7 @@ from burstlab.jobs.record import (
     ATTEMPTS,
     FINAL_STATUSES,
     QUEUED,
+    WORKER,
     accepted_fields,
     finished_fields,
     flat,
@@ -195,6 +196,8 @@ async def _submit_sync(
         ),
         ATTEMPTS: "1",
     }
+    if reply.worker is not None:
+        record[WORKER] = reply.worker
     app[keys.PUBLISHER].submit_background(record_commands(job_id, record))
     timings = {
         "submitted_at": submitted_at,
@@ -211,6 +214,8 @@ async def _submit_sync(
     }
     if reply.error is not None:
         body["error"] = reply.error  # the job ran and raised: its outcome, not an HTTP error
+    if reply.worker is not None:
+        body["worker"] = reply.worker
     return json_response(body)
 
 

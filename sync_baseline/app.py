@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 import orjson
@@ -31,6 +34,16 @@ def _reply(start: StartResponse, status: int, body: dict[str, Any], extra=()) ->
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *extra]
     start(_STATUS_TEXT[status], headers)
     return [data]
+
+
+@cache
+def _host() -> str:
+    return socket.gethostname()
+
+
+def worker_name() -> str:
+    """This gunicorn worker process, as ``pid@host`` (one job at a time: a server of its own)."""
+    return f"{os.getpid()}@{_host()}"
 
 
 def _error(start: StartResponse, status: int, code: str, detail: str, extra=()) -> list[bytes]:
@@ -82,6 +95,7 @@ def _work(
         {
             "result": outcome.result,
             "timings": {"started_at": outcome.started_at, "finished_at": outcome.finished_at},
+            "worker": worker_name(),
         },
     )
 
@@ -95,6 +109,7 @@ def _call_task(
         )
     status, body = caller.call(call)
     if status == 200:
+        body["worker"] = worker_name()
         timings = body["timings"]
         metrics.service.labels(TASK_KIND).observe(timings["finished_at"] - timings["started_at"])
         metrics.finished.labels(TASK_KIND, body["status"]).inc()

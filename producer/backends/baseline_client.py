@@ -34,6 +34,9 @@ class BaselineReply:
     status: str = SUCCEEDED
     """``failed`` when the job ran and raised (a user's task can): its outcome, with ``error``."""
     error: str | None = None
+    worker: str | None = None
+    """The baseline process that ran it, as ``pid@host`` (None from an endpoint that does not
+    say)."""
 
 
 def _content_length(head: bytes) -> int | None:
@@ -109,6 +112,7 @@ class BaselineClient:
                 finished_at=float(timings["finished_at"]),
                 status=status,
                 error=data.get("error"),
+                worker=data.get("worker") if isinstance(data.get("worker"), str) else None,
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise BaselineUnavailable(

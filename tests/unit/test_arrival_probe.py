@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from burstlab.experiments.loadgen.arrival_probe import (
-    burst_head,
-    needs_arrival_probe,
-    waiting_costs,
-)
+from burstlab.experiments.loadgen.arrival_probe import burst_head, needs_arrival_probe
+from burstlab.experiments.model.handover import waiting_costs
 from burstlab.experiments.model.records import JobRow
 from burstlab.scenario.schedule import PlannedJob, Schedule
 
@@ -20,9 +17,11 @@ def burst_of(jobs: int, rate: float, trickle: int = 3) -> Schedule:
     return Schedule(tuple(items), items[-1].offset_s)
 
 
-def row(worker: str, enqueued: float, started: float, finished: float) -> JobRow:
+def row(
+    worker: str, enqueued: float, started: float, finished: float, duration_ms: float = 1.0
+) -> JobRow:
     return JobRow(
-        "async", 1, f"{worker}-{started}", "task", 0.0, enqueued, enqueued, enqueued,
+        "async", 1, f"{worker}-{started}", "task", duration_ms, enqueued, enqueued, enqueued,
         enqueued, enqueued, started, finished, 202, "succeeded", True, worker=worker,
     )  # fmt: skip
 
@@ -67,3 +66,8 @@ def test_a_workers_jobs_that_waited_are_timed_from_the_previous_finish() -> None
         row("", 0.000, 0.001, 0.009),
     ]
     assert waiting_costs(rows, run_s=0.001) == pytest.approx([0.002, 0.001])
+    # And without a run time given, each job's own duration is its run (1 ms here)
+    assert waiting_costs(rows) == pytest.approx([0.002, 0.001])
+    assert waiting_costs([*rows[:2], row("a", 0.0, 0.006, 0.009, 3.0)]) == pytest.approx(
+        [0.002, 0.001]
+    )

@@ -13,16 +13,13 @@ to their own.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import replace
-from itertools import pairwise
 from typing import Any
 
 from burstlab.client import ProducerClient
 from burstlab.experiments.loadgen.collect import collect_async, to_rows
 from burstlab.experiments.loadgen.generator import generate
-from burstlab.experiments.model.records import JobRow
+from burstlab.experiments.model.handover import waiting_costs
 from burstlab.scenario.schedule import Schedule
 
 HEAD_S = 0.1
@@ -83,21 +80,3 @@ async def measure_arriving_cost(
         "arriving_overhead_samples_s": waiting_costs(rows, run_s),
         "arriving_jobs": len(head.items),
     }
-
-
-def waiting_costs(rows: Sequence[JobRow], run_s: float) -> list[float]:
-    """Per worker process, each job that was queued before the previous one finished: from
-    that finish to its own, minus ``run_s`` (at least 0). A job that found its process free
-    is left out: its wait was the arrivals', not the pipeline's."""
-    by_worker: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for row in rows:
-        started, enqueued, finished = row.started, row.enqueued, row.finished
-        if row.worker and started is not None and enqueued is not None and finished is not None:
-            by_worker[row.worker].append((started, enqueued, finished))
-    costs = []
-    for jobs in by_worker.values():
-        jobs.sort()
-        for (_, _, before), (_, enqueued, finished) in pairwise(jobs):
-            if enqueued <= before:
-                costs.append(max(finished - before - run_s, 0.0))
-    return costs

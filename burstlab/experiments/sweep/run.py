@@ -19,12 +19,15 @@ from burstlab.experiments.loadgen.generator import client_session
 from burstlab.experiments.loadgen.phases import PhaseAnnouncer
 from burstlab.experiments.loadgen.probe import (
     ServiceProbe,
+    is_task,
     measure_loaded_cost,
     own_run_s,
     replay_inputs,
 )
 from burstlab.experiments.loadgen.progress import ProgressDisplay
 from burstlab.experiments.loadgen.send import send_schedule
+from burstlab.experiments.model.handover import waiting_costs
+from burstlab.experiments.model.prediction import ReplayInputs
 from burstlab.experiments.model.records import JobRow
 from burstlab.experiments.model.stats import summarize_run
 from burstlab.experiments.sweep.capacity import run_capacity
@@ -41,6 +44,9 @@ from burstlab.scenario.sweep import (
 )
 
 PAUSE_BETWEEN_STEPS_S = 0.3
+WAITED_MIN = 30
+"""Jobs that waited for their worker process the steps before a step must have timed before
+it is replayed with their cost instead of the load probe's."""
 WARMUP_PHASE = "warmup"
 """The phase announced while a step's warm-up (left out of its statistics) is sent; the
 measured part is ``MEASURED_PHASE``, then ``drain`` once its window has ended."""
@@ -103,6 +109,9 @@ async def run_sweep_mode(
             **await measure_loaded_cost(client, mode, scenario, servers, run_s),
         }
         replay = replay_inputs(scenario, no_schedule, workers, measured)
+        # A task's jobs are timed against its probes' mean run, burstlab's against their own.
+        waited_run_s = run_s if is_task(scenario) else None
+        waited: list[float] = []
         try:
             if isinstance(arrival, SweepArrival):
                 for index, rho in enumerate(arrival.rho):
@@ -130,9 +139,11 @@ async def run_sweep_mode(
                             servers=servers,
                             service_s=service_s,
                             probed_run_ms=measured["run_only_s"] * 1000,
-                            replay=replay,
+                            replay=with_waited(replay, waited, workers),
                         )
                     )
+                    steps[-1]["replay_overhead"] = _overhead_source(replay, waited, workers)
+                    waited += waiting_costs(step_rows, waited_run_s)
                     rows.extend(step_rows)
                     await asyncio.sleep(PAUSE_BETWEEN_STEPS_S)
             else:
@@ -178,6 +189,32 @@ async def run_sweep_mode(
         if s.get("deviation_reason")
     ]
     return rows, summary
+
+
+def with_waited(replay: ReplayInputs, waited: list[float], workers: int) -> ReplayInputs:
+    """The replay inputs of a step: the per-job overhead of a job that waited is the one the
+    steps before it measured (each worker process's jobs that waited, timed from the previous
+    finish to their own) once they have :data:`WAITED_MIN` of them, else the load probe's.
+
+    The load probe queues every job at once; a step's Poisson stream queues a few at a time,
+    and near capacity its wait is many times as sensitive to that cost as the cost itself.
+    Not where the replay has fewer servers than worker processes (``cpu`` jobs on fewer
+    cores): a process's jobs then share a core with another's."""
+    if len(waited) < WAITED_MIN or replay.servers != workers:
+        return replay
+    service = dataclasses.replace(replay.service, overhead_s=tuple(waited))
+    return dataclasses.replace(replay, service=service)
+
+
+def _overhead_source(replay: ReplayInputs, waited: list[float], workers: int) -> dict[str, Any]:
+    """What a step's replay handed a waiting job over at, for summary.json."""
+    used = with_waited(replay, waited, workers)
+    samples = used.service.overhead_s
+    return {
+        "source": "earlier steps" if used is not replay else "load probe",
+        "samples": len(samples),
+        "mean_ms": math.fsum(samples) / len(samples) * 1000 if samples else None,
+    }
 
 
 def override_sweep(scenario: Scenario, rho: str | None, step_s: float | None) -> Scenario:
