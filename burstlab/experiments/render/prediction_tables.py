@@ -120,7 +120,7 @@ def service_table(runs: list[Mapping[str, Any]]) -> TableData:
         if arriving:
             per_job += (
                 f"; {fmt(service.get('arriving_overhead_mean_ms'), 2)} ms while the burst "
-                f"arrives ({len(arriving)} waiting jobs of {probe.get('arriving_jobs')} sent)"
+                f"arrives ({len(arriving)} rounds of {probe.get('arriving_jobs')} jobs)"
             )
         rows.append(
             (_label(run), fmt(inputs["servers"]), run_time, per_job, _bound(run, prediction))
