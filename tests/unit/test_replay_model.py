@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from burstlab.experiments.model.replay import Servers, Workload, predict, replay
+from burstlab.experiments.model.replay import Servers, Workload, predict, rank_interval, replay
 from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.theory import (
     burst_drain_exponential,
@@ -217,3 +217,11 @@ def test_a_latency_is_read_as_a_rank_of_the_replayed_ones() -> None:
     assert prediction.rank(0.505) == pytest.approx(50.0)
     assert prediction.rank(0.255) == pytest.approx(25.0)
     assert prediction.rank(2.0) == 100.0 and prediction.rank(0.0) == 0.0
+
+
+def test_a_percentile_of_fewer_jobs_is_pinned_to_a_wider_range_of_ranks() -> None:
+    # The 90 % interval of the rank a percentile of n jobs is read at
+    assert rank_interval(50.0, 200) == pytest.approx((44.18, 55.82), abs=0.01)
+    assert rank_interval(50.0, 20_000) == pytest.approx((49.42, 50.58), abs=0.01)
+    # (a p99 of 200 jobs may be the slowest job of all)
+    assert rank_interval(99.0, 200) == pytest.approx((97.84, 100.0), abs=0.01)

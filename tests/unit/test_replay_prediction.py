@@ -262,20 +262,28 @@ def test_a_load_probe_round_reads_each_servers_hand_over_without_knowing_the_ser
 
 
 def test_a_percentile_where_latencies_climb_steeply_is_read_by_rank_too() -> None:
-    # Given one server and 100 jobs at once: 49 of 1 ms, then 51 of 100 ms, so the latencies
-    # climb from 49 ms to 149 ms, 249 ms, ... right at the median
-    load = Workload.of([0.0] * 100, job_s=[0.001] * 49 + [0.1] * 51)
+    # Given one server and 2,000 jobs at once: 980 of 1 ms, then 1,020 of 100 ms, so the
+    # latencies climb 100 ms a job from the 981st, right at the median (job 1,000: 2.98 s)
+    load = Workload.of([0.0] * 2000, job_s=[0.001] * 980 + [0.1] * 1020)
     replayed = predict(load, ServiceModel(), Servers.fixed(1), replays=3)
-    assert replayed.bands["p50_s"].median == pytest.approx(0.149)
-    # When the measured p50 is the next job's latency (the replay's p50.5): 67 % off in value
-    steep = check_figure("p50_s", 0.249, replayed, replayed)
-    assert steep.deviation == pytest.approx(0.67, abs=0.01)
-    # Then it is noted as steep, with its rank, and not flagged
-    assert steep.steep and not steep.flagged and steep.cause is None
-    assert steep.rank is not None and 50.0 <= steep.rank <= 51.0
-    # And one four jobs further on (the replay's p53.5) is flagged, as a value off in rank is
-    far = check_figure("p50_s", 0.549, replayed, replayed)
-    assert far.flagged and not far.steep and far.rank is not None and 53.0 <= far.rank <= 54.0
+    band = replayed.bands["p50_s"]
+    assert band.median == pytest.approx(2.98)
+
+    def job(index: int) -> float:  # the latency of the index-th job (1-based)
+        return 0.98 + (index - 980) * 0.1
+
+    # Then the band covers the ranks a median of 2,000 jobs falls at 90 % of the time
+    # (p48.2-p51.8: jobs 963-1,037)
+    assert band.low < 0.98 and band.high == pytest.approx(job(1037))
+    inside = check_figure("p50_s", job(1030), replayed, replayed)
+    assert inside.in_band and not inside.flagged and inside.deviation > 1.0
+    # And a p50 just beyond it, the replay's p52.2, is outside its band but noted as steep
+    steep = check_figure("p50_s", job(1044), replayed, replayed)
+    assert steep.steep and not steep.flagged and not steep.in_band and steep.cause is None
+    assert steep.rank is not None and 52.0 <= steep.rank <= 52.5
+    # And one further on (the replay's p53) is flagged, as a value off in rank is
+    far = check_figure("p50_s", job(1060), replayed, replayed)
+    assert far.flagged and not far.steep and far.rank is not None and 52.5 < far.rank <= 53.5
 
 
 def test_both_sides_of_a_task_are_predicted_from_their_probes_pooled() -> None:
