@@ -57,6 +57,7 @@ async def run_mode(
             arriving = await measure_arriving_cost(
                 base_url,
                 client,
+                mode,
                 schedule,
                 servers,
                 run_s,

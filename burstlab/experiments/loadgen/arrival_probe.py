@@ -37,11 +37,10 @@ arrived was 1.3-3.0 ms a job from run to run, where one round's jobs agree withi
 def needs_arrival_probe(
     mode: str, schedule: Schedule, servers: int, run_s: float, loaded_overhead_s: float
 ) -> bool:
-    """Whether a run's burst is one the arrival probe measures: async (each job's worker
-    process is known), a burst that outpaces the servers at the loaded cost, and a hand-over
-    that outweighs the job's own run."""
+    """Whether a run's burst is one the arrival probe measures: a burst that outpaces the
+    servers at the loaded cost, and a hand-over that outweighs the job's own run."""
     head = burst_head(schedule, servers)
-    if mode != "async" or head is None or loaded_overhead_s <= run_s:
+    if head is None or loaded_overhead_s <= run_s:
         return False
     span = head.items[-1].offset_s
     rate = math.inf if span <= 0 else (len(head.items) - 1) / span
@@ -64,6 +63,7 @@ def burst_head(schedule: Schedule, servers: int) -> Schedule | None:
 async def measure_arriving_cost(
     base_url: str,
     client: ProducerClient,
+    mode: str,
     schedule: Schedule,
     servers: int,
     run_s: float,
@@ -71,7 +71,7 @@ async def measure_arriving_cost(
     timeout_s: float,
     drain_timeout_s: float,
 ) -> dict[str, Any]:
-    """Send the burst's head (:func:`burst_head`) async as the run will, :data:`ROUNDS`
+    """Send the burst's head (:func:`burst_head`) in ``mode`` as the run will, :data:`ROUNDS`
     times, and return each round's mean cost of a job that waited, beyond ``run_s`` (the job's
     own run as the probes measured it), in ``arriving_overhead_samples_s``, with
     ``arriving_jobs`` sent per round."""
@@ -80,9 +80,11 @@ async def measure_arriving_cost(
         return {}
     means = []
     for _ in range(ROUNDS):
-        sends = await generate(base_url, "async", head, timeout_s=timeout_s)
-        records = await collect_async(client, sends, drain_timeout_s=drain_timeout_s)
-        costs = waiting_costs(to_rows("async", servers, sends, records), run_s)
+        sends = await generate(base_url, mode, head, timeout_s=timeout_s)
+        records = {}
+        if mode == "async":
+            records = await collect_async(client, sends, drain_timeout_s=drain_timeout_s)
+        costs = waiting_costs(to_rows(mode, servers, sends, records), run_s)
         if costs:
             means.append(math.fsum(costs) / len(costs))
     return {"arriving_overhead_samples_s": means, "arriving_jobs": len(head.items)}
