@@ -24,6 +24,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from burstlab.experiments.loadgen.probe import LOAD_ROUNDS
+
 APP = '''\
 """A shop's image service (stands in for a real project: burstlab must not need to edit it)."""
 
@@ -453,9 +455,9 @@ def test_the_sync_side_can_be_the_users_own_blocking_endpoint(tmp_path: Path) ->
         server.shutdown()
     assert (out / "summary.json").exists(), proc.stdout + proc.stderr
     # Then every payload was posted to it (the warm-up's 2 per server on 2 servers, 40
-    # sequential probes over the file, the load probe's 3 rounds of 4 per server, 24 in the
+    # sequential probes over the file, the load probe's rounds of 4 per server, 24 in the
     # burst) and its 500s are failures
-    assert len(_Endpoint.calls) == 2 * 2 + 40 + 3 * 4 * 2 + 24
+    assert len(_Endpoint.calls) == 2 * 2 + 40 + LOAD_ROUNDS * 4 * 2 + 24
     assert _Endpoint.calls[0] == PAYLOADS[0]
     run = json.loads((out / "summary.json").read_text())["runs"][0]
     assert run["offered"] == 24 and run["failed"] == 3 and run["completed"] == 21, run

@@ -126,13 +126,15 @@ def _post_sync_job(producer_url: str) -> int:
         return int(response.status)
 
 
-def _run_dir_of(pids: set[int]) -> Path:
-    """The run folder, from Prometheus' ``--config.file=<run dir>/prometheus/prometheus.yml``."""
+def _run_dir_of(pids: set[int]) -> Path | None:
+    """The run folder, from Prometheus' ``--config.file=<run dir>/prometheus/prometheus.yml``
+    (None until a process shows that argument: one just started may not show its command line
+    yet)."""
     for pid in pids:
         for arg in _cmdline(pid):
             if arg.startswith("--config.file="):
                 return Path(arg.split("=", 1)[1]).parent.parent
-    raise AssertionError(f"no prometheus among {_survivors(pids)}")
+    return None
 
 
 @pytest.mark.parametrize(
@@ -175,12 +177,14 @@ def test_a_signal_while_the_stack_is_still_starting_stops_it_within_seconds() ->
     with stack_up("--prometheus", "--prometheus-port", "0") as command:
         deadline = time.monotonic() + 60
         started: set[int] = set()
+        run_dir = None
         while time.monotonic() < deadline:
             started = command.processes()
-            if any(_name(pid) == "prometheus" for pid in started):
+            run_dir = _run_dir_of(started)
+            if run_dir is not None:
                 break
             time.sleep(0.02)
-        run_dir = _run_dir_of(started)
+        assert run_dir is not None, f"no prometheus among {_survivors(started)}"
         # When it is sent SIGTERM
         elapsed = command.stop(signal.SIGTERM)
         print(f"stack up stopped while starting in {elapsed:.2f} s")
