@@ -93,6 +93,10 @@ def _share_distribution(runs: list[tuple[list[JobRow], dict[str, Any]]]) -> None
         "cpu_share": cpu / busy if busy > 0 else 0.0,
         "sides": [summary["mode"] for _, summary in runs],
         "kept_apart": apart,
+        "run_excess_ms": {
+            summary["mode"]: summary["prediction"].get("run_excess_s", 0.0) * 1000
+            for _, summary in runs
+        },
     }
     for _, summary in runs:
         summary["shared_distribution"] = shared

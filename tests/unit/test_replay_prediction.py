@@ -22,6 +22,7 @@ from burstlab.experiments.model.service import ServiceModel
 from burstlab.experiments.model.stats import summarize_run
 from burstlab.experiments.render.console import summary_table
 from burstlab.experiments.render.prediction_tables import service_table
+from burstlab.experiments.render.task_tables import task_tables
 from burstlab.experiments.report import write_report
 from burstlab.scenario.arrivals import BurstArrival
 from burstlab.scenario.schedule import build_schedule
@@ -287,24 +288,53 @@ def test_a_percentile_where_latencies_climb_steeply_is_read_by_rank_too() -> Non
 
 
 def test_both_sides_of_a_task_are_predicted_from_their_probes_pooled() -> None:
-    # Given a sync and an async run of a task whose probes caught different run times of the
-    # same payload lines (40 ms and 60 ms), each side with its own hand-over
+    # Given a sync and an async run of a task whose probes of the same payload lines caught
+    # run times that differ line by line only by chance, each side with its own hand-over
     runs = []
-    for mode, run_s, hand_over in (("sync", 0.040, 0.002), ("async", 0.060, 0.004)):
+    noise = (0.001, -0.002, 0.0015, -0.0005)
+    for mode, sign, hand_over in (("sync", 1, 0.002), ("async", -1, 0.004)):
         rows = _run(mode, 2, kind="task")
-        inputs = ReplayInputs(2, ServiceModel(run_s=(run_s,) * 4, overhead_s=(hand_over,)))
-        runs.append((rows, summarize_run(rows, mode, 2, None, inputs)))
+        run_s = tuple(0.05 + sign * n for n in noise)
+        inputs = ReplayInputs(2, ServiceModel(run_s=run_s, overhead_s=(hand_over,)))
+        summary = summarize_run(rows, mode, 2, None, inputs)
+        summary["probe"] = {"lines": [0, 1, 2, 3], "run_outcomes": ["succeeded"] * 4}
+        runs.append((rows, summary))
     # When they are shared
     pooled = share_run_times(runs)
     # Then both draw from all eight run times and keep their own overhead
-    assert sorted(pooled) == [0.040] * 4 + [0.060] * 4
+    assert sorted(pooled) == pytest.approx(sorted(0.05 + s * n for s in (1, -1) for n in noise))
     sync, async_ = (summary["prediction"]["inputs"]["service"] for _, summary in runs)
     assert sorted(sync["run_s"]) == sorted(async_["run_s"]) == sorted(pooled)
     assert (sync["overhead_s"], async_["overhead_s"]) == ([0.002], [0.004])
+    assert [summary["prediction"]["run_excess_s"] for _, summary in runs] == [0.0, 0.0]
     # And the checks compare the same measured figures with the new predictions
     drains = [summary["prediction"]["checks"]["drain_s"] for _, summary in runs]
     assert all(check["measured"] > 0 for check in drains)
     assert drains[1]["predicted"] > drains[0]["predicted"]  # only the overhead differs
+
+
+def test_a_side_that_runs_the_same_lines_longer_counts_the_excess_as_its_pipelines() -> None:
+    # Given a task of 0.05 ms that the workers ran in 1.2 ms on every line (Celery's trace and
+    # the app's result backend around it), the sync side's bare call in 0.05 ms
+    runs = []
+    for mode, extra, hand_over in (("sync", 0.0, 0.0006), ("async", 0.00115, 0.001)):
+        rows = _run(mode, 2, kind="task")
+        run_s = tuple(0.00005 + extra + i * 1e-6 for i in range(4))
+        service = ServiceModel(run_s=run_s, overhead_s=(hand_over,), idle_overhead_s=(0.0004,))
+        summary = summarize_run(rows, mode, 2, None, ReplayInputs(2, service))
+        summary["probe"] = {"lines": [0, 1, 2, 3], "run_outcomes": ["succeeded"] * 4}
+        runs.append((rows, summary))
+    # When shared
+    pooled = share_run_times(runs)
+    # Then both draw from the sync side's runs, and the async side's 1.15 ms more is added to
+    # each of its hand-overs: its prediction is the one its own probes gave
+    assert pooled == pytest.approx([0.00005 + i * 1e-6 for i in range(4)] * 2)
+    sync, async_ = (summary["prediction"] for _, summary in runs)
+    assert sync["run_excess_s"] == 0.0 and async_["run_excess_s"] == pytest.approx(0.00115)
+    service = async_["inputs"]["service"]
+    assert service["overhead_s"] == pytest.approx([0.00215])
+    assert service["idle_overhead_s"] == pytest.approx([0.00155])
+    assert sync["inputs"]["service"]["overhead_s"] == [0.0006]
 
 
 def test_the_report_says_when_the_consumer_not_the_pool_bounds_the_async_side() -> None:
@@ -350,3 +380,27 @@ def test_a_probe_that_ended_otherwise_on_each_side_stays_with_its_side() -> None
     assert sorted(sync["inputs"]["service"]["run_s"]) == [0.02, 0.02, 0.04, 0.04, 0.5, 0.5]
     assert sorted(async_["inputs"]["service"]["run_s"]) == [0.02, 0.02, 0.04, 0.04, 0.1, 0.1]
     assert (sync["own_run_s"], async_["own_run_s"]) == ([0.5], [0.1])
+
+
+def test_the_report_shows_the_shared_distribution_once_with_a_sides_excess() -> None:
+    # Given both sides of a task predicted from one distribution, the async side's runs of
+    # the same lines 1.15 ms longer
+    shared = {
+        "count": 80, "mean_ms": 0.05, "cv": 0.1, "p50_ms": 0.05, "p99_ms": 0.07,
+        "cpu_share": 0.9, "sides": ["sync", "async"], "kept_apart": 0,
+        "run_excess_ms": {"sync": 0.0, "async": 1.15},
+    }  # fmt: skip
+    summary = {
+        "task_target": {"app": "proj", "task": "demoapp.tasks.add", "queue": "celery",
+                        "payloads": "payloads.jsonl", "payload_lines": 50, "overrides": []},
+        "runs": [{"mode": mode, "workers": 1, "shared_distribution": shared}
+                 for mode in ("sync", "async")],
+    }  # fmt: skip
+    # When the task tables are drawn
+    table = next(t for t in task_tables(summary) if t.title.startswith("Measured service"))
+    # Then the distribution is shown once, saying what the async side adds
+    assert len(table.rows) == 1
+    assert table.rows[0][1] == (
+        "probes, sync and async pooled: what both predictions draw from; the async side's runs "
+        "of the same lines 1.15 ms longer, counted as its pipeline's per job"
+    )

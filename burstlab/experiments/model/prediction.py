@@ -203,6 +203,11 @@ def run_prediction(
     return section | {"checks": checks}
 
 
+EXCESS_SIGMAS = 3.0
+"""A side's run of the same payload lines counts as systematically longer than the other's
+when the mean of the paired differences exceeds this many standard errors."""
+
+
 def share_run_times(
     runs: Sequence[tuple[Sequence[JobRow], dict[str, Any]]],
 ) -> tuple[float, ...]:
@@ -212,8 +217,12 @@ def share_run_times(
 
     A probe that ended otherwise on one side than on the other (a Celery time limit cuts a slow
     payload on the workers only, while the sync side runs it to the end) keeps each side's own
-    run time, weighted as a pooled one is. Runs without measured run times are left as they
-    are; probes of different lines are pooled whole. Returns the run times every side shares
+    run time, weighted as a pooled one is. Where one side ran the same lines systematically
+    longer (:func:`run_excess`: the workers' run of a task includes Celery's trace and the
+    app's result backend, which the sync side's bare call does not), that excess is its
+    pipeline's: taken off its run times before pooling and added to each of its per-job
+    overheads (``run_excess_s``). Runs without measured run times are left as they are;
+    probes of different lines are pooled whole. Returns the run times every side shares
     (empty when none)."""
     sides = [(rows, summary, _run_s(summary)) for rows, summary in runs]
     sides = [(rows, summary, run_s) for rows, summary, run_s in sides if run_s]
@@ -224,28 +233,62 @@ def share_run_times(
     same_lines = len({tuple(p.get("lines") or ()) for p in probes}) == 1 and all(
         len(o) == len(run_s) for o, (_, _, run_s) in zip(outcomes, sides, strict=True)
     )
+    excess = [0.0 for _ in sides]
     if not same_lines:  # nothing to pair line by line: pool them whole
         shared = tuple(t for _, _, run_s in sides for t in run_s)
         own: list[tuple[float, ...]] = [() for _ in sides]
     else:
         agree = [len({o[i] for o in outcomes}) == 1 for i in range(len(outcomes[0]))]
-        shared = tuple(t for _, _, run_s in sides for t, ok in zip(run_s, agree, strict=True) if ok)
+        paired = [[t for t, ok in zip(run_s, agree, strict=True) if ok] for _, _, run_s in sides]
+        excess = run_excess(paired)
+        shared = tuple(t - extra for ts, extra in zip(paired, excess, strict=True) for t in ts)
         own = [
             tuple(t for t, ok in zip(run_s, agree, strict=True) if not ok) * len(sides)
             for _, _, run_s in sides
         ]
     if not shared:  # every line ran its own way on some side: nothing in common
         return ()
-    for (rows, summary, _), extra in zip(sides, own, strict=True):
+    for (rows, summary, _), extra, more in zip(sides, own, excess, strict=True):
         section = summary["prediction"]
         inputs = ReplayInputs.from_dict(section["inputs"])
-        model = replace(inputs, service=replace(inputs.service, run_s=shared + extra))
+        service = inputs.service
+        model = replace(
+            inputs,
+            service=replace(
+                service,
+                run_s=shared + extra,
+                overhead_s=_plus(service.overhead_s, more),
+                idle_overhead_s=_plus(service.idle_overhead_s, more),
+                arriving_overhead_s=_plus(service.arriving_overhead_s, more),
+            ),
+        )
         measured = {name: check["measured"] for name, check in section.get("checks", {}).items()}
         summary["prediction"] = run_prediction(
             [r for r in rows if r.mode == summary["mode"]], summary["mode"], model, measured
         )
         summary["prediction"]["own_run_s"] = list(extra[: len(extra) // len(sides)])
+        summary["prediction"]["run_excess_s"] = more
     return shared
+
+
+def run_excess(paired: Sequence[Sequence[float]]) -> list[float]:
+    """Per side, how much longer its runs of the same lines (``paired``: one list per side,
+    line by line) took than the quickest side's, where that is systematic: the mean of the
+    line-by-line differences beyond :data:`EXCESS_SIGMAS` standard errors (else 0)."""
+    if len(paired) < 2 or len(paired[0]) < 2:
+        return [0.0 for _ in paired]
+    base = min(range(len(paired)), key=lambda i: math.fsum(paired[i]))
+    excess = []
+    for side in paired:
+        diffs = np.asarray(side, dtype=float) - np.asarray(paired[base], dtype=float)
+        mean = float(diffs.mean())
+        error = float(diffs.std(ddof=1)) / math.sqrt(len(diffs))
+        excess.append(mean if mean > EXCESS_SIGMAS * error else 0.0)
+    return excess
+
+
+def _plus(samples: tuple[float, ...], extra: float) -> tuple[float, ...]:
+    return tuple(t + extra for t in samples) if extra else samples
 
 
 def _run_s(summary: Mapping[str, Any]) -> tuple[float, ...]:

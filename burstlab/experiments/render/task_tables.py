@@ -79,6 +79,12 @@ def task_tables(summary: Mapping[str, Any]) -> list[TableData]:
                     if apart
                     else ""
                 )
+                kept += "".join(
+                    f"; the {mode} side's runs of the same lines {fmt(ms, 2)} ms longer, "
+                    "counted as its pipeline's per job"
+                    for mode, ms in (shared.get("run_excess_ms") or {}).items()
+                    if ms
+                )
                 rows.append(
                     (
                         f"x{run['workers']}",
