@@ -241,7 +241,9 @@ def share_run_times(
         agree = [len({o[i] for o in outcomes}) == 1 for i in range(len(outcomes[0]))]
         paired = [[t for t, ok in zip(run_s, agree, strict=True) if ok] for _, _, run_s in sides]
         excess = run_excess(paired)
-        shared = tuple(t - extra for ts, extra in zip(paired, excess, strict=True) for t in ts)
+        shared = tuple(
+            max(t - extra, 0.0) for ts, extra in zip(paired, excess, strict=True) for t in ts
+        )
         own = [
             tuple(t for t, ok in zip(run_s, agree, strict=True) if not ok) * len(sides)
             for _, _, run_s in sides
