@@ -188,6 +188,20 @@ def test_a_job_that_waited_while_the_burst_arrived_is_handed_over_at_that_cost()
     assert plain.finish_s[0] == pytest.approx([0.0015, 0.0035, 0.0055, 0.0075])
 
 
+def test_a_sync_answer_on_its_way_back_counts_in_latency_not_in_the_servers_time() -> None:
+    # Given one server, jobs of 1 ms and an answer 2 ms on its way back after each finish
+    service = ServiceModel(answer_s=(0.002,))
+    load = Workload.of([0.0, 0.0], job_s=[0.001, 0.001])
+    # When replayed
+    result = replay(load, service, Servers.fixed(1))
+    # Then the server takes the second job at the first one's finish, and each latency and
+    # the drain end when the answer is back
+    assert result.finish_s[0] == pytest.approx([0.001, 0.002])
+    assert result.mean_s[0] == pytest.approx((0.003 + 0.004) / 2)
+    assert result.drain_s[0] == pytest.approx(0.004)
+    assert result.worker_seconds[0] == pytest.approx(0.002)
+
+
 def test_the_drain_ends_with_the_last_job_it_covers() -> None:
     # Given a burst of four jobs then a trickle that runs on for 10 s
     load = Workload.of(

@@ -6,6 +6,7 @@ import asyncio
 import math
 import os
 import statistics
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -77,20 +78,24 @@ async def measure_service_time(
     total_weight = sum(job.weight for job in scenario.jobs)
     weighted = pure = 0.0
     overheads: list[float] = []
+    answers: list[float] = []
     for job in scenario.jobs:
         hops, runs = [], []
         for _ in range(PROBES_PER_JOB):
             reply = await client.run(mode, job.kind, job.duration_ms)
+            answered = time.time()
             t = reply["timings"]
             hops.append(t["finished_at"] - t["enqueued_at"])
             runs.append(t["finished_at"] - t["started_at"])
             overheads.append(max(t["started_at"] - t["enqueued_at"], 0.0))
+            answers.append(max(answered - t["finished_at"], 0.0))
         weighted += job.weight * statistics.fmean(hops)
         pure += job.weight * statistics.fmean(runs)
     return {
         "service_s": weighted / total_weight,
         "run_only_s": pure / total_weight,
         "overhead_samples_s": overheads,
+        **_answers(mode, answers),
     }
 
 
@@ -178,12 +183,13 @@ async def _measure_task(client: ProducerClient, mode: str, payload_lines: int) -
     fluid model each job's own service time; the run times (``run_samples_s``) and the
     hand-over times (``overhead_samples_s``) the queue replay's service model.
     """
-    hops, runs, cpu, overheads = [], [], [], []
+    hops, runs, cpu, overheads, answers = [], [], [], [], []
     outcomes: list[str] = []
     failed = 0
     lines = probe_lines(payload_lines)
     for line in lines:
         reply = await client.run(mode, TASK_KIND, payload_line=line)
+        answers.append(max(time.time() - reply["timings"]["finished_at"], 0.0))
         t = reply["timings"]
         hops.append(t["finished_at"] - t["enqueued_at"])
         runs.append(t["finished_at"] - t["started_at"])
@@ -201,7 +207,15 @@ async def _measure_task(client: ProducerClient, mode: str, payload_lines: int) -
         "overhead_samples_s": overheads,
         "lines": [line for line in lines if line is not None],
         "run_outcomes": outcomes,
+        **_answers(mode, answers),
     }
+
+
+def _answers(mode: str, answers: list[float]) -> dict[str, list[float]]:
+    """The sync side's ``answer_samples_s``: from each probe's finish to the client having its
+    HTTP reply (the way back through the producer; for a 0.05 ms task most of a sync job's
+    latency). An async job's answer is its finish: none."""
+    return {"answer_samples_s": answers} if mode == "sync" else {}
 
 
 def service_distribution(runs: list[float], cpu: list[float], failed: int) -> dict[str, Any]:
@@ -278,7 +292,9 @@ def replay_inputs(
     if is_task(scenario):
         runs = list(probe.get("run_samples_s") or [probe["run_only_s"]])
     arriving = tuple(probe.get("arriving_overhead_samples_s") or ())
-    return ReplayInputs(servers, ServiceModel(tuple(runs), tuple(overhead), idle, arriving))
+    answer = tuple(probe.get("answer_samples_s") or ())
+    service = ServiceModel(tuple(runs), tuple(overhead), idle, arriving, answer)
+    return ReplayInputs(servers, service)
 
 
 def service_probe(scenario: Scenario, workers: int, payload_lines: int = 0) -> ServiceProbe:

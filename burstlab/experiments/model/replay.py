@@ -265,12 +265,20 @@ def replay(
     starts, finishes, free = fcfs(arrivals, draws.loaded, servers, draws.idle, arriving)
     start_s, finish_s = np.empty_like(starts), np.empty_like(finishes)
     start_s[:, order], finish_s[:, order] = starts, finishes
+    # The caller has a job's answer when it is back (sync: the HTTP reply); its server is free
+    # from the finish.
+    answered = finishes if draws.answer is None else finishes + draws.answer
+    end_s = finish_s
+    if draws.answer is not None:
+        end_s = np.empty_like(answered)
+        end_s[:, order] = answered
     intended = workload.arrivals_s if workload.intended_s is None else workload.intended_s
-    latency = finish_s - intended
+    latency = end_s - intended
     counted = workload.counted if workload.counted is not None else slice(None)
     origin = float(arrivals[0]) if workload.origin_s is None else workload.origin_s
     last = finishes.max(axis=1)
-    drain_end = last if workload.drained is None else finish_s[:, workload.drained].max(axis=1)
+    drained = workload.drained
+    drain_end = answered.max(axis=1) if drained is None else end_s[:, drained].max(axis=1)
     quantiled = latency if workload.quantiled is None else latency[:, workload.quantiled]
     p50, p99 = _percentiles(quantiled, (50.0, 99.0))
     return Replay(
@@ -281,7 +289,7 @@ def replay(
         p50_s=p50,
         p99_s=p99,
         peak_waiting=_peak(arrivals, starts),
-        peak_in_system=_peak(arrivals, np.sort(finishes, axis=1)),
+        peak_in_system=_peak(arrivals, np.sort(answered, axis=1)),
         worker_seconds=_worker_seconds(servers, last, free),
         quantiled_s=quantiled,
     )

@@ -39,16 +39,19 @@ class ServiceModel:
     brings its own); ``overhead_s``: the pipeline's per-job hand-over on this side under load
     (empty: none); ``idle_overhead_s``: the hand-over of a job that finds a server free (empty:
     the same as under load); ``arriving_overhead_s``: the per-job cost beyond the job's run of
-    a job that waited while the burst still arrives (empty: the same as under load).
+    a job that waited while the burst still arrives (empty: the same as under load);
+    ``answer_s``: from a job's finish to its caller having the answer, the sync side's HTTP
+    reply on its way back through the producer (empty: none; the server is free meanwhile).
     """
 
     run_s: tuple[float, ...] = ()
     overhead_s: tuple[float, ...] = ()
     idle_overhead_s: tuple[float, ...] = ()
     arriving_overhead_s: tuple[float, ...] = ()
+    answer_s: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("run_s", "overhead_s", "idle_overhead_s", "arriving_overhead_s"):
+        for name in ("run_s", "overhead_s", "idle_overhead_s", "arriving_overhead_s", "answer_s"):
             values = getattr(self, name)
             if any(not math.isfinite(v) or v < 0 for v in values):
                 raise ValueError(f"{name}: service samples must be finite and >= 0")
@@ -66,6 +69,7 @@ class ServiceModel:
             tuple(data.get("overhead_s") or ()),
             tuple(data.get("idle_overhead_s") or ()),
             tuple(data.get("arriving_overhead_s") or ()),
+            tuple(data.get("answer_s") or ()),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +83,8 @@ class ServiceModel:
             "idle_overhead_mean_ms": _mean_ms(self.idle_overhead_s),
             "arriving_overhead_s": list(self.arriving_overhead_s),
             "arriving_overhead_mean_ms": _mean_ms(self.arriving_overhead_s),
+            "answer_s": list(self.answer_s),
+            "answer_mean_ms": _mean_ms(self.answer_s),
         }
 
     @property
@@ -128,10 +134,12 @@ class ServiceModel:
             return run + _bootstrap(rng, samples, replays, jobs) if samples else None
 
         loaded = plus(self.overhead_s)
+        answer = _bootstrap(rng, self.answer_s, replays, jobs) if self.answer_s else None
         return ServiceDraws(
             run if loaded is None else loaded,
             plus(self.idle_overhead_s),
             plus(self.arriving_overhead_s),
+            answer,
         )
 
 
@@ -145,6 +153,8 @@ class ServiceDraws:
     """A job that found a server free (None: as ``loaded``)."""
     arriving: FloatArray | None
     """A job that waited while the burst still arrived (None: as ``loaded``)."""
+    answer: FloatArray | None = None
+    """From each job's finish to its caller having the answer (None: at once)."""
 
 
 def _bootstrap(
