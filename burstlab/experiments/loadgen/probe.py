@@ -189,8 +189,9 @@ async def _measure_task(client: ProducerClient, mode: str, payload_lines: int) -
     lines = probe_lines(payload_lines)
     for line in lines:
         reply = await client.run(mode, TASK_KIND, payload_line=line)
-        answers.append(max(time.time() - reply["timings"]["finished_at"], 0.0))
+        answered = time.time()
         t = reply["timings"]
+        answers.append(max(answered - t["finished_at"], 0.0))
         hops.append(t["finished_at"] - t["enqueued_at"])
         runs.append(t["finished_at"] - t["started_at"])
         overheads.append(max(t["started_at"] - t["enqueued_at"], 0.0))

@@ -97,21 +97,6 @@ class ServiceModel:
         run = statistics.fmean(job_s) if job_s else _mean(self.run_s)
         return run + _mean(self.overhead_s)
 
-    def draw(
-        self, rng: np.random.Generator, replays: int, jobs: int, job_s: FloatArray | None = None
-    ) -> FloatArray:
-        """Service times, one row of ``jobs`` per replay: shape (replays, jobs), each job
-        handed over at the loaded pipeline's cost (see :meth:`draw_both`)."""
-        return self.draw_both(rng, replays, jobs, job_s)[0]
-
-    def draw_both(
-        self, rng: np.random.Generator, replays: int, jobs: int, job_s: FloatArray | None = None
-    ) -> tuple[FloatArray, FloatArray | None]:
-        """Service times, shape (replays, jobs): each job handed over under load, and the same
-        job had it found a server free (None without idle samples: the same either way)."""
-        draws = self.draw_states(rng, replays, jobs, job_s)
-        return draws.loaded, draws.idle
-
     def draw_states(
         self, rng: np.random.Generator, replays: int, jobs: int, job_s: FloatArray | None = None
     ) -> ServiceDraws:

@@ -129,6 +129,7 @@ async def run_sweep_mode(
                     )
                     await phases.settle()
                     window = StepWindow(start, length, warmup)
+                    step_replay = with_waited(replay, waited, workers)
                     steps.append(
                         summarize_step(
                             step_rows,
@@ -139,10 +140,10 @@ async def run_sweep_mode(
                             servers=servers,
                             service_s=service_s,
                             probed_run_ms=measured["run_only_s"] * 1000,
-                            replay=with_waited(replay, waited, workers),
+                            replay=step_replay,
                         )
                     )
-                    steps[-1]["replay_overhead"] = _overhead_source(replay, waited, workers)
+                    steps[-1]["replay_overhead"] = _overhead_source(replay, step_replay)
                     waited += waiting_costs(step_rows, waited_run_s)
                     rows.extend(step_rows)
                     await asyncio.sleep(PAUSE_BETWEEN_STEPS_S)
@@ -206,9 +207,9 @@ def with_waited(replay: ReplayInputs, waited: list[float], workers: int) -> Repl
     return dataclasses.replace(replay, service=service)
 
 
-def _overhead_source(replay: ReplayInputs, waited: list[float], workers: int) -> dict[str, Any]:
-    """What a step's replay handed a waiting job over at, for summary.json."""
-    used = with_waited(replay, waited, workers)
+def _overhead_source(replay: ReplayInputs, used: ReplayInputs) -> dict[str, Any]:
+    """What a step's replay (``used``, from the probe's ``replay``) handed a waiting job over
+    at, for summary.json."""
     samples = used.service.overhead_s
     return {
         "source": "earlier steps" if used is not replay else "load probe",
